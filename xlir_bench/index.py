@@ -1,0 +1,83 @@
+"""Index and search: one index per language pool and one for the multilingual union pool.
+
+Dense pools live in a FAISS ``IndexFlatIP`` (exact inner product). Exact
+evaluation needs the rank of *every* relevant candidate in the whole pool, so
+the scorer asks an index for the full score matrix of a block of queries (one
+GEMM, the same computation FAISS's flat IP search runs before its top-k heap)
+and derives ranks and top-k lists from that one matrix; ``search`` is the usual
+FAISS top-k for ad-hoc retrieval. All orderings use trec_eval's rule: higher
+score first, equal scores broken by the larger candidate id first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class PoolIndex(Protocol):
+    ntotal: int
+
+    def scores(self, queries: Any) -> np.ndarray: ...
+
+
+class DenseIndex:
+    """Candidate embeddings of one pool in a FAISS inner-product index."""
+
+    def __init__(self, embeddings: np.ndarray) -> None:
+        import faiss
+
+        self._index = faiss.IndexFlatIP(embeddings.shape[1])
+        self._index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+        self.ntotal = self._index.ntotal
+
+    @property
+    def vectors(self) -> np.ndarray:
+        import faiss
+
+        flat = faiss.rev_swig_ptr(self._index.get_xb(), self.ntotal * self._index.d)
+        return flat.reshape(self.ntotal, self._index.d)
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        """Inner product of every query with every candidate, shape (queries, candidates)."""
+        return np.ascontiguousarray(queries, dtype=np.float32) @ self.vectors.T
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS top-k: (scores, candidate positions), best first."""
+        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.ntotal))
+
+
+def build_index(model: Any, blocks: Sequence[Any]) -> PoolIndex:
+    """Index the concatenated passage representations of one pool with the model's index type."""
+    factory = getattr(model, "index_factory", DenseIndex)
+    if isinstance(blocks[0], np.ndarray):
+        return factory(np.vstack(blocks) if len(blocks) > 1 else blocks[0])
+    return factory([rep for block in blocks for rep in block])
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k best candidates per row, best first, ties to the larger position.
+
+    ``scores`` rows are candidates in pool order, whose ids sort like their
+    positions, so this equals trec_eval's ordering (score desc, docno desc).
+    """
+    n_queries, n_candidates = scores.shape
+    k = min(k, n_candidates)
+    if k == 0:
+        return np.zeros((n_queries, 0), dtype=np.int64)
+    if k == n_candidates:
+        chosen = np.broadcast_to(np.arange(n_candidates), scores.shape)
+    else:
+        chosen = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        kth = np.take_along_axis(scores, chosen, axis=1).min(axis=1, keepdims=True)
+        # A tie across the cut-off: argpartition picked arbitrary members of the tie;
+        # those rows take the tied candidates with the larger positions instead.
+        for row in np.flatnonzero((scores >= kth).sum(axis=1) > k):
+            above = np.flatnonzero(scores[row] > kth[row])
+            tied = np.flatnonzero(scores[row] == kth[row])[::-1][: k - len(above)]
+            chosen[row] = np.concatenate([above, tied])
+    chosen_scores = np.take_along_axis(scores, chosen, axis=1)
+    order = np.lexsort((-chosen, -chosen_scores), axis=1)
+    return np.take_along_axis(chosen, order, axis=1).astype(np.int64)

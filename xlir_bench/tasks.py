@@ -1,0 +1,184 @@
+"""Task registry: declarative task files, loaded tasks, and the settings they define.
+
+A task file (``tasks/<name>.toml``) says what a task is: languages, pinned source
+files and checksums, licence, citation, candidate unit and the published counts.
+This module turns it into settings:
+
+* ``mono``  X -> X        (queries in X, pool = X's candidates)
+* ``cross`` X -> Y, X != Y (queries in X, pool = Y's candidates)
+* ``multi`` X -> all      (queries in X, pool = union of the selected languages)
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .data import DataSource, LanguageData, fetch_file, load_lareqa, resolve_source
+from .errors import XlirError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+FAMILIES = ("mono", "cross", "multi")
+MULTI_POOL = "all"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a task file declares; no data is read."""
+
+    name: str
+    title: str
+    description: str
+    languages: tuple[str, ...]
+    files: dict[str, dict[str, str]]
+    counts: dict[str, dict[str, int]]
+    url_template: str
+    license: str
+    license_url: str
+    citation: str
+    candidate_unit: str = "sentence"
+    format: str = "lareqa"
+
+    def url(self, lang: str) -> str:
+        return self.url_template.format(lang=lang)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One retrieval setting: queries of ``query_lang`` against the pool of ``pool_langs``."""
+
+    task: str
+    query_lang: str
+    pool: str  # a language, or "all" for the multilingual pool
+    family: str
+    pool_langs: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.task}:{self.query_lang}->{self.pool}"
+
+
+@dataclass
+class Task:
+    """A task with its data loaded for the selected languages."""
+
+    spec: TaskSpec
+    langs: tuple[str, ...]
+    data: dict[str, LanguageData]
+    checksums: dict[str, str] = field(default_factory=dict)  # file path -> sha256
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def task_folder() -> Path:
+    """The repository's ``tasks/`` in a checkout, else the copy installed as ``xlir_bench.task_files``."""
+    checkout = Path(__file__).resolve().parent.parent / "tasks"
+    if checkout.is_dir():
+        return checkout
+    return Path(str(resources.files("xlir_bench.task_files")))
+
+
+def _builtin_task_files() -> list[Path]:
+    return sorted(task_folder().glob("*.toml"))
+
+
+def load_spec(path: Path) -> TaskSpec:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return TaskSpec(
+            name=raw["name"],
+            title=raw["title"],
+            description=raw["description"],
+            languages=tuple(raw["languages"]),
+            files=raw["files"],
+            counts=raw.get("counts", {}),
+            url_template=raw["url_template"],
+            license=raw["license"],
+            license_url=raw["license_url"],
+            citation=raw["citation"].strip(),
+            candidate_unit=raw.get("candidate_unit", "sentence"),
+            format=raw.get("format", "lareqa"),
+        )
+    except (tomllib.TOMLDecodeError, KeyError) as exc:
+        raise XlirError(f"{path}: invalid task file ({type(exc).__name__}: {exc}); fix the TOML") from exc
+
+
+def registry() -> dict[str, TaskSpec]:
+    """All known tasks by name."""
+    specs = [load_spec(path) for path in _builtin_task_files()]
+    return {spec.name: spec for spec in specs}
+
+
+def get_spec(name: str) -> TaskSpec:
+    specs = registry()
+    if name not in specs:
+        raise XlirError(f"unknown task {name!r}; choose from {', '.join(sorted(specs))} (see `xlir-bench tasks`)")
+    return specs[name]
+
+
+def select_langs(spec: TaskSpec, langs: list[str] | None) -> tuple[str, ...]:
+    """The task's languages, restricted to ``langs`` when given (unknown ones are an error)."""
+    if not langs:
+        return spec.languages
+    unknown = [lang for lang in langs if lang not in spec.languages]
+    if unknown:
+        raise XlirError(
+            f"--langs: {', '.join(unknown)} not in task {spec.name}; its languages are {', '.join(spec.languages)}"
+        )
+    return tuple(lang for lang in spec.languages if lang in langs)
+
+
+def parse_families(settings: list[str] | str | None) -> tuple[str, ...]:
+    if settings is None:
+        return FAMILIES
+    items = settings.split(",") if isinstance(settings, str) else list(settings)
+    items = [item.strip() for item in items if item.strip()]
+    unknown = [item for item in items if item not in FAMILIES]
+    if unknown or not items:
+        raise XlirError(
+            f"--settings: {', '.join(unknown) or '(empty)'} is not a setting family; use a comma list of mono,cross,multi"
+        )
+    return tuple(family for family in FAMILIES if family in items)
+
+
+def enumerate_settings(task: str, langs: tuple[str, ...], families: tuple[str, ...]) -> list[Setting]:
+    """Mono X->X, cross X->Y (X != Y) and multi X->all settings over ``langs``."""
+    settings = []
+    for query_lang in langs:
+        if "mono" in families:
+            settings.append(Setting(task, query_lang, query_lang, "mono", (query_lang,)))
+        if "cross" in families:
+            settings += [Setting(task, query_lang, pool, "cross", (pool,)) for pool in langs if pool != query_lang]
+        if "multi" in families:
+            settings.append(Setting(task, query_lang, MULTI_POOL, "multi", langs))
+    return settings
+
+
+def load_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource | None = None) -> Task:
+    """Verify and parse the files of ``langs``; refuse data whose counts differ from the published ones."""
+    source = source or resolve_source()
+    data, checksums = {}, {}
+    for lang in langs:
+        entry = spec.files[lang]
+        path = fetch_file(source, entry["path"], spec.url(lang), entry["sha256"])
+        checksums[entry["path"]] = entry["sha256"]
+        data[lang] = load_lareqa(path, lang)
+        _check_counts(spec, data[lang], path)
+    return Task(spec, langs, data, checksums)
+
+
+def _check_counts(spec: TaskSpec, lang_data: LanguageData, path: Path) -> None:
+    expected = spec.counts.get(lang_data.lang)
+    if not expected:
+        return
+    got = {"questions": len(lang_data.questions), "candidates": len(lang_data.candidates)}
+    if got != {"questions": expected["questions"], "candidates": expected["candidates"]}:
+        raise XlirError(f"{path}: loaded {got} but task {spec.name} publishes {expected}; replace the file")
