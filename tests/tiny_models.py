@@ -1,0 +1,73 @@
+"""Tiny real models built on the fly (no hub): a 2-layer BERT sentence-transformer, and plug-in encoders."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import numpy as np
+
+
+def build_tiny_sentence_transformer(folder: Path, seed: int = 0) -> Path:
+    """Save a randomly initialised 2-layer BERT with mean pooling as a sentence-transformers folder."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(seed)
+    pieces = list(string.ascii_lowercase + string.digits)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *pieces, *("##" + p for p in pieces)]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    bert_dir = folder / "bert"
+    BertModel(config).save_pretrained(bert_dir)
+    tokenizer.save_pretrained(bert_dir)
+    transformer = models.Transformer(str(bert_dir), max_seq_length=64)
+    dim = getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
+    pooling = models.Pooling(dim(), pooling_mode="mean")
+    model = SentenceTransformer(modules=[transformer, pooling], device="cpu")
+    out = folder / "st"
+    model.save(str(out))
+    return out
+
+
+class _HashEncoder:
+    """Deterministic bag-of-characters encoder, for tests of the plug-in path and its failure modes."""
+
+    name = "hash"
+    fingerprint = "hash-v1"
+    query_dim = 16
+    passage_dim = 16
+
+    def _embed(self, texts, dim):
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for char in text:
+                out[row, ord(char) % dim] += 1.0
+        return out
+
+    def encode_queries(self, texts):
+        return self._embed(texts, self.query_dim)
+
+    def encode_passages(self, texts):
+        return self._embed(texts, self.passage_dim)
+
+
+class MismatchedEncoder(_HashEncoder):
+    passage_dim = 8
+
+
+class NaNEncoder(_HashEncoder):
+    def encode_passages(self, texts):
+        out = super().encode_passages(texts)
+        out[len(out) // 2, 0] = np.nan
+        return out
