@@ -164,6 +164,47 @@ def run_command(
     click.echo(f"run record: {path}", err=True)
 
 
+@cli.command("compare")
+@click.argument("baseline")
+@click.argument("candidate")
+@click.option("--metric", default="map", show_default=True, help="Per-query metric to compare.")
+@click.option("--max-drop", default=0.01, show_default=True, type=float, help="Largest allowed drop of a family macro.")
+@click.option(
+    "--max-setting-drop",
+    default=0.03,
+    show_default=True,
+    type=float,
+    help="Largest allowed significant drop of one setting.",
+)
+@click.option("--alpha", default=0.05, show_default=True, type=float, help="Significance level after Holm correction.")
+@click.option(
+    "--permutations", default=10_000, show_default=True, type=click.IntRange(1000), help="Randomization test size."
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the randomization test.")
+@click.option("--allow-mismatch", is_flag=True, help="Compare only the settings both records share on identical data.")
+@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
+@click.pass_context
+def compare_command(
+    ctx, baseline, candidate, metric, max_drop, max_setting_drop, alpha, permutations, seed, allow_mismatch, fmt
+) -> None:
+    """Gate CANDIDATE against BASELINE (run records or leaderboard:NAME); exit 1 on a regression."""
+    from .compare import compare, render
+
+    comparison = compare(
+        baseline,
+        candidate,
+        metric=metric,
+        max_drop=max_drop,
+        max_setting_drop=max_setting_drop,
+        alpha=alpha,
+        allow_mismatch=allow_mismatch,
+        n_permutations=permutations,
+        seed=seed,
+    )
+    click.echo(render(comparison, fmt), nl=False)
+    ctx.exit(comparison.exit_code)
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="xlir-bench")

@@ -192,3 +192,51 @@ def _trec_run(outcome: Any, run_name: str) -> str:
 
 def _trec_qrels(outcome: Any) -> str:
     return "".join(f"{qid} 0 {doc} 1\n" for qid, docs in outcome.qrels.items() for doc in docs)
+
+
+REQUIRED_FIELDS = ("schema_version", "model", "data", "versions", "timings", "encode_calls", "results")
+
+
+def validate_record(record: Any, where: str) -> dict[str, Any]:
+    """Check the fields other tools rely on; raise XlirError naming ``where`` and the reason."""
+    from .errors import XlirError
+
+    if not isinstance(record, dict):
+        raise XlirError(
+            f"{where}: not a run record (top level is {type(record).__name__}); give a file written by `xlir-bench run`"
+        )
+    if record.get("schema_version") != SCHEMA_VERSION:
+        raise XlirError(
+            f"{where}: schema_version {record.get('schema_version')!r}, this xlir-bench reads {SCHEMA_VERSION}; "
+            "re-run `xlir-bench run` with this version"
+        )
+    missing = [name for name in REQUIRED_FIELDS if name not in record]
+    if missing:
+        raise XlirError(f"{where}: run record lacks {', '.join(missing)}; re-run `xlir-bench run`")
+    for task, result in record["results"].items():
+        if not isinstance(result, dict) or "settings" not in result or "macro" not in result:
+            raise XlirError(f"{where}: results of {task} lack settings/macro; re-run `xlir-bench run`")
+        for entry in result["settings"]:
+            if not {"query_lang", "pool", "family", "metrics", "per_query"} <= set(entry):
+                raise XlirError(
+                    f"{where}: a {task} setting lacks query_lang/pool/family/metrics/per_query; re-run `xlir-bench run`"
+                )
+    return record
+
+
+def load_record(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate one run record."""
+    from .errors import XlirError
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise XlirError(f"{path}: cannot read run record ({exc.strerror}); check the path") from exc
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise XlirError(
+            f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}; truncated?); re-run `xlir-bench run`"
+        ) from exc
+    return validate_record(record, str(path))

@@ -1,0 +1,164 @@
+"""Regression gate: significance tests against scipy and exact enumeration; verdicts on real records."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy import stats
+
+import xlir_bench
+from xlir_bench.cli import cli
+from xlir_bench.compare import compare, render
+from xlir_bench.significance import holm_bonferroni, paired_t_test, randomization_test
+
+
+def exact_randomization_p(d):
+    """Independent enumeration of all 2^n sign assignments with itertools."""
+    observed = abs(sum(d))
+    flips = list(itertools.product((1, -1), repeat=len(d)))
+    return sum(abs(sum(s * x for s, x in zip(signs, d, strict=True))) >= observed - 1e-12 for signs in flips) / len(
+        flips
+    )
+
+
+def test_randomization_test_equals_exact_enumeration_when_small():
+    d = [0.3, -0.1, 0.25, 0.05, 0.0, 0.4, -0.2, 0.15, 0.1, 0.05]
+    assert randomization_test(d) == pytest.approx(exact_randomization_p(d), abs=1e-12)
+
+
+def test_monte_carlo_randomization_is_close_to_exact():
+    rng = np.random.default_rng(1)
+    d = list(np.round(rng.normal(0.05, 0.2, size=16), 3))  # 65,536 assignments > 10,000: Monte Carlo path
+    exact = exact_randomization_p(d)
+    assert randomization_test(d, n_permutations=10_000, seed=0) == pytest.approx(exact, abs=0.015)
+    assert randomization_test(d, seed=0) == randomization_test(d, seed=0)  # fixed seed, same answer
+
+
+def test_t_test_equals_scipy_ttest_rel():
+    rng = np.random.default_rng(2)
+    base = rng.uniform(size=200)
+    cand = base + rng.normal(0.01, 0.05, size=200)
+    assert paired_t_test(cand - base) == pytest.approx(stats.ttest_rel(cand, base).pvalue, rel=1e-12)
+    assert paired_t_test(np.zeros(10)) == 1.0
+
+
+def test_holm_by_hand():
+    # sorted p: 0.01, 0.02, 0.04, 0.30 -> 4*0.01, 3*0.02, max(0.06, 2*0.04), max(0.08, 0.30)
+    assert holm_bonferroni([0.04, 0.01, 0.30, 0.02]).tolist() == pytest.approx([0.08, 0.04, 0.30, 0.06])
+
+
+@pytest.fixture(scope="module")
+def baseline_record(data_dir, tmp_path_factory):
+    result = xlir_bench.evaluate(
+        "bm25", tasks=["xquad-r"], langs=["en", "de", "es"], data_dir=str(data_dir), progress=False
+    )
+    return result.record
+
+
+def rewrite(record, change, keys=None):
+    """Apply ``change(values, rng)`` to the per-query map of the chosen settings and recompute means and macros."""
+    record = copy.deepcopy(record)
+    rng = np.random.default_rng(5)
+    res = record["results"]["xquad-r"]
+    for entry in res["settings"]:
+        if keys is None or f"{entry['query_lang']}->{entry['pool']}" in keys:
+            values = np.array(entry["per_query"]["map"])
+            new = np.clip(change(values, rng), 0, 1)
+            entry["per_query"]["map"] = [round(float(v), 6) for v in new]
+            entry["metrics"]["map"] = float(new.mean())
+    for family in res["macro"]:
+        res["macro"][family]["map"] = float(
+            np.mean([e["metrics"]["map"] for e in res["settings"] if e["family"] == family])
+        )
+    return record
+
+
+def save(record, path):
+    path.write_text(json.dumps(record))
+    return str(path)
+
+
+def test_identical_records_pass(baseline_record, tmp_path):
+    base = save(baseline_record, tmp_path / "a.json")
+    result = compare(base, base)
+    assert result.exit_code == 0
+    assert all(r.delta == 0 and r.p_randomization == 1.0 for r in result.settings + result.families)
+
+
+def test_degraded_settings_are_exactly_the_flagged_ones(baseline_record, tmp_path):
+    degraded = {"en->de", "es->all"}
+    cand = rewrite(baseline_record, lambda v, rng: v - 0.1, degraded)
+    result = compare(save(baseline_record, tmp_path / "a.json"), save(cand, tmp_path / "b.json"))
+    assert {r.name for r in result.settings if r.regressed} == {f"xquad-r:{k}" for k in degraded}
+    assert result.exit_code == 1
+    report = render(result, "text")
+    assert report.index("Regressions:") < report.index("Worst")
+    assert "REGRESSION (exit code 1)" in report
+
+
+def test_small_jitter_is_not_flagged(baseline_record, tmp_path):
+    cand = rewrite(baseline_record, lambda v, rng: v + rng.normal(0, 0.002, size=len(v)))
+    result = compare(save(baseline_record, tmp_path / "a.json"), save(cand, tmp_path / "b.json"))
+    assert result.exit_code == 0 and not any(r.regressed for r in result.settings)
+
+
+def test_family_macro_drop_fails_even_without_significance(baseline_record, tmp_path):
+    cand = rewrite(baseline_record, lambda v, rng: v * 0.97, {"en->en"})  # a 3% relative drop of one of 3 mono settings
+    result = compare(save(baseline_record, tmp_path / "a.json"), save(cand, tmp_path / "b.json"), max_drop=0.005)
+    assert [r.name for r in result.regressions] == ["xquad-r:mono"]
+    (mono,) = [r for r in result.families if r.family == "mono"]
+    (en_en,) = [e for e in baseline_record["results"]["xquad-r"]["settings"] if e["query_lang"] == e["pool"] == "en"]
+    assert mono.delta == pytest.approx(-0.03 * en_en["metrics"]["map"] / 3, abs=1e-6)
+    assert compare(save(baseline_record, tmp_path / "a.json"), save(cand, tmp_path / "b.json")).exit_code == 0
+
+
+def test_cli_markdown_and_exit_codes(baseline_record, tmp_path):
+    base = save(baseline_record, tmp_path / "a.json")
+    cand = save(rewrite(baseline_record, lambda v, rng: v - 0.2, {"de->en"}), tmp_path / "b.json")
+    result = CliRunner().invoke(cli, ["compare", base, cand, "--format", "md"])
+    assert result.exit_code == 1
+    assert result.output.startswith("**REGRESSION**") and "| REGRESSED | xquad-r:de->en |" in result.output
+    assert CliRunner().invoke(cli, ["compare", base, base, "--format", "json"]).exit_code == 0
+
+
+def test_refuses_different_data_and_settings(baseline_record, data_dir, tmp_path):
+    base = save(baseline_record, tmp_path / "a.json")
+    other_data = copy.deepcopy(baseline_record)
+    other_data["data"]["xquad-r"]["xquad-r/en.json"] = "0" * 64
+    refused = CliRunner().invoke(cli, ["compare", base, save(other_data, tmp_path / "b.json")])
+    assert refused.exit_code == 2 and "different data files" in refused.stderr
+
+    mono_only = xlir_bench.evaluate(
+        "bm25", tasks=["xquad-r"], langs=["en", "de", "es"], settings="mono", data_dir=str(data_dir), progress=False
+    ).record
+    path = save(mono_only, tmp_path / "c.json")
+    refused = CliRunner().invoke(cli, ["compare", base, path])
+    assert refused.exit_code == 2 and "--allow-mismatch" in refused.stderr
+    allowed = CliRunner().invoke(cli, ["compare", base, path, "--allow-mismatch"])
+    assert allowed.exit_code == 0 and "compared the 3 common settings only" in allowed.output
+
+
+def test_leaderboard_reference(baseline_record, tmp_path, monkeypatch):
+    folder = tmp_path / "lb"
+    folder.mkdir()
+    save(baseline_record, folder / "bm25.json")
+    monkeypatch.setenv("XLIR_BENCH_LEADERBOARD", str(folder))
+    result = compare("leaderboard:bm25", str(folder / "bm25.json"))
+    assert result.exit_code == 0
+    with pytest.raises(xlir_bench.XlirError, match="no record of model 'e5'"):
+        compare("leaderboard:e5", str(folder / "bm25.json"))
+
+
+def test_truncated_and_foreign_records_are_refused(baseline_record, tmp_path):
+    good = save(baseline_record, tmp_path / "a.json")
+    (tmp_path / "t.json").write_text(json.dumps(baseline_record)[:1000])
+    result = CliRunner().invoke(cli, ["compare", good, str(tmp_path / "t.json")])
+    assert result.exit_code == 2 and "t.json: not valid JSON" in result.stderr
+    old = dict(baseline_record, schema_version=0)
+    result = CliRunner().invoke(cli, ["compare", good, save(old, tmp_path / "o.json")])
+    assert result.exit_code == 2 and "schema_version 0" in result.stderr

@@ -1,0 +1,304 @@
+"""Compare two run records setting by setting, with paired significance tests: a CI regression gate.
+
+For every setting both records share: baseline and candidate means of the
+metric, the delta, a paired randomization test and a paired t-test over the
+per-query scores, and Holm-Bonferroni correction across settings. For every
+family macro (mono, cross, multi) the same, with questions as the paired unit:
+a question's contribution is its differences summed over the family's settings,
+each weighted by 1 / (settings x queries of that setting), so the contributions
+add up to exactly the macro delta, and parallel versions of one question move
+together under the randomization.
+
+Verdict: *regression* (exit 1) when a family macro drops by more than
+``max_drop``, or a setting drops by more than ``max_setting_drop`` with a
+Holm-corrected randomization p below ``alpha``; otherwise *pass* (exit 0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import XlirError
+from .record import load_record
+from .significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni, paired_t_test, randomization_test
+
+LOWER_IS_BETTER = {"rank_distance"}
+LEADERBOARD_ENV = "XLIR_BENCH_LEADERBOARD"
+
+
+@dataclass
+class Row:
+    """One compared unit: a setting (``task:X->pool``) or a family macro (``task:family``)."""
+
+    task: str
+    name: str
+    family: str
+    n: int
+    baseline: float
+    candidate: float
+    delta: float
+    p_randomization: float
+    p_ttest: float
+    p_holm: float | None = None
+    regressed: bool = False
+    improved: bool = False
+
+
+@dataclass
+class Comparison:
+    metric: str
+    baseline: str
+    candidate: str
+    settings: list[Row]
+    families: list[Row]
+    thresholds: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[Row]:
+        return sorted(
+            [r for r in self.families + self.settings if r.regressed], key=lambda r: _worse_first(r, self.metric)
+        )
+
+    @property
+    def improvements(self) -> list[Row]:
+        return sorted([r for r in self.settings if r.improved], key=lambda r: -_gain(r, self.metric))
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressions else 0
+
+    @property
+    def verdict(self) -> str:
+        return "REGRESSION" if self.exit_code else "PASS"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "verdict": self.verdict,
+            "thresholds": self.thresholds,
+            "notes": self.notes,
+            "families": [asdict(r) for r in self.families],
+            "settings": [asdict(r) for r in self.settings],
+        }
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([asdict(r) for r in self.families + self.settings])
+
+
+def _gain(row: Row, metric: str) -> float:
+    return -row.delta if metric in LOWER_IS_BETTER else row.delta
+
+
+def _worse_first(row: Row, metric: str) -> float:
+    return _gain(row, metric)
+
+
+def resolve_record(ref: str) -> tuple[str, dict[str, Any]]:
+    """A run record path, or ``leaderboard:NAME`` for the newest leaderboard record of model NAME."""
+    if not ref.startswith("leaderboard:"):
+        return ref, load_record(ref)
+    name = ref.split(":", 1)[1]
+    folder = Path(os.environ.get(LEADERBOARD_ENV) or Path(__file__).resolve().parent.parent / "leaderboard" / "runs")
+    if not folder.is_dir():
+        raise XlirError(f"{ref}: no leaderboard folder at {folder}; set {LEADERBOARD_ENV} to a folder of run records")
+    matches = []
+    for path in sorted(folder.glob("*.json")):
+        record = load_record(path)
+        if record["model"]["name"] == name:
+            matches.append((record.get("created", ""), str(path), record))
+    if not matches:
+        raise XlirError(f"{ref}: no record of model {name!r} in {folder}; see `xlir-bench leaderboard` for the names")
+    _, path, record = max(matches)
+    return path, record
+
+
+def _settings_of(record: dict[str, Any], task: str) -> dict[str, dict[str, Any]]:
+    return {f"{e['query_lang']}->{e['pool']}": e for e in record["results"][task]["settings"]}
+
+
+def _paired(base: dict[str, Any], cand: dict[str, Any], metric: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    if metric not in base["per_query"] or metric not in cand["per_query"]:
+        raise XlirError(f"--metric {metric}: not kept per query in both records; use map, recall@10, ndcg@10 or mrr@10")
+    b = dict(zip(base["per_query"]["qid"], base["per_query"][metric], strict=True))
+    c = dict(zip(cand["per_query"]["qid"], cand["per_query"][metric], strict=True))
+    qids = [q for q in b if q in c]
+    as_float = lambda values: np.array([np.nan if v is None else v for v in values], dtype=np.float64)  # noqa: E731
+    return qids, as_float([b[q] for q in qids]), as_float([c[q] for q in qids])
+
+
+def _common(
+    baseline: dict[str, Any], candidate: dict[str, Any], allow_mismatch: bool
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Tasks and setting keys both records hold; refuses differences unless ``allow_mismatch``."""
+    notes, common = [], {}
+    for task in sorted(set(baseline["results"]) | set(candidate["results"])):
+        if task not in baseline["results"] or task not in candidate["results"]:
+            problem = f"task {task} is in only one record"
+        elif baseline["data"].get(task) != candidate["data"].get(task):
+            problem = f"task {task} was evaluated on different data files (sha256 differ)"
+        else:
+            b, c = set(_settings_of(baseline, task)), set(_settings_of(candidate, task))
+            if b != c and not allow_mismatch:
+                raise XlirError(
+                    f"records differ in {task} settings ({len(b - c)} only in baseline, {len(c - b)} only in candidate); "
+                    "evaluate the same selection or pass --allow-mismatch to compare the common settings"
+                )
+            if b != c:
+                notes.append(f"{task}: compared the {len(b & c)} common settings only (--allow-mismatch)")
+            common[task] = sorted(b & c)
+            continue
+        if not allow_mismatch:
+            raise XlirError(f"cannot compare: {problem}; pass --allow-mismatch to compare only what matches")
+        notes.append(f"skipped: {problem} (--allow-mismatch)")
+    if not any(common.values()):
+        raise XlirError("the records share no setting on identical data; nothing to compare")
+    return common, notes
+
+
+def compare(
+    baseline_ref: str,
+    candidate_ref: str,
+    metric: str = "map",
+    max_drop: float = 0.01,
+    max_setting_drop: float = 0.03,
+    alpha: float = 0.05,
+    allow_mismatch: bool = False,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = DEFAULT_SEED,
+) -> Comparison:
+    """Compare two run records (paths or ``leaderboard:NAME``); see the module docstring for the verdict."""
+    base_name, baseline = resolve_record(baseline_ref)
+    cand_name, candidate = resolve_record(candidate_ref)
+    common, notes = _common(baseline, candidate, allow_mismatch)
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    settings, families = [], []
+    for task, keys in common.items():
+        b_settings, c_settings = _settings_of(baseline, task), _settings_of(candidate, task)
+        per_family: dict[str, list[tuple[list[str], np.ndarray]]] = {}
+        for key in keys:
+            qids, b, c = _paired(b_settings[key], c_settings[key], metric)
+            d = c - b
+            family = b_settings[key]["family"]
+            per_family.setdefault(family, []).append((qids, d))
+            settings.append(
+                Row(
+                    task,
+                    f"{task}:{key}",
+                    family,
+                    len(qids),
+                    float(np.nanmean(b)),
+                    float(np.nanmean(c)),
+                    float(np.nanmean(d)),
+                    randomization_test(d, n_permutations, seed),
+                    paired_t_test(d),
+                )
+            )
+        for family in ("mono", "cross", "multi"):
+            if family in per_family:
+                families.append(
+                    _family_row(
+                        task, family, per_family[family], b_settings, c_settings, keys, metric, n_permutations, seed
+                    )
+                )
+    for row, p in zip(settings, holm_bonferroni([r.p_randomization for r in settings]), strict=True):
+        row.p_holm = float(p)
+        drop = -sign * row.delta
+        row.regressed = drop > max_setting_drop and p < alpha
+        row.improved = drop < 0 and p < alpha
+    for row in families:
+        row.regressed = -sign * row.delta > max_drop
+    thresholds = {
+        "max_drop": max_drop,
+        "max_setting_drop": max_setting_drop,
+        "alpha": alpha,
+        "permutations": n_permutations,
+        "seed": seed,
+    }
+    label = lambda name, record: f"{record['model']['name']} ({name}, {record['model']['fingerprint'][:8]})"  # noqa: E731
+    return Comparison(
+        metric, label(base_name, baseline), label(cand_name, candidate), settings, families, thresholds, notes
+    )
+
+
+def _family_row(task, family, parts, b_settings, c_settings, keys, metric, n_permutations, seed) -> Row:
+    """Macro delta of a family, tested with questions as the paired unit (see module docstring)."""
+    contribution: dict[str, float] = {}
+    for qids, d in parts:
+        weight = 1.0 / (len(parts) * max(np.count_nonzero(~np.isnan(d)), 1))
+        for qid, value in zip(qids, d, strict=True):
+            if not np.isnan(value):
+                contribution[qid] = contribution.get(qid, 0.0) + weight * value
+    values = np.array(list(contribution.values()))
+    in_family = [k for k in keys if b_settings[k]["family"] == family]
+    mean = lambda settings: float(np.mean([settings[k]["metrics"][metric] for k in in_family]))  # noqa: E731
+    base, cand = mean(b_settings), mean(c_settings)
+    return Row(
+        task,
+        f"{task}:{family}",
+        family,
+        len(values),
+        base,
+        cand,
+        cand - base,
+        randomization_test(values, n_permutations, seed),
+        paired_t_test(values),
+    )
+
+
+def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
+    """The report as ``text``, ``md`` (a pull-request comment) or ``json``."""
+    if fmt == "json":
+        return json.dumps(comparison.to_dict(), indent=2, allow_nan=False, default=lambda v: None)
+    from tabulate import tabulate
+
+    table_fmt = "github" if fmt == "md" else "simple"
+    headers = ["", "setting", "n", "baseline", "candidate", "delta", "p (rand.)", "p (t)", "p (Holm)"]
+
+    def rows(items):
+        out = []
+        for r in items:
+            mark = "REGRESSED" if r.regressed else ("improved" if r.improved else "")
+            out.append(
+                [
+                    mark,
+                    r.name,
+                    r.n,
+                    f"{r.baseline:.4f}",
+                    f"{r.candidate:.4f}",
+                    f"{r.delta:+.4f}",
+                    f"{r.p_randomization:.4g}",
+                    f"{r.p_ttest:.4g}",
+                    "" if r.p_holm is None else f"{r.p_holm:.4g}",
+                ]
+            )
+        return tabulate(out, headers=headers, tablefmt=table_fmt, disable_numparse=True)
+
+    c = comparison
+    bold = "**" if fmt == "md" else ""
+    summary = (
+        f"{bold}{c.verdict}{bold}: {c.candidate} vs {c.baseline} on {c.metric} — "
+        f"{sum(r.regressed for r in c.settings)} regressed / {len(c.improvements)} significantly improved "
+        f"of {len(c.settings)} settings (max drop {c.thresholds['max_drop']} per family macro, "
+        f"{c.thresholds['max_setting_drop']} per setting at Holm-corrected p < {c.thresholds['alpha']})"
+    )
+    worst_rows = sorted(c.settings, key=lambda r: _worse_first(r, c.metric))[:worst]
+    parts = [summary, "", "Family macros:", rows(c.families)]
+    if c.regressions:
+        parts += ["", "Regressions:", rows(c.regressions)]
+    if c.improvements:
+        parts += ["", "Significant improvements:", rows(c.improvements)]
+    parts += ["", f"Worst {len(worst_rows)} settings:", rows(worst_rows)]
+    parts += [f"\nNote: {note}" for note in c.notes]
+    parts += ["", f"Verdict: {bold}{c.verdict}{bold} (exit code {c.exit_code})"]
+    return "\n".join(parts) + "\n"
