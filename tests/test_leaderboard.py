@@ -1,0 +1,147 @@
+"""Leaderboard and HTML report on hand-made records, and the project's own leaderboard README."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from xlir_bench.cli import cli
+from xlir_bench.errors import XlirError
+from xlir_bench.leaderboard import default_runs_folder, leaderboard, render
+from xlir_bench.report import map_matrix
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_record(name, fingerprint, mono, cross, multi, sha="a" * 64, created="2026-01-02T03:04:05+00:00"):
+    """A minimal valid record: XQuAD-R over en/de with the given per-setting mAP (each family's settings share it)."""
+
+    def entry(query, pool, family, value, rd=None):
+        per_query = {"qid": ["q1", "q2"], "map": [value, value]}
+        metrics = {"map": value, "recall@10": value}
+        if family == "multi":
+            per_query["rank_distance"] = [rd, rd]
+            metrics |= {"rank_distance": rd, "same_lang_top10_share": 0.5}
+        return {"query_lang": query, "pool": pool, "family": family, "metrics": metrics, "per_query": per_query}
+
+    settings = [
+        entry("de", "de", "mono", mono),
+        entry("de", "en", "cross", cross),
+        entry("de", "all", "multi", multi, 7.0),
+        entry("en", "en", "mono", mono),
+        entry("en", "de", "cross", cross),
+        entry("en", "all", "multi", multi, 3.0),
+    ]
+    macro = {
+        "mono": {"map": mono, "recall@10": mono},
+        "cross": {"map": cross, "recall@10": cross},
+        "multi": {"map": multi, "recall@10": multi, "rank_distance": 5.0, "same_lang_top10_share": 0.5},
+    }
+    by_lang = {
+        lang: {f: {"map": v} for f, v in (("mono", mono), ("cross", cross), ("multi", multi))} for lang in ("de", "en")
+    }
+    return {
+        "schema_version": 1,
+        "created": created,
+        "model": {"name": name, "fingerprint": fingerprint},
+        "data": {"xquad-r": {"xquad-r/de.json": sha, "xquad-r/en.json": sha}},
+        "selection": {"xquad-r": {"langs": ["de", "en"], "families": ["mono", "cross", "multi"]}},
+        "versions": {"python": "3.11"},
+        "timings": {"encode_s": 1.0, "search_s": 0.1, "score_s": 0.1, "total_s": 1.3},
+        "encode_calls": {"xquad-r": {}},
+        "results": {"xquad-r": {"macro": macro, "by_query_lang": by_lang, "settings": settings}},
+    }
+
+
+@pytest.fixture
+def runs(tmp_path):
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    for name, fp, values in [
+        ("alpha", "11111111aaaa", (0.9, 0.5, 0.4)),
+        ("beta", "22222222bbbb", (0.7, 0.6, 0.6)),
+        ("gamma", "33333333cccc", (0.8, 0.2, 0.1)),
+    ]:
+        (folder / f"{name}.json").write_text(json.dumps(make_record(name, fp, *values)))
+    return folder
+
+
+def test_ranked_by_multilingual_map(runs):
+    frame = leaderboard([runs])
+    assert frame["model"].tolist() == ["beta", "alpha", "gamma"]
+    assert frame["rank"].tolist() == [1, 2, 3]
+    assert frame.loc[0, ["multi", "cross", "mono"]].tolist() == [0.6, 0.6, 0.7]
+    assert frame.loc[0, "fingerprint"] == "22222222" and frame.loc[0, "date"] == "2026-01-02"
+    assert leaderboard([runs], metric="recall@10")["model"].tolist() == ["beta", "alpha", "gamma"]
+
+
+def test_output_is_deterministic(runs):
+    files = sorted(runs.iterdir())
+    for fmt in ("md", "html", "csv"):
+        first = render(leaderboard(files), fmt)
+        assert render(leaderboard(list(reversed(files))), fmt) == first
+    markdown = render(leaderboard([runs]), "md")
+    assert re.search(r"\|\s+1 \| beta\s+\|\s+0\.6000 \|", markdown)
+    assert "| 22222222      |" in markdown  # fingerprints stay text, left-aligned
+
+
+def test_invalid_records(runs, tmp_path):
+    (runs / "broken.json").write_text('{"schema_version": 1, "model": ')
+    with pytest.raises(XlirError, match=r"broken\.json: not valid JSON"):
+        leaderboard([runs])
+    frame = leaderboard([runs], skip_invalid=True)
+    assert len(frame) == 3 and "broken.json" in frame.attrs["warnings"][0]
+    (runs / "broken.json").write_text(json.dumps(dict(make_record("old", "x" * 12, 0.1, 0.1, 0.1), schema_version=9)))
+    result = CliRunner().invoke(cli, ["leaderboard", str(runs)])
+    assert result.exit_code == 2 and "schema_version 9" in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(cli, ["leaderboard", str(empty)])
+    assert result.exit_code == 2 and "no run records" in result.stderr
+
+
+def test_other_data_versions_are_ranked_apart(runs):
+    (runs / "delta.json").write_text(json.dumps(make_record("delta", "44444444dddd", 1.0, 1.0, 1.0, sha="b" * 64)))
+    frame = leaderboard([runs])
+    assert frame.groupby("data").size().sort_values().tolist() == [1, 3]
+    assert "2 different versions of the data" in frame.attrs["warnings"][0]
+    result = CliRunner().invoke(cli, ["leaderboard", str(runs)])
+    assert result.exit_code == 0 and "warning:" in result.stderr
+    assert result.output.count("## XQuAD-R (xquad-r) — data") == 2
+
+
+def test_csv_and_output_file(runs, tmp_path):
+    out = tmp_path / "lb.csv"
+    result = CliRunner().invoke(cli, ["leaderboard", str(runs), "--format", "csv", "--output", str(out)])
+    assert result.exit_code == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("rank,task,data,model,multi") and lines[1].split(",")[3] == "beta"
+
+
+def test_report_inlines_one_image_per_plot(runs, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["report", str(runs / "alpha.json"), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', page)) == 3  # heatmap, bars, rank distance
+    assert "alpha" in page and "11111111aaaa" in page and "xquad-r/en.json" in page
+    assert "http" not in page.replace("http-equiv", "")  # self-contained
+
+
+def test_heatmap_matrix_places_settings():
+    langs, pools, matrix = map_matrix(make_record("m", "f" * 12, 0.9, 0.5, 0.4)["results"]["xquad-r"])
+    assert langs == ["de", "en"] and pools == ["de", "en", "all"]
+    assert matrix.tolist() == [[0.9, 0.5, 0.4], [0.5, 0.9, 0.4]]
+
+
+def test_project_leaderboard_readme_is_up_to_date():
+    folder = default_runs_folder()
+    if not folder.is_dir():
+        pytest.skip("no leaderboard/runs in this checkout")
+    expected = (REPO / "leaderboard" / "README.md").read_text(encoding="utf-8")
+    assert render(leaderboard([folder]), "md") == expected

@@ -1,0 +1,193 @@
+"""Leaderboard: rank models from run records, per task and per version of the task's data.
+
+Records are grouped by task *and* by the sha256s of the task's data files:
+numbers computed on different data are never ranked against each other (a
+warning names the split). Within a group, models are ranked by the multilingual
+macro of ``metric`` (then cross, then mono, then name), so the output is
+deterministic: the same records give byte-identical tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import XlirError
+from .record import load_record
+from .tasks import registry
+
+LOWER_IS_BETTER = {"rank_distance"}
+COLUMNS = ["rank", "model", "multi", "cross", "mono", "multi R@10", "rank dist", "same-lang@10", "date", "fingerprint"]
+_TEXT_COLUMNS = [COLUMNS.index(name) for name in ("model", "date", "fingerprint")]  # never parsed as numbers
+
+
+def default_runs_folder() -> Path:
+    return Path(__file__).resolve().parent.parent / "leaderboard" / "runs"
+
+
+@dataclass
+class Collected:
+    records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _expand(paths: Iterable[str | Path]) -> list[Path]:
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted([*path.glob("*.json"), *path.glob("*.json.gz")])
+            if not found:
+                raise XlirError(
+                    f"{path}: no run records (*.json, *.json.gz) in this folder; give record files or another folder"
+                )
+            files += found
+        elif path.exists():
+            files.append(path)
+        else:
+            raise XlirError(f"{path}: no such file or folder; give run records or folders of them")
+    return files
+
+
+def collect(paths: Iterable[str | Path] | None = None, skip_invalid: bool = False) -> Collected:
+    """Load and validate records; invalid ones raise, or are named in ``warnings`` with ``skip_invalid``."""
+    collected = Collected()
+    for path in _expand(paths or [default_runs_folder()]):
+        try:
+            collected.records.append((str(path), load_record(path)))
+        except XlirError as exc:
+            if not skip_invalid:
+                raise XlirError(f"{exc} (or pass --skip-invalid)") from exc
+            collected.warnings.append(f"skipped {exc}")
+    if not collected.records:
+        raise XlirError("no valid run record among the inputs; run `xlir-bench run` first")
+    return collected
+
+
+def _data_id(record: dict[str, Any], task: str) -> str:
+    return hashlib.sha256(json.dumps(record["data"][task], sort_keys=True).encode()).hexdigest()[:8]
+
+
+def leaderboard(
+    runs: Iterable[str | Path] | None = None, task: str | None = None, metric: str = "map", skip_invalid: bool = False
+):
+    """A DataFrame with one row per (task, data version, record), ranked within each group."""
+    import pandas as pd
+
+    collected = collect(runs, skip_invalid)
+    rows = []
+    for path, record in collected.records:
+        for task_name, result in sorted(record["results"].items()):
+            if task and task_name != task:
+                continue
+            macro = result["macro"]
+
+            def value(family: str, name: str = metric, macro: dict = macro) -> float | None:
+                return macro.get(family, {}).get(name)
+
+            rows.append(
+                {
+                    "task": task_name,
+                    "data": _data_id(record, task_name),
+                    "model": record["model"]["name"],
+                    "multi": value("multi"),
+                    "cross": value("cross"),
+                    "mono": value("mono"),
+                    "multi R@10": value("multi", "recall@10"),
+                    "rank dist": value("multi", "rank_distance"),
+                    "same-lang@10": value("multi", "same_lang_top10_share"),
+                    "date": record.get("created", "")[:10],
+                    "fingerprint": record["model"]["fingerprint"][:8],
+                    "langs": len(record.get("selection", {}).get(task_name, {}).get("langs", [])),
+                    "record": Path(path).name,
+                }
+            )
+    if not rows:
+        raise XlirError(f"--task {task}: no record holds this task; drop --task or add records")
+    frame = pd.DataFrame(rows)
+    sign = 1 if metric in LOWER_IS_BETTER else -1
+    for column in ("multi", "cross", "mono"):
+        frame[f"_{column}"] = sign * frame[column].astype(float).fillna(-sign * float("inf"))
+    frame = frame.sort_values(
+        ["task", "data", "_multi", "_cross", "_mono", "model", "fingerprint", "record"], kind="stable"
+    )
+    frame = frame.drop(columns=["_multi", "_cross", "_mono"]).reset_index(drop=True)
+    frame.insert(0, "rank", frame.groupby(["task", "data"]).cumcount() + 1)
+    frame.attrs["warnings"] = collected.warnings + _split_warnings(frame)
+    frame.attrs["metric"] = metric
+    return frame
+
+
+def _split_warnings(frame) -> list[str]:
+    warnings = []
+    for task, versions in frame.groupby("task")["data"].unique().items():
+        if len(versions) > 1:
+            warnings.append(
+                f"{task}: records were computed on {len(versions)} different versions of the data "
+                f"({', '.join(sorted(versions))}); they are ranked in separate groups"
+            )
+    return warnings
+
+
+def _groups(frame):
+    specs = registry()
+    several = frame.groupby("task")["data"].nunique().to_dict()
+    for (task, data), group in frame.groupby(["task", "data"], sort=True):
+        title = specs[task].title if task in specs else task
+        suffix = f" — data {data}" if several[task] > 1 else ""
+        yield f"{title} ({task}){suffix}", group
+
+
+def render(frame, fmt: str = "md") -> str:
+    """The leaderboard as ``md`` (tabulate), ``html`` or ``csv``; deterministic for the same records."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, float_format="%.6f", lineterminator="\n")
+        return buffer.getvalue()
+    from tabulate import tabulate
+
+    metric = frame.attrs.get("metric", "map")
+    header = (
+        f"Ranked by the multilingual macro {metric}; multi/cross/mono are macro {metric} over each family's settings."
+    )
+    parts = []
+    for title, group in _groups(frame):
+        table = group[COLUMNS].astype(object).where(group[COLUMNS].notna(), None).values.tolist()
+        if fmt == "html":
+            parts.append(
+                f"<h2>{html.escape(title)}</h2>\n"
+                + tabulate(
+                    table,
+                    headers=COLUMNS,
+                    tablefmt="html",
+                    floatfmt=".4f",
+                    missingval="",
+                    disable_numparse=_TEXT_COLUMNS,
+                )
+            )
+        else:
+            parts.append(
+                f"## {title}\n\n"
+                + tabulate(
+                    table,
+                    headers=COLUMNS,
+                    tablefmt="github",
+                    floatfmt=".4f",
+                    missingval="",
+                    disable_numparse=_TEXT_COLUMNS,
+                )
+            )
+    if fmt == "html":
+        return (
+            f"<!doctype html>\n<html><head><meta charset='utf-8'><title>xlir-bench leaderboard</title></head>\n<body>\n<p>{html.escape(header)}</p>\n"
+            + "\n".join(parts)
+            + "\n</body></html>\n"
+        )
+    records = frame["record"].nunique()
+    intro = f"# xlir-bench leaderboard\n\nGenerated by `xlir-bench leaderboard` from {records} run records; do not edit by hand."
+    return intro + "\n\n" + header + "\n\n" + "\n\n".join(parts) + "\n"

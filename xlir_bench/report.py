@@ -1,0 +1,178 @@
+"""Report: one self-contained HTML page per run record, plots inlined as PNG.
+
+Per task: the query-language x pool mAP heatmap (mono on the diagonal, cross
+off it, the multilingual pool in the last column), mono/cross/multi mAP per
+query language, and the distribution of rank distance per query language;
+then the record's metadata (model, fingerprint, data checksums, versions,
+timings). Needs matplotlib (``pip install 'xlir-bench[report]'``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import numpy as np
+
+from .errors import XlirError
+from .tasks import registry
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise XlirError("report: matplotlib is not installed; pip install 'xlir-bench[report]'") from exc
+    matplotlib.use("Agg")  # headless: no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    fig.clf()
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def map_matrix(result: dict[str, Any], metric: str = "map") -> tuple[list[str], list[str], np.ndarray]:
+    """Rows: query languages; columns: pool languages then ``all``; NaN where a setting was not run."""
+    settings = result["settings"]
+    langs = sorted({s["query_lang"] for s in settings})
+    pools = sorted({s["pool"] for s in settings if s["pool"] != "all"}) + (
+        ["all"] if any(s["pool"] == "all" for s in settings) else []
+    )
+    matrix = np.full((len(langs), len(pools)), np.nan)
+    for s in settings:
+        value = s["metrics"].get(metric)
+        matrix[langs.index(s["query_lang"]), pools.index(s["pool"])] = np.nan if value is None else value
+    return langs, pools, matrix
+
+
+def _heatmap(plt, title: str, langs, pools, matrix) -> str:
+    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * len(pools), 0.9 + 0.5 * len(langs)))
+    image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(pools)), pools)
+    ax.set_yticks(range(len(langs)), langs)
+    ax.set_xlabel("pool (candidate language)")
+    ax.set_ylabel("query language")
+    if "all" in pools:
+        ax.axvline(len(pools) - 1.5, color="white", linewidth=2)
+    for (row, col), value in np.ndenumerate(matrix):
+        if not np.isnan(value):
+            ax.text(
+                col,
+                row,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if value < 0.55 else "black",
+            )
+    fig.colorbar(image, ax=ax, fraction=0.04, label="mAP")
+    ax.set_title(title)
+    return _png(fig)
+
+
+def _family_bars(plt, title: str, by_lang: dict[str, Any]) -> str:
+    langs = sorted(by_lang)
+    families = [f for f in ("mono", "cross", "multi") if any(f in by_lang[lang] for lang in langs)]
+    fig, ax = plt.subplots(figsize=(1.2 + 0.65 * len(langs), 3.2))
+    width = 0.8 / max(len(families), 1)
+    for i, family in enumerate(families):
+        values = [by_lang[lang].get(family, {}).get("map") or 0.0 for lang in langs]
+        ax.bar(np.arange(len(langs)) + (i - (len(families) - 1) / 2) * width, values, width, label=family)
+    ax.set_xticks(range(len(langs)), langs)
+    ax.set_ylabel("macro mAP")
+    ax.set_ylim(0, 1)
+    ax.legend(ncols=3, fontsize=8, loc="upper right")
+    ax.set_title(title)
+    return _png(fig)
+
+
+def _rank_distance_boxes(plt, title: str, settings: list[dict[str, Any]]) -> str | None:
+    multi = sorted((s for s in settings if s["family"] == "multi"), key=lambda s: s["query_lang"])
+    if not multi:
+        return None
+    data = [[v for v in s["per_query"].get("rank_distance", []) if v is not None] for s in multi]
+    fig, ax = plt.subplots(figsize=(1.2 + 0.65 * len(multi), 3.2))
+    ax.boxplot([np.asarray(d) + 1 for d in data], showfliers=False)
+    ax.set_xticks(range(1, len(multi) + 1), [s["query_lang"] for s in multi])
+    ax.set_yscale("log")
+    ax.set_ylabel("rank distance + 1 (log)")
+    ax.set_xlabel("query language (multilingual pool)")
+    ax.set_title(title)
+    return _png(fig)
+
+
+def _img(png: str, alt: str) -> str:
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{png}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+
+
+def _meta_table(record: dict[str, Any]) -> str:
+    rows = [
+        ("model", record["model"]["name"]),
+        ("fingerprint", record["model"]["fingerprint"]),
+        ("created", record.get("created", "")),
+    ]
+    rows += [
+        (f"data {path}", sha) for task in sorted(record["data"]) for path, sha in sorted(record["data"][task].items())
+    ]
+    rows += [(f"version {name}", version) for name, version in sorted(record["versions"].items())]
+    rows += [(f"timing {name}", f"{value:.2f} s") for name, value in record["timings"].items()]
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>" for k, v in rows)
+    return f"<table class='meta'>{body}</table>"
+
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+figure{display:inline-block;margin:0 1.5em 1.5em 0;vertical-align:top}figcaption{font-size:.85em;color:#555}
+table.meta th{text-align:left;padding-right:1em;font-weight:500}table.meta td{font-size:.85em}
+table.macro{border-collapse:collapse}table.macro td,table.macro th{border:1px solid #ccc;padding:.2em .6em;text-align:right}"""
+
+
+def _macro_table(result: dict[str, Any]) -> str:
+    names = ["map", "recall@10", "ndcg@10", "mrr@10", "rank_distance", "same_lang_top10_share"]
+    head = "".join(f"<th>{n}</th>" for n in ["family", *names])
+    rows = []
+    for family, metrics in result["macro"].items():
+        cells = "".join(f"<td>{metrics[n]:.4f}</td>" if metrics.get(n) is not None else "<td></td>" for n in names)
+        rows.append(f"<tr><th>{family}</th>{cells}</tr>")
+    return f"<table class='macro'><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def render_report(record: dict[str, Any]) -> str:
+    """The self-contained HTML report of one run record."""
+    plt = _pyplot()
+    specs = registry()
+    name = html.escape(record["model"]["name"])
+    sections = []
+    for task, result in sorted(record["results"].items()):
+        title = specs[task].title if task in specs else task
+        figures = [
+            _img(
+                _heatmap(plt, f"{title}: mAP, query language x pool", *map_matrix(result)),
+                f"{title}: mAP per query language (rows) and pool (columns); 'all' is the multilingual pool",
+            )
+        ]
+        figures.append(
+            _img(
+                _family_bars(plt, f"{title}: macro mAP per query language", result["by_query_lang"]),
+                f"{title}: mono, cross and multi macro mAP per query language",
+            )
+        )
+        boxes = _rank_distance_boxes(plt, f"{title}: rank distance per query language", result["settings"])
+        if boxes:
+            figures.append(
+                _img(boxes, f"{title}: distribution of rank distance (max - min rank of the parallel answers)")
+            )
+        sections.append(f"<h2>{html.escape(title)}</h2>\n{_macro_table(result)}\n" + "\n".join(figures))
+    plt.close("all")
+    return (
+        f"<!doctype html>\n<html><head><meta charset='utf-8'><title>xlir-bench report: {name}</title>"
+        f"<style>{STYLE}</style></head>\n<body>\n<h1>xlir-bench report: {name}</h1>\n"
+        + "\n".join(sections)
+        + f"\n<h2>Run record</h2>\n{_meta_table(record)}\n</body></html>\n"
+    )
