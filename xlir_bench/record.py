@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from .measures import nan_mean
+
 SCHEMA_VERSION = 1
 PER_QUERY_DIGITS = 6
 _PACKAGES = (
@@ -81,10 +83,7 @@ def _macro(entries: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     for family in ("mono", "cross", "multi"):
         rows = [entry["metrics"] for entry in entries if entry["family"] == family]
         if rows:
-            macro[family] = {
-                name: _clean(np.nanmean([row[name] if row[name] is not None else np.nan for row in rows]))
-                for name in rows[0]
-            }
+            macro[family] = {name: _clean(nan_mean(row[name] for row in rows)) for name in rows[0]}
     return macro
 
 

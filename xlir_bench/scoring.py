@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .index import top_k
-from .measures import MEASURES, rank_distance, same_language_share
+from .measures import MEASURES, nan_mean, rank_distance, same_language_share
 
 
 def exact_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
@@ -48,9 +48,7 @@ class SettingScores:
     per_query: dict[str, np.ndarray]
 
     def mean(self) -> dict[str, float]:
-        return {
-            name: float(np.nanmean(values)) if len(values) else float("nan") for name, values in self.per_query.items()
-        }
+        return {name: nan_mean(values) for name, values in self.per_query.items()}
 
 
 def score_setting(

@@ -18,6 +18,14 @@ from .rank_distance import rank_distance
 from .recall import recall_at_k
 from .rr import reciprocal_rank
 
+
+def nan_mean(values) -> float:
+    """Mean of the defined values (NaN and None skipped); NaN, without a warning, when there are none."""
+    array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    array = array[~np.isnan(array)]
+    return float(array.mean()) if array.size else float("nan")
+
+
 MEASURES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "map": average_precision,
     "recall@1": lambda ranks: recall_at_k(ranks, 1),
@@ -32,6 +40,7 @@ __all__ = [
     "MEASURES",
     "average_precision",
     "n_relevant",
+    "nan_mean",
     "ndcg_at_k",
     "pad_ranks",
     "rank_distance",
