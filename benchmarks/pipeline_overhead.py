@@ -15,37 +15,12 @@ b/a <= 1.15, non-encoding time <= 20 s, peak RSS <= 3 GB.
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
+from _common import lower_bound, peak_rss_gb
 from tabulate import tabulate
 
 import xlir_bench
-from xlir_bench.data import resolve_source
-from xlir_bench.models import load_model
-from xlir_bench.tasks import get_spec, load_task, select_langs
-
-
-def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux reports KiB
-
-
-def lower_bound(model_name: str, tasks: list[str], langs: list[str] | None, data_dir: str | None) -> tuple[float, int]:
-    """Seconds to encode every distinct (role, text) of the selection once, and how many texts that is."""
-    encoder = load_model(model_name, progress=False)
-    source = resolve_source(data_dir)
-    seconds, count = 0.0, 0
-    for name in tasks:
-        spec = get_spec(name)
-        task = load_task(spec, select_langs(spec, langs), source)
-        for data in task.data.values():
-            questions, candidates = list(dict.fromkeys(data.questions)), list(dict.fromkeys(data.candidates))
-            start = time.perf_counter()
-            encoder.encode_queries(questions)
-            encoder.encode_passages(candidates)
-            seconds += time.perf_counter() - start
-            count += len(questions) + len(candidates)
-    return seconds, count
 
 
 def main() -> None:
@@ -66,7 +41,8 @@ def main() -> None:
     if args.output:
         result.save(args.output)
     timings = result.record["timings"]
-    bound, n_texts = lower_bound(args.model, tasks, langs, args.data_dir)
+    lower = lower_bound(args.model, tasks, langs, args.data_dir)
+    bound, n_texts = lower.seconds, lower.texts
 
     rows = [
         ["(a) encode each unique text once", f"{bound:.1f}", f"{n_texts} texts, {n_texts / bound:.0f} texts/s"],
@@ -87,7 +63,8 @@ def main() -> None:
     for task, res in result.record["results"].items():
         macro = res["macro"]
         line = ", ".join(f"{family} mAP {macro[family]['map']:.4f}" for family in macro)
-        print(f"{task}: {line}; rank distance {macro.get('multi', {}).get('rank_distance', float('nan')):.1f}")
+        distance = macro.get("multi", {}).get("rank_distance")
+        print(f"{task}: {line}; rank distance {'n/a' if distance is None else f'{distance:.1f}'}")
 
 
 if __name__ == "__main__":
