@@ -244,6 +244,122 @@ def cache_clear_command(cache_dir, model) -> None:
     click.echo(f"removed {len(removed)} cached model(s)")
 
 
+@cli.command("train-data")
+@click.option(
+    "--from", "source_task", default="mlqa-r", show_default=True, help="Task whose parallel questions to pair."
+)
+@click.option("--langs", default=None, help="Comma list of languages (default: all of the task).")
+@click.option("--context", is_flag=True, help="Use the answer's whole paragraph as the passage, not the sentence.")
+@click.option("--data-dir", type=click.Path(), default=None, help="Local data mirror.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="JSONL file to write.")
+def train_data_command(source_task, langs, context, data_dir, output) -> None:
+    """Write training pairs {id, query_lang, query, passage_lang, passage} from a task's parallel questions."""
+    from .data import resolve_source
+    from .tasks import get_spec, load_task, select_langs
+    from .training import build_pairs, write_pairs
+
+    spec = get_spec(source_task)
+    task = load_task(spec, select_langs(spec, _split(langs)), resolve_source(data_dir))
+    pairs = build_pairs(task, context=context)
+    write_pairs(pairs, output)
+    mono = sum(p["query_lang"] == p["passage_lang"] for p in pairs)
+    click.echo(f"{len(pairs)} pairs ({mono} monolingual, {len(pairs) - mono} cross-lingual) -> {output}")
+
+
+@cli.command("train")
+@click.option("--base", required=True, help="sentence-transformers folder to start from.")
+@click.option("--train-data", required=True, type=click.Path(), help="JSONL of pairs (see `xlir-bench train-data`).")
+@click.option("--strategy", type=click.Choice(["hybrid", "mono", "cross"]), default="hybrid", show_default=True)
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder for checkpoints and log.")
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(2))
+@click.option("--lr", default=2e-5, show_default=True, type=float, help="Peak learning rate.")
+@click.option("--epochs", default=1.0, show_default=True, type=float)
+@click.option(
+    "--max-steps", default=-1, show_default=True, type=int, help="Stop after this many steps (overrides --epochs)."
+)
+@click.option("--warmup-ratio", default=0.1, show_default=True, type=float)
+@click.option("--max-length", default=128, show_default=True, type=click.IntRange(8), help="Max tokens per text.")
+@click.option(
+    "--mono-ratio", default=None, type=float, help="hybrid: share of monolingual batches [default: by pool size]."
+)
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--device", default=None, help="cpu, cuda, mps [default: best available].")
+@click.option(
+    "--eval", "eval_task", default=None, help="Evaluate the trained model on this task and write a run record."
+)
+@click.option("--eval-langs", default=None, help="Languages of the evaluation (default: all).")
+@click.option("--data-dir", type=click.Path(), default=None, help="Local data mirror (evaluation and overlap check).")
+@click.option("--quiet", "-q", is_flag=True)
+def train_command(
+    base,
+    train_data,
+    strategy,
+    output,
+    batch_size,
+    lr,
+    epochs,
+    max_steps,
+    warmup_ratio,
+    max_length,
+    mono_ratio,
+    seed,
+    device,
+    eval_task,
+    eval_langs,
+    data_dir,
+    quiet,
+) -> None:
+    """Fine-tune with mono, cross or hybrid batches (in-batch negatives); optionally evaluate the result."""
+    from .training import overlap_warning, read_pairs, train
+
+    if eval_task:  # fail on a bad evaluation selection before training, not after
+        from .data import resolve_source
+        from .tasks import get_spec, load_task, select_langs
+
+        spec = get_spec(eval_task)
+        task = load_task(spec, select_langs(spec, _split(eval_langs)), resolve_source(data_dir))
+        warning = overlap_warning(read_pairs(train_data), task)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
+    summary = train(
+        base,
+        train_data,
+        output,
+        strategy=strategy,
+        batch_size=batch_size,
+        learning_rate=lr,
+        epochs=epochs,
+        max_steps=max_steps,
+        warmup_ratio=warmup_ratio,
+        max_length=max_length,
+        mono_ratio=mono_ratio,
+        seed=seed,
+        device=device,
+    )
+    losses = [entry["loss"] for entry in summary["history"] if "loss" in entry]
+    click.echo(
+        f"trained {summary['steps']} steps ({strategy}); loss {losses[0]:.4f} -> {losses[-1]:.4f}"
+        if losses
+        else f"trained {summary['steps']} steps ({strategy})"
+    )
+    click.echo(f"model: {summary['model']}")
+    if eval_task:
+        name = f"{Path(base).name}+{strategy}"
+        result = evaluate(
+            summary["model"],
+            tasks=[eval_task],
+            langs=_split(eval_langs),
+            data_dir=data_dir,
+            progress=not quiet,
+            name=name,
+            device=device,
+        )
+        path = result.save(Path(output) / f"run-{eval_task}.json")
+        if not quiet:
+            click.echo(_summary_table(result))
+        click.echo(f"run record: {path}", err=True)
+
+
 @cli.command("leaderboard")
 @click.argument("runs", nargs=-1, type=click.Path())
 @click.option("--task", default=None, help="Only this task.")

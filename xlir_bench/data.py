@@ -44,6 +44,8 @@ class LanguageData:
     candidate_ids: list[str]
     candidates: list[str]
     answer_of: dict[str, int]  # question id -> index of its answer sentence in ``candidates``
+    paragraph_of: list[int]  # candidate index -> index in ``paragraphs``
+    paragraphs: list[str]
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def load_lareqa(path: Path, lang: str) -> LanguageData:
 
 
 def _parse(raw: dict, lang: str) -> LanguageData:
-    question_ids, questions, candidate_ids, candidates = [], [], [], []
+    question_ids, questions, candidate_ids, candidates, paragraph_of = [], [], [], [], []
     answer_of: dict[str, int] = {}
     paragraphs = [p for article in raw["data"] for p in article["paragraphs"]]
     for p_index, paragraph in enumerate(paragraphs):
@@ -158,6 +160,7 @@ def _parse(raw: dict, lang: str) -> LanguageData:
         for s_index, sentence in enumerate(sentences):
             candidate_ids.append(f"{lang}-p{p_index:05d}-s{s_index:03d}")
             candidates.append(sentence)
+            paragraph_of.append(p_index)
         starts = [start for start, _ in breaks]
         for qa in paragraph["qas"]:
             answer_start = qa["answers"][0]["answer_start"]
@@ -169,4 +172,5 @@ def _parse(raw: dict, lang: str) -> LanguageData:
             question_ids.append(qa["id"])
             questions.append(qa["question"])
             answer_of[qa["id"]] = first + sentence
-    return LanguageData(lang, question_ids, questions, candidate_ids, candidates, answer_of)
+    contexts = [paragraph["context"] for paragraph in paragraphs]
+    return LanguageData(lang, question_ids, questions, candidate_ids, candidates, answer_of, paragraph_of, contexts)

@@ -1,0 +1,188 @@
+"""Hybrid batch training: fine-tune a sentence-transformers model with mono, cross or hybrid batches.
+
+Training data is a JSONL file, one question-answer pair per line::
+
+    {"id": "5a8d7bf7...", "query_lang": "de", "query": "Wer ...?", "passage_lang": "en", "passage": "The ..."}
+
+``id`` is the parallel question id: pairs that share it are translations of one
+question, and the sampler keeps them out of each other's batches. ``build_pairs``
+makes such a file from a LAReQA task (every question paired with its answer
+sentence, or paragraph, in every language that has it).
+
+The loss is MultipleNegativesRankingLoss (in-batch negatives); batches come from
+:mod:`xlir_bench.sampling`. Needs the ``train`` extra (torch, sentence-transformers,
+datasets, accelerate).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .errors import XlirError
+from .record import write_atomic
+from .sampling import STRATEGIES, PairInfo
+from .tasks import Task
+
+PAIR_FIELDS = ("id", "query_lang", "query", "passage_lang", "passage")
+
+
+def build_pairs(task: Task, context: bool = False) -> list[dict[str, str]]:
+    """Every (question in X, its answer in Y) pair of a task, for all X, Y holding the question."""
+    pairs = []
+    for query_lang in task.langs:
+        source = task.data[query_lang]
+        for qid, question in zip(source.question_ids, source.questions, strict=True):
+            for passage_lang in task.langs:
+                target = task.data[passage_lang]
+                if qid not in target.answer_of:
+                    continue
+                answer = target.answer_of[qid]
+                passage = target.paragraphs[target.paragraph_of[answer]] if context else target.candidates[answer]
+                pairs.append(
+                    {
+                        "id": qid,
+                        "query_lang": query_lang,
+                        "query": question,
+                        "passage_lang": passage_lang,
+                        "passage": passage,
+                    }
+                )
+    return pairs
+
+
+def write_pairs(pairs: Iterable[dict[str, str]], path: str | Path) -> Path:
+    return write_atomic(path, "".join(json.dumps(pair, ensure_ascii=False) + "\n" for pair in pairs))
+
+
+def read_pairs(path: str | Path) -> list[dict[str, str]]:
+    """Load and check a training JSONL; a bad line is named with its number."""
+    path = Path(path)
+    if not path.is_file():
+        raise XlirError(f"--train-data {path}: no such file; make one with `xlir-bench train-data`")
+    pairs = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                pair = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise XlirError(f"{path}:{number}: not valid JSON ({exc.msg}); one JSON object per line") from exc
+            missing = [name for name in PAIR_FIELDS if not isinstance(pair.get(name), str) or not pair[name]]
+            if missing:
+                raise XlirError(
+                    f"{path}:{number}: missing or empty {', '.join(missing)}; each line needs {', '.join(PAIR_FIELDS)}"
+                )
+            pairs.append(pair)
+    if len(pairs) < 2:
+        raise XlirError(f"{path}: {len(pairs)} pairs; in-batch negatives need at least two")
+    return pairs
+
+
+def overlap_warning(pairs: Sequence[dict[str, str]], task: Task) -> str | None:
+    """A warning when training texts also occur in an evaluation task (a leak, unless intended)."""
+    eval_texts = {text for data in task.data.values() for text in (*data.questions, *data.candidates)}
+    queries = sum(pair["query"] in eval_texts for pair in pairs)
+    passages = sum(pair["passage"] in eval_texts for pair in pairs)
+    if queries or passages:
+        return (
+            f"{queries} training questions and {passages} training passages also occur in {task.name}; "
+            "its results are not zero-shot"
+        )
+    return None
+
+
+def train(
+    base: str,
+    train_data: str,
+    output: str,
+    strategy: str = "hybrid",
+    batch_size: int = 32,
+    learning_rate: float = 2e-5,
+    epochs: float = 1.0,
+    max_steps: int = -1,
+    warmup_ratio: float = 0.1,
+    max_length: int = 128,
+    mono_ratio: float | None = None,
+    seed: int = 42,
+    device: str | None = None,
+    logging_steps: int = 10,
+) -> dict[str, Any]:
+    """Fine-tune ``base`` on ``train_data``; saves checkpoints, ``final/`` and ``training_log.json`` in ``output``."""
+    if strategy not in STRATEGIES:
+        raise XlirError(f"--strategy {strategy}: choose hybrid, mono or cross")
+    if mono_ratio is not None and not 0.0 <= mono_ratio <= 1.0:
+        raise XlirError(f"--mono-ratio {mono_ratio}: must be between 0 and 1")
+    try:
+        from datasets import Dataset
+        from sentence_transformers import (
+            SentenceTransformer,
+            SentenceTransformerTrainer,
+            SentenceTransformerTrainingArguments,
+        )
+        from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+        from .st_sampler import StrategyBatchSampler
+    except ImportError as exc:
+        raise XlirError("train: needs the train extra; pip install torch==2.13.0 'xlir-bench[train]'") from exc
+    if not Path(base).exists():
+        raise XlirError(f"--base {base}: path does not exist; give a sentence-transformers folder")
+    pairs = read_pairs(train_data)
+    info = [PairInfo(p["id"], p["query_lang"], p["passage_lang"]) for p in pairs]
+    kinds = {"mono": sum(i.is_mono for i in info), "cross": sum(not i.is_mono for i in info)}
+    if strategy != "hybrid" and kinds[strategy] < 2:
+        raise XlirError(f"--strategy {strategy}: {train_data} has {kinds[strategy]} {strategy}-lingual pairs")
+    model = SentenceTransformer(base, device=device)
+    model.max_seq_length = max_length
+    dataset = Dataset.from_dict({"anchor": [p["query"] for p in pairs], "positive": [p["passage"] for p in pairs]})
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(output),
+        per_device_train_batch_size=batch_size,
+        learning_rate=learning_rate,
+        num_train_epochs=epochs,
+        max_steps=max_steps,
+        warmup_ratio=warmup_ratio,
+        seed=seed,
+        data_seed=seed,
+        logging_steps=logging_steps,
+        save_strategy="epoch" if max_steps < 0 else "steps",
+        save_steps=max(max_steps, 1),
+        save_total_limit=1,
+        report_to="none",
+        batch_sampler=partial(StrategyBatchSampler, pairs=info, strategy=strategy, mono_ratio=mono_ratio),
+        dataloader_drop_last=True,
+        use_cpu=device == "cpu",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        trainer = SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=dataset, loss=MultipleNegativesRankingLoss(model)
+        )
+        trainer.train()
+    final = Path(output) / "final"
+    model.save(str(final))
+    log = {
+        "base": base,
+        "train_data": str(train_data),
+        "strategy": strategy,
+        "pairs": kinds,
+        "options": {
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "epochs": epochs,
+            "max_steps": max_steps,
+            "warmup_ratio": warmup_ratio,
+            "max_length": max_length,
+            "mono_ratio": mono_ratio,
+            "seed": seed,
+        },
+        "steps": trainer.state.global_step,
+        "history": trainer.state.log_history,
+    }
+    write_atomic(Path(output) / "training_log.json", json.dumps(log, indent=1))
+    return {"model": str(final), **log}
