@@ -76,7 +76,24 @@ def _summary_table(result: EvaluationResult) -> str:
                 ]
             )
     headers = ["task", "family", "settings", "mAP", "R@10", "nDCG@10", "MRR@10", "rank dist", "same-lang@10"]
-    return tabulate(rows, headers=headers, floatfmt=".4f", missingval="")
+    table = tabulate(rows, headers=headers, floatfmt=".4f", missingval="")
+    if "robustness" in result.record:
+        spec = " + ".join(result.record["perturbation"]["spec"])
+        rows = [
+            [
+                task,
+                family,
+                result.record["clean"][task]["macro"][family]["map"],
+                res["macro"][family]["map"],
+                ratio["map"],
+            ]
+            for task, res in result.record["results"].items()
+            for family, ratio in result.record["robustness"][task]["macro"].items()
+        ]
+        table += f"\n\nRobustness to {spec} (perturbed / clean mAP):\n" + tabulate(
+            rows, headers=["task", "family", "clean mAP", "perturbed mAP", "robustness"], floatfmt=".4f"
+        )
+    return table
 
 
 @cli.command("run")
@@ -119,6 +136,13 @@ def _summary_table(result: EvaluationResult) -> str:
     help="Embedding cache [default: ~/.cache/xlir-bench/embeddings].",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
+@click.option(
+    "--perturb",
+    multiple=True,
+    metavar="NAME[:LEVEL]",
+    help="Perturb the questions (repeatable): typo, insert, delete, substitute, swap, diacritics, case, punct, codeswitch, dialect.",
+)
+@click.option("--perturb-seed", default=0, show_default=True, type=int, help="Seed of the perturbations.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
 def run_command(
@@ -138,6 +162,8 @@ def run_command(
     trust_remote_code,
     cache_dir,
     no_cache,
+    perturb,
+    perturb_seed,
     quiet,
     as_json,
 ) -> None:
@@ -153,6 +179,8 @@ def run_command(
         name=name,
         cache_dir=cache_dir,
         use_cache=not no_cache,
+        perturb=list(perturb),
+        perturb_seed=perturb_seed,
         batch_size=batch_size,
         device=device,
         query_prompt=query_prompt,

@@ -20,7 +20,8 @@ from .data import resolve_source
 from .errors import XlirError
 from .index import PoolIndex, build_index, top_k
 from .models import load_model
-from .record import EvaluationResult, build_record
+from .perturb import parse_perturbation, perturb_task_questions
+from .record import EvaluationResult, add_robustness, build_record, task_results
 from .scoring import SettingScores, score_setting
 from .tasks import MULTI_POOL, Setting, Task, enumerate_settings, get_spec, load_task, parse_families, select_langs
 
@@ -62,6 +63,8 @@ def evaluate(
     name: str | None = None,
     cache_dir: str | None = None,
     use_cache: bool = True,
+    perturb: Sequence[str] | None = None,
+    perturb_seed: int = 0,
     **model_options: Any,
 ) -> EvaluationResult:
     """Evaluate a model on the selected tasks, settings and languages; return the run record.
@@ -71,9 +74,13 @@ def evaluate(
     keeps each setting's top-``depth`` ranking for TREC run files
     (:meth:`EvaluationResult.write_trec`). ``name`` overrides the model name in the record.
     Dense embeddings go through the on-disk cache (``cache_dir``, default
-    ``~/.cache/xlir-bench/embeddings``) unless ``use_cache`` is false.
+    ``~/.cache/xlir-bench/embeddings``) unless ``use_cache`` is false. ``perturb``
+    (``NAME[:LEVEL]`` specs, see :mod:`xlir_bench.perturb`) evaluates perturbed
+    questions: ``results`` then hold the perturbed numbers, ``clean`` the clean
+    ones and ``robustness`` their ratio.
     """
     started = time.perf_counter()
+    perturbations = [parse_perturbation(spec) for spec in perturb or []]
     families = parse_families(settings)
     specs = [get_spec(name) for name in (tasks or DEFAULT_TASKS)]
     selection = [(spec, select_langs(spec, list(langs) if langs else None)) for spec in specs]
@@ -91,11 +98,24 @@ def evaluate(
     outcomes: dict[str, list[SettingOutcome]] = {}
     calls: dict[str, dict[str, dict[str, int]]] = {}
     texts: dict[str, dict[str, dict[str, int]]] = {}
+    clean: dict[str, list[SettingOutcome]] = {}
+    examples: dict[str, dict[str, list[dict[str, str]]]] = {}
     for task in loaded:
         queries, passages, calls[task.name], texts[task.name] = _encode_task(encoder, task, timer)
+        if perturbations:
+            clean[task.name] = _run_settings(encoder, task, plan[task.name], queries, passages, 0, timer)
+            perturbed = perturb_task_questions(task, perturbations, perturb_seed)
+            examples[task.name] = _examples(task, perturbed)
+            for lang in task.langs:
+                queries[lang] = timer.timed("encode_s", _encode_unique, encoder.encode_queries, perturbed[lang])
+                _check_embeddings(encoder, task.name, lang, queries[lang], passages[lang])
+                calls[task.name][lang]["queries"] += 1
         outcomes[task.name] = _run_settings(encoder, task, plan[task.name], queries, passages, depth, timer)
     timer.seconds["total_s"] = time.perf_counter() - started
     record = build_record(encoder, loaded, outcomes, timer.seconds, calls, texts, families, name)
+    if perturbations:
+        record["perturbation"] = {"spec": [p.spec for p in perturbations], "seed": perturb_seed, "examples": examples}
+        add_robustness(record, {name: task_results(task_outcomes) for name, task_outcomes in clean.items()})
     if isinstance(encoder, CachedEncoder):
         stats = encoder.cache.stats
         record["cache"] = {
@@ -125,6 +145,19 @@ def _encode_task(encoder: Any, task: Task, timer: Timer):
         calls[lang] = {"queries": 1, "candidates": 1}
         counts[lang] = {"queries": len(set(data.questions)), "candidates": len(set(data.candidates))}
     return queries, passages, calls, counts
+
+
+def _examples(task: Task, perturbed: dict[str, list[str]], per_lang: int = 3) -> dict[str, list[dict[str, str]]]:
+    """The first few clean/perturbed question pairs of each language, for the record and the report."""
+    return {
+        lang: [
+            {"qid": qid, "clean": clean, "perturbed": new}
+            for qid, clean, new in list(
+                zip(task.data[lang].question_ids, task.data[lang].questions, perturbed[lang], strict=True)
+            )[:per_lang]
+        ]
+        for lang in task.langs
+    }
 
 
 def _encode_unique(encode: Callable[[list[str]], Any], texts: list[str]) -> Any:

@@ -110,6 +110,34 @@ def build_record(encoder, tasks, outcomes, timings, calls, texts, families, name
     }
 
 
+def add_robustness(record: dict[str, Any], clean: dict[str, dict[str, Any]]) -> None:
+    """Store the clean macros and robustness = perturbed / clean per family and per query language."""
+    record["clean"] = {
+        task: {"macro": res["macro"], "by_query_lang": res["by_query_lang"]} for task, res in clean.items()
+    }
+    record["robustness"] = {}
+    for task, res in clean.items():
+        perturbed = record["results"][task]
+        record["robustness"][task] = {
+            "macro": _ratios(perturbed["macro"], res["macro"]),
+            "by_query_lang": {
+                lang: _ratios(perturbed["by_query_lang"][lang], by_family)
+                for lang, by_family in res["by_query_lang"].items()
+            },
+        }
+
+
+def _ratios(perturbed: dict[str, dict[str, float]], clean: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    out = {}
+    for family, metrics in clean.items():
+        out[family] = {
+            name: _clean(perturbed[family][name] / value) if value and perturbed[family].get(name) is not None else None
+            for name, value in metrics.items()
+            if name in ("map", "recall@10", "ndcg@10", "mrr@10")
+        }
+    return out
+
+
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename (gzip for ``.gz``)."""
     path = Path(path)

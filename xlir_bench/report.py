@@ -134,13 +134,42 @@ table.macro{border-collapse:collapse}table.macro td,table.macro th{border:1px so
 
 
 def _macro_table(result: dict[str, Any]) -> str:
-    names = ["map", "recall@10", "ndcg@10", "mrr@10", "rank_distance", "same_lang_top10_share"]
+    names = ["map", "recall@10", "ndcg@10", "mrr@10", "rank_distance", "same_lang_top10_share", "same_lang_pool_share"]
     head = "".join(f"<th>{n}</th>" for n in ["family", *names])
     rows = []
     for family, metrics in result["macro"].items():
         cells = "".join(f"<td>{metrics[n]:.4f}</td>" if metrics.get(n) is not None else "<td></td>" for n in names)
         rows.append(f"<tr><th>{family}</th>{cells}</tr>")
     return f"<table class='macro'><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _robustness_table(record: dict[str, Any], task: str) -> str:
+    """Perturbed / clean mAP per family (rows: query languages, then the macro) and a few example questions."""
+    robustness = record["robustness"][task]
+    families = list(robustness["macro"])
+    head = "".join(f"<th>{f}</th>" for f in ["query language", *families])
+
+    def row(label, values):
+        cells = "".join(
+            f"<td>{values[f]['map']:.3f}</td>" if values.get(f, {}).get("map") is not None else "<td></td>"
+            for f in families
+        )
+        return f"<tr><th>{html.escape(label)}</th>{cells}</tr>"
+
+    rows = [row(lang, values) for lang, values in sorted(robustness["by_query_lang"].items())] + [
+        row("macro", robustness["macro"])
+    ]
+    spec = html.escape(" + ".join(record["perturbation"]["spec"]))
+    examples = [
+        e
+        for lang in sorted(record["perturbation"]["examples"].get(task, {}))
+        for e in record["perturbation"]["examples"][task][lang][:1]
+    ]
+    items = "".join(f"<li>{html.escape(e['clean'])} &rarr; {html.escape(e['perturbed'])}</li>" for e in examples)
+    return (
+        f"<h3>Robustness to {spec}: perturbed / clean mAP</h3><table class='macro'><tr>{head}</tr>{''.join(rows)}</table>"
+        f"<p>Examples:</p><ul>{items}</ul>"
+    )
 
 
 def render_report(record: dict[str, Any]) -> str:
@@ -168,7 +197,8 @@ def render_report(record: dict[str, Any]) -> str:
             figures.append(
                 _img(boxes, f"{title}: distribution of rank distance (max - min rank of the parallel answers)")
             )
-        sections.append(f"<h2>{html.escape(title)}</h2>\n{_macro_table(result)}\n" + "\n".join(figures))
+        robustness = _robustness_table(record, task) if task in record.get("robustness", {}) else ""
+        sections.append(f"<h2>{html.escape(title)}</h2>\n{_macro_table(result)}\n{robustness}\n" + "\n".join(figures))
     plt.close("all")
     return (
         f"<!doctype html>\n<html><head><meta charset='utf-8'><title>xlir-bench report: {name}</title>"
