@@ -97,3 +97,16 @@ def test_top_k_matches_full_sort_with_ties():
     full = np.stack([np.lexsort((-np.arange(80), -row)) for row in scores])
     for k in (1, 10, 79, 80):
         assert np.array_equal(top_k(scores, k), full[:, :k])
+
+
+def test_graded_ndcg_and_binarised_map_by_hand():
+    from xlir_bench.measures import MEASURES, Judged
+
+    # One query, judged candidates at ranks 2 (grade 3), 5 (grade 1) and 30 (grade 2); threshold 2 for binary measures.
+    judged = Judged(pad_ranks([[2, 5, 30]]), np.array([[3.0, 1.0, 2.0]]), threshold=2)
+    dcg = 3 / math.log2(3) + 1 / math.log2(6)
+    idcg = 3 / math.log2(2) + 2 / math.log2(3) + 1 / math.log2(4)
+    assert MEASURES["ndcg@10"](judged) == pytest.approx([dcg / idcg])
+    assert MEASURES["map"](judged) == pytest.approx([(1 / 2 + 2 / 30) / 2])  # grade-1 candidate is not relevant
+    assert MEASURES["recall@10"](judged) == pytest.approx([0.5])
+    assert ndcg_at_k(pad_ranks([[1, 2]]), 10) == pytest.approx([1.0])

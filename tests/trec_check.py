@@ -22,7 +22,7 @@ def assert_agrees_with_pytrec(outcome):
         qid: {doc: float(score) for doc, score in zip(docs, scores, strict=True)}
         for qid, docs, scores in zip(outcome.scores.query_ids, outcome.top, outcome.top_scores, strict=True)
     }
-    qrels = {qid: dict.fromkeys(docs, 1) for qid, docs in outcome.qrels.items()}
+    qrels = {qid: dict(docs) for qid, docs in outcome.qrels.items()}
     trec = pytrec_eval.RelevanceEvaluator(qrels, TREC_MEASURES).evaluate(run)
     qids = outcome.scores.query_ids
     for ours, theirs in OURS_TO_TREC.items():

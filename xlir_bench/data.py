@@ -21,7 +21,8 @@ import json
 import os
 import tempfile
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .errors import XlirError
@@ -32,10 +33,16 @@ CACHE_ENV = "XLIR_BENCH_CACHE"
 
 @dataclass(frozen=True)
 class LanguageData:
-    """One language of a task: its questions and its candidate pool.
+    """One language of a task: its questions, its candidate pool and the judgements of that pool.
 
-    ``candidate_ids`` sort lexicographically in pool order, so trec_eval's tie
-    rule (equal scores: larger docno first) is the same as "larger position first".
+    ``qrels`` maps a query id (of a question in *any* language: one id is one
+    information need, asked in every language that has it) to the graded
+    relevance of this language's candidates, by candidate index. In LAReQA data
+    each question has exactly one relevant candidate per language (grade 1).
+
+    Candidates are scored in pool order; for trec_eval's tie rule (equal scores:
+    larger docno first) the scorer ranks ties by the larger position first, which
+    equals trec_eval when ``candidate_ids`` sort like their positions (LAReQA ids do).
     """
 
     lang: str
@@ -43,9 +50,18 @@ class LanguageData:
     questions: list[str]
     candidate_ids: list[str]
     candidates: list[str]
-    answer_of: dict[str, int]  # question id -> index of its answer sentence in ``candidates``
-    paragraph_of: list[int]  # candidate index -> index in ``paragraphs``
-    paragraphs: list[str]
+    qrels: dict[str, dict[int, int]]
+    paragraph_of: list[int] = field(default_factory=list)  # candidate index -> index in ``paragraphs``
+    paragraphs: list[str] = field(default_factory=list)
+
+    @cached_property
+    def answer_of(self) -> dict[str, int]:
+        """Query id -> its (first) relevant candidate: the answer sentence, for LAReQA data."""
+        return {
+            qid: min(i for i, grade in judged.items() if grade > 0)
+            for qid, judged in self.qrels.items()
+            if any(grade > 0 for grade in judged.values())
+        }
 
 
 @dataclass(frozen=True)
@@ -173,4 +189,5 @@ def _parse(raw: dict, lang: str) -> LanguageData:
             questions.append(qa["question"])
             answer_of[qa["id"]] = first + sentence
     contexts = [paragraph["context"] for paragraph in paragraphs]
-    return LanguageData(lang, question_ids, questions, candidate_ids, candidates, answer_of, paragraph_of, contexts)
+    qrels = {qid: {index: 1} for qid, index in answer_of.items()}
+    return LanguageData(lang, question_ids, questions, candidate_ids, candidates, qrels, paragraph_of, contexts)

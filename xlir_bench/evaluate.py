@@ -46,7 +46,7 @@ class Timer:
 class SettingOutcome:
     setting: Setting
     scores: SettingScores
-    qrels: dict[str, list[str]]
+    qrels: dict[str, dict[str, int]]  # query id -> candidate id -> grade (> 0)
     pool_share: float | None = None  # multi: the query language's share of the pool
     top: np.ndarray | None = None  # (queries, depth) candidate ids, best first, for TREC run files
     top_scores: np.ndarray | None = None
@@ -218,21 +218,32 @@ def _union_layout(task: Task) -> tuple[dict[str, int], np.ndarray]:
 
 
 def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidates, depth, timer) -> SettingOutcome:
-    """Scores, ranks and measures of one setting; only queries with a relevant candidate in the pool count."""
+    """Scores, ranks and measures of one setting.
+
+    A query counts when the pool holds at least one candidate judged at or above
+    the task's relevance threshold (its binary-relevant candidates); every
+    candidate with a grade above 0 keeps its grade for nDCG.
+    """
     data = task.data[setting.query_lang]
     candidate_ids = [cid for lang in setting.pool_langs for cid in task.data[lang].candidate_ids]
-    rows, relevant = [], []
+    threshold = task.spec.relevance_threshold
+    rows, judged = [], []
     for row, qid in enumerate(data.question_ids):
-        positions = [
-            pool_offsets[lang] + task.data[lang].answer_of[qid]
+        pairs = [
+            (pool_offsets[lang] + position, grade)
             for lang in setting.pool_langs
-            if qid in task.data[lang].answer_of
+            for position, grade in task.data[lang].qrels.get(qid, {}).items()
+            if grade > 0
         ]
-        if positions:
+        if any(grade >= threshold for _, grade in pairs):
             rows.append(row)
-            relevant.append(positions)
-    width = max(len(r) for r in relevant)
-    padded = np.array([r + [-1] * (width - len(r)) for r in relevant], dtype=np.int64)
+            judged.append(pairs)
+    width = max(len(pairs) for pairs in judged)
+    positions = np.full((len(judged), width), -1, dtype=np.int64)
+    grades = np.zeros((len(judged), width))
+    for q, pairs in enumerate(judged):
+        positions[q, : len(pairs)] = [p for p, _ in pairs]
+        grades[q, : len(pairs)] = [g for _, g in pairs]
     reps = query_reps[np.asarray(rows)] if isinstance(query_reps, np.ndarray) else [query_reps[r] for r in rows]
     scores = timer.timed("search_s", index.scores, reps)
     query_ids = [data.question_ids[r] for r in rows]
@@ -241,12 +252,14 @@ def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidat
         "score_s",
         score_setting,
         scores,
-        padded,
+        positions,
+        grades,
+        threshold,
         query_ids,
         langs_of_candidates if multi else None,
         setting.query_lang,
     )
-    qrels = {qid: [candidate_ids[p] for p in positions] for qid, positions in zip(query_ids, relevant, strict=True)}
+    qrels = {qid: {candidate_ids[p]: g for p, g in pairs} for qid, pairs in zip(query_ids, judged, strict=True)}
     outcome = SettingOutcome(setting, result, qrels)
     if multi:
         outcome.pool_share = float(np.mean(langs_of_candidates == setting.query_lang))

@@ -228,7 +228,7 @@ def _trec_run(outcome: Any, run_name: str) -> str:
 
 
 def _trec_qrels(outcome: Any) -> str:
-    return "".join(f"{qid} 0 {doc} 1\n" for qid, docs in outcome.qrels.items() for doc in docs)
+    return "".join(f"{qid} 0 {doc} {grade}\n" for qid, docs in outcome.qrels.items() for doc, grade in docs.items())
 
 
 REQUIRED_FIELDS = ("schema_version", "model", "data", "versions", "timings", "encode_calls", "results")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .index import top_k
-from .measures import MEASURES, nan_mean, rank_distance, same_language_share
+from .measures import MEASURES, Judged, nan_mean, rank_distance, same_language_share
 
 
 def exact_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
@@ -53,16 +53,22 @@ class SettingScores:
 
 def score_setting(
     scores: np.ndarray,
-    relevant: np.ndarray,
+    positions: np.ndarray,
+    grades: np.ndarray,
+    threshold: float,
     query_ids: list[str],
     candidate_langs: np.ndarray | None = None,
     query_lang: str | None = None,
 ) -> SettingScores:
-    """All measures for one setting; the language-bias measures when ``candidate_langs`` is given (multi pool)."""
-    ranks = exact_ranks(scores, relevant)
-    per_query = {name: measure(ranks) for name, measure in MEASURES.items()}
+    """All measures for one setting; the language-bias measures when ``candidate_langs`` is given (multi pool).
+
+    ``positions``/``grades`` hold each query's judged candidates (grade > 0), padded
+    with -1/0. Binary measures count those with grade >= ``threshold``; nDCG uses the grades.
+    """
+    judged = Judged(exact_ranks(scores, positions), grades, threshold)
+    per_query = {name: measure(judged) for name, measure in MEASURES.items()}
     if candidate_langs is not None:
-        per_query["rank_distance"] = rank_distance(ranks)
+        per_query["rank_distance"] = rank_distance(judged.binary)
         top10 = top_k(scores, 10)
         per_query["same_lang_top10_share"] = same_language_share(candidate_langs[top10] == query_lang)
     return SettingScores(query_ids, per_query)

@@ -44,6 +44,7 @@ class TaskSpec:
     citation: str
     candidate_unit: str = "sentence"
     format: str = "lareqa"
+    relevance_threshold: float = 1.0  # grade at or above which a candidate is relevant for binary measures
 
     def url(self, lang: str) -> str:
         return self.url_template.format(lang=lang)
@@ -106,6 +107,7 @@ def load_spec(path: Path) -> TaskSpec:
             citation=raw["citation"].strip(),
             candidate_unit=raw.get("candidate_unit", "sentence"),
             format=raw.get("format", "lareqa"),
+            relevance_threshold=float(raw.get("relevance_threshold", 1)),
         )
     except (tomllib.TOMLDecodeError, KeyError) as exc:
         raise XlirError(f"{path}: invalid task file ({type(exc).__name__}: {exc}); fix the TOML") from exc

@@ -7,6 +7,7 @@ names the per-setting measures a run record reports.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,18 +27,36 @@ def nan_mean(values) -> float:
     return float(array.mean()) if array.size else float("nan")
 
 
-MEASURES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "map": average_precision,
-    "recall@1": lambda ranks: recall_at_k(ranks, 1),
-    "recall@5": lambda ranks: recall_at_k(ranks, 5),
-    "recall@10": lambda ranks: recall_at_k(ranks, 10),
-    "recall@100": lambda ranks: recall_at_k(ranks, 100),
-    "ndcg@10": lambda ranks: ndcg_at_k(ranks, 10),
-    "mrr@10": lambda ranks: reciprocal_rank(ranks, 10),
+@dataclass(frozen=True)
+class Judged:
+    """Pool ranks and grades of each query's judged candidates (grade > 0), padded with inf / 0.
+
+    ``binary`` keeps the ranks of candidates at or above the relevance threshold:
+    mAP, recall, RR and rank distance binarise there; nDCG uses the grades as gains.
+    """
+
+    ranks: np.ndarray
+    grades: np.ndarray
+    threshold: float = 1.0
+
+    @property
+    def binary(self) -> np.ndarray:
+        return np.where(self.grades >= self.threshold, self.ranks, np.inf)
+
+
+MEASURES: dict[str, Callable[[Judged], np.ndarray]] = {
+    "map": lambda j: average_precision(j.binary),
+    "recall@1": lambda j: recall_at_k(j.binary, 1),
+    "recall@5": lambda j: recall_at_k(j.binary, 5),
+    "recall@10": lambda j: recall_at_k(j.binary, 10),
+    "recall@100": lambda j: recall_at_k(j.binary, 100),
+    "ndcg@10": lambda j: ndcg_at_k(j.ranks, 10, j.grades),
+    "mrr@10": lambda j: reciprocal_rank(j.binary, 10),
 }
 
 __all__ = [
     "MEASURES",
+    "Judged",
     "average_precision",
     "n_relevant",
     "nan_mean",
