@@ -51,7 +51,10 @@ def tasks_command() -> None:
             f"{count['mono']} mono + {count['cross']} cross + {count['multi']} multi settings; "
             f"licence {spec.license}"
         )
-        rows = [[lang, spec.counts[lang]["questions"], spec.counts[lang]["candidates"]] for lang in spec.languages]
+        rows = [
+            [lang, spec.counts.get(lang, {}).get("questions", "-"), spec.counts.get(lang, {}).get("candidates", "-")]
+            for lang in spec.languages
+        ]
         click.echo(tabulate(rows, headers=["lang", "questions", "candidates"], tablefmt="simple") + "\n")
 
 

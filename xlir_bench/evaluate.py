@@ -23,7 +23,17 @@ from .models import load_model
 from .perturb import parse_perturbation, perturb_task_questions
 from .record import EvaluationResult, add_robustness, build_record, task_results
 from .scoring import SettingScores, score_setting
-from .tasks import MULTI_POOL, Setting, Task, enumerate_settings, get_spec, load_task, parse_families, select_langs
+from .tasks import (
+    MULTI_POOL,
+    Setting,
+    Task,
+    enumerate_settings,
+    get_spec,
+    has_judged_queries,
+    load_task,
+    parse_families,
+    select_langs,
+)
 
 DEFAULT_TASKS = ("xquad-r", "mlqa-r")
 
@@ -90,8 +100,13 @@ def evaluate(
             f"empty selection: --settings {','.join(families)} over --langs {','.join(langs or [])} gives no setting; "
             "cross needs two languages, or add mono/multi"
         )
-    source = resolve_source(data_dir)
+    source = resolve_source(data_dir) if any(spec.format == "lareqa" for spec, _ in selection) else None
     loaded = [load_task(spec, chosen, source) for spec, chosen in selection if plan[spec.name]]
+    for task in loaded:  # bring-your-own data may not judge every language pair
+        plan[task.name] = [setting for setting in plan[task.name] if has_judged_queries(task, setting)]
+    loaded = [task for task in loaded if plan[task.name]]
+    if not loaded:
+        raise XlirError("empty selection: no selected setting has a query with a relevant candidate in its pool")
     encoder = load_model(model, progress=progress, **model_options) if isinstance(model, str) else model
     encoder = with_cache(encoder, cache_dir, use_cache, name)
     timer = Timer()

@@ -11,6 +11,7 @@ This module turns it into settings:
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
@@ -25,26 +26,34 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 FAMILIES = ("mono", "cross", "multi")
+TASKS_ENV = "XLIR_BENCH_TASKS"
 MULTI_POOL = "all"
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """What a task file declares; no data is read."""
+    """What a task file declares; no data is read.
+
+    ``format`` picks the loader: ``lareqa`` (pinned files, ``files``/``counts``/
+    ``url_template``), ``beir`` or ``ir_datasets`` (see :mod:`xlir_bench.sources`,
+    whose options stay in ``options``).
+    """
 
     name: str
     title: str
     description: str
     languages: tuple[str, ...]
-    files: dict[str, dict[str, str]]
-    counts: dict[str, dict[str, int]]
-    url_template: str
     license: str
-    license_url: str
-    citation: str
+    citation: str = ""
+    files: dict[str, dict[str, str]] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    url_template: str = ""
+    license_url: str = ""
     candidate_unit: str = "sentence"
     format: str = "lareqa"
     relevance_threshold: float = 1.0  # grade at or above which a candidate is relevant for binary measures
+    options: dict = field(default_factory=dict)
+    source_file: str = ""
 
     def url(self, lang: str) -> str:
         return self.url_template.format(lang=lang)
@@ -91,38 +100,66 @@ def _builtin_task_files() -> list[Path]:
     return sorted(task_folder().glob("*.toml"))
 
 
+FORMATS = ("lareqa", "beir", "ir_datasets")
+_REQUIRED = {"lareqa": ("files", "url_template"), "beir": ("path",), "ir_datasets": ("ir_datasets",)}
+
+
 def load_spec(path: Path) -> TaskSpec:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        fmt = raw.get("format", "lareqa")
+        if fmt not in FORMATS:
+            raise KeyError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+        for key in _REQUIRED[fmt]:
+            if key not in raw:
+                raise KeyError(f"{key} (needed by format {fmt})")
         return TaskSpec(
             name=raw["name"],
-            title=raw["title"],
-            description=raw["description"],
+            title=raw.get("title", raw["name"]),
+            description=raw.get("description", ""),
             languages=tuple(raw["languages"]),
-            files=raw["files"],
-            counts=raw.get("counts", {}),
-            url_template=raw["url_template"],
             license=raw["license"],
-            license_url=raw["license_url"],
-            citation=raw["citation"].strip(),
-            candidate_unit=raw.get("candidate_unit", "sentence"),
-            format=raw.get("format", "lareqa"),
+            citation=raw.get("citation", "").strip(),
+            files=raw.get("files", {}),
+            counts=raw.get("counts", {}),
+            url_template=raw.get("url_template", ""),
+            license_url=raw.get("license_url", ""),
+            candidate_unit=raw.get("candidate_unit", "sentence" if fmt == "lareqa" else "document"),
+            format=fmt,
             relevance_threshold=float(raw.get("relevance_threshold", 1)),
+            options={
+                key: value
+                for key, value in raw.items()
+                if key in ("path", "split", "language", "language_field", "per_language_folders", "ir_datasets")
+            },
+            source_file=str(path),
         )
-    except (tomllib.TOMLDecodeError, KeyError) as exc:
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise XlirError(f"{path}: invalid task file ({type(exc).__name__}: {exc}); fix the TOML") from exc
+
+
+def task_files() -> list[Path]:
+    """Built-in task files, then those in the folders of ``XLIR_BENCH_TASKS`` (os.pathsep-separated)."""
+    extra = [Path(folder) for folder in os.environ.get(TASKS_ENV, "").split(os.pathsep) if folder]
+    return _builtin_task_files() + [path for folder in extra for path in sorted(folder.glob("*.toml"))]
 
 
 def registry() -> dict[str, TaskSpec]:
     """All known tasks by name."""
-    specs = [load_spec(path) for path in _builtin_task_files()]
+    specs = [load_spec(path) for path in task_files()]
     return {spec.name: spec for spec in specs}
 
 
 def get_spec(name: str) -> TaskSpec:
+    """A task by name, or the task file at ``name`` when it is a path to a ``.toml`` file."""
+    if name.endswith(".toml") and Path(name).is_file():
+        return load_spec(Path(name))
     specs = registry()
     if name not in specs:
-        raise XlirError(f"unknown task {name!r}; choose from {', '.join(sorted(specs))} (see `xlir-bench tasks`)")
+        raise XlirError(
+            f"unknown task {name!r}; choose from {', '.join(sorted(specs))} (see `xlir-bench tasks`), "
+            f"give a task file path, or add its folder to {TASKS_ENV}"
+        )
     return specs[name]
 
 
@@ -165,8 +202,33 @@ def enumerate_settings(task: str, langs: tuple[str, ...], families: tuple[str, .
 
 
 def load_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource | None = None) -> Task:
+    """Load the data of ``langs``: pinned LAReQA files (verified), a BEIR folder or ir_datasets collections."""
+    if spec.format == "beir":
+        from .sources import load_beir
+
+        root = Path(spec.source_file).parent if spec.source_file else Path.cwd()
+        data, checksums = load_beir(spec.options, langs, root)
+        return Task(spec, langs, data, checksums)
+    if spec.format == "ir_datasets":
+        from .sources import load_ir_datasets
+
+        data, checksums = load_ir_datasets(spec.options, langs)
+        return Task(spec, langs, data, checksums)
+    return _load_lareqa_task(spec, langs, source or resolve_source())
+
+
+def has_judged_queries(task: Task, setting: Setting) -> bool:
+    """Whether some query of the setting has a candidate at or above the relevance threshold in its pool."""
+    threshold = task.spec.relevance_threshold
+    for qid in task.data[setting.query_lang].question_ids:
+        for lang in setting.pool_langs:
+            if any(grade >= threshold for grade in task.data[lang].qrels.get(qid, {}).values()):
+                return True
+    return False
+
+
+def _load_lareqa_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource) -> Task:
     """Verify and parse the files of ``langs``; refuse data whose counts differ from the published ones."""
-    source = source or resolve_source()
     data, checksums = {}, {}
     for lang in langs:
         entry = spec.files[lang]
