@@ -86,3 +86,20 @@ class CountingHashEncoder(_HashEncoder):
     def encode_passages(self, texts):
         self.seen += list(texts)
         return super().encode_passages(texts)
+
+
+class ProjectionEncoder(_HashEncoder):
+    """Sum of fixed random vectors per character: continuous scores (no accidental ties), still deterministic."""
+
+    name = "projection"
+    fingerprint = "projection-v1"
+    _table = np.random.default_rng(0).standard_normal((4096, 32)).astype(np.float32)
+
+    def _embed(self, texts, dim):
+        out = np.stack(
+            [
+                self._table[[ord(c) % 4096 for c in text]].sum(axis=0) if text else np.zeros(32, np.float32)
+                for text in texts
+            ]
+        )
+        return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)).astype(np.float32)

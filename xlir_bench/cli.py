@@ -146,6 +146,15 @@ def _summary_table(result: EvaluationResult) -> str:
     help="Perturb the questions (repeatable): typo, insert, delete, substitute, swap, diacritics, case, punct, codeswitch, dialect.",
 )
 @click.option("--perturb-seed", default=0, show_default=True, type=int, help="Seed of the perturbations.")
+@click.option(
+    "--index",
+    "index_kind",
+    type=click.Choice(["flat", "hnsw", "ivf"]),
+    default="flat",
+    show_default=True,
+    help="Dense index: exact (flat) or approximate for large collections (depth-truncated metrics).",
+)
+@click.option("--ann-depth", default=1000, show_default=True, type=click.IntRange(1), help="Approximate search depth.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
 def run_command(
@@ -167,6 +176,8 @@ def run_command(
     no_cache,
     perturb,
     perturb_seed,
+    index_kind,
+    ann_depth,
     quiet,
     as_json,
 ) -> None:
@@ -184,6 +195,8 @@ def run_command(
         use_cache=not no_cache,
         perturb=list(perturb),
         perturb_seed=perturb_seed,
+        index=index_kind,
+        ann_depth=ann_depth,
         batch_size=batch_size,
         device=device,
         query_prompt=query_prompt,

@@ -18,11 +18,11 @@ import numpy as np
 from .cache import CachedEncoder, EmbeddingCache, default_cache_dir
 from .data import resolve_source
 from .errors import XlirError
-from .index import PoolIndex, build_index, top_k
+from .index import INDEX_KINDS, PoolIndex, build_index, top_k
 from .models import load_model
 from .perturb import parse_perturbation, perturb_task_questions
 from .record import EvaluationResult, add_robustness, build_record, task_results
-from .scoring import SettingScores, score_setting
+from .scoring import SettingScores, score_retrieved, score_setting
 from .tasks import (
     MULTI_POOL,
     Setting,
@@ -60,6 +60,7 @@ class SettingOutcome:
     pool_share: float | None = None  # multi: the query language's share of the pool
     top: np.ndarray | None = None  # (queries, depth) candidate ids, best first, for TREC run files
     top_scores: np.ndarray | None = None
+    ann_recall: float | None = None  # approximate index: recall of the exact top-k on a query sample
 
 
 def evaluate(
@@ -75,6 +76,8 @@ def evaluate(
     use_cache: bool = True,
     perturb: Sequence[str] | None = None,
     perturb_seed: int = 0,
+    index: str = "flat",
+    ann_depth: int = 1000,
     **model_options: Any,
 ) -> EvaluationResult:
     """Evaluate a model on the selected tasks, settings and languages; return the run record.
@@ -87,9 +90,14 @@ def evaluate(
     ``~/.cache/xlir-bench/embeddings``) unless ``use_cache`` is false. ``perturb``
     (``NAME[:LEVEL]`` specs, see :mod:`xlir_bench.perturb`) evaluates perturbed
     questions: ``results`` then hold the perturbed numbers, ``clean`` the clean
-    ones and ``robustness`` their ratio.
+    ones and ``robustness`` their ratio. ``index`` ``hnsw`` or ``ivf`` searches dense
+    pools approximately to ``ann_depth`` (metrics are then depth-truncated) and
+    records each setting's ANN recall against exact search on a query sample.
     """
     started = time.perf_counter()
+    if index not in INDEX_KINDS:
+        raise XlirError(f"--index {index}: choose one of {', '.join(INDEX_KINDS)}")
+    search = SearchOptions(index, ann_depth, depth)
     perturbations = [parse_perturbation(spec) for spec in perturb or []]
     families = parse_families(settings)
     specs = [get_spec(name) for name in (tasks or DEFAULT_TASKS)]
@@ -118,16 +126,20 @@ def evaluate(
     for task in loaded:
         queries, passages, calls[task.name], texts[task.name] = _encode_task(encoder, task, timer)
         if perturbations:
-            clean[task.name] = _run_settings(encoder, task, plan[task.name], queries, passages, 0, timer)
+            clean[task.name] = _run_settings(
+                encoder, task, plan[task.name], queries, passages, search.without_runs(), timer
+            )
             perturbed = perturb_task_questions(task, perturbations, perturb_seed)
             examples[task.name] = _examples(task, perturbed)
             for lang in task.langs:
                 queries[lang] = timer.timed("encode_s", _encode_unique, encoder.encode_queries, perturbed[lang])
                 _check_embeddings(encoder, task.name, lang, queries[lang], passages[lang])
                 calls[task.name][lang]["queries"] += 1
-        outcomes[task.name] = _run_settings(encoder, task, plan[task.name], queries, passages, depth, timer)
+        outcomes[task.name] = _run_settings(encoder, task, plan[task.name], queries, passages, search, timer)
     timer.seconds["total_s"] = time.perf_counter() - started
     record = build_record(encoder, loaded, outcomes, timer.seconds, calls, texts, families, name)
+    if index != "flat" and not hasattr(encoder, "index_factory"):
+        record["index"] = {"kind": index, "depth": ann_depth, "recall_sample": ANN_SAMPLE}
     if perturbations:
         record["perturbation"] = {"spec": [p.spec for p in perturbations], "seed": perturb_seed, "examples": examples}
         add_robustness(record, {name: task_results(task_outcomes) for name, task_outcomes in clean.items()})
@@ -201,7 +213,20 @@ def _check_embeddings(encoder: Any, task: str, lang: str, queries: Any, passages
             )
 
 
-def _run_settings(encoder, task: Task, settings: list[Setting], queries, passages, depth: int, timer: Timer):
+@dataclass(frozen=True)
+class SearchOptions:
+    index: str = "flat"
+    ann_depth: int = 1000
+    run_depth: int = 0  # > 0: keep top-k lists for TREC run files
+
+    def without_runs(self) -> SearchOptions:
+        return SearchOptions(self.index, self.ann_depth, 0)
+
+
+ANN_SAMPLE = 100
+
+
+def _run_settings(encoder, task: Task, settings: list[Setting], queries, passages, search: SearchOptions, timer: Timer):
     lang_indexes: dict[str, PoolIndex] = {}
     union: PoolIndex | None = None
     offsets, langs_of_candidates = _union_layout(task)
@@ -209,15 +234,19 @@ def _run_settings(encoder, task: Task, settings: list[Setting], queries, passage
     for setting in settings:
         if setting.pool == MULTI_POOL:
             if union is None:
-                union = timer.timed("search_s", build_index, encoder, [passages[lang] for lang in task.langs])
+                union = timer.timed(
+                    "search_s", build_index, encoder, [passages[lang] for lang in task.langs], search.index
+                )
             index, pool_offsets = union, offsets
         else:
             if setting.pool not in lang_indexes:
-                lang_indexes[setting.pool] = timer.timed("search_s", build_index, encoder, [passages[setting.pool]])
+                lang_indexes[setting.pool] = timer.timed(
+                    "search_s", build_index, encoder, [passages[setting.pool]], search.index
+                )
             index, pool_offsets = lang_indexes[setting.pool], {setting.pool: 0}
         outcomes.append(
             _score_one(
-                task, setting, index, pool_offsets, queries[setting.query_lang], langs_of_candidates, depth, timer
+                task, setting, index, pool_offsets, queries[setting.query_lang], langs_of_candidates, search, timer
             )
         )
     return outcomes
@@ -232,7 +261,7 @@ def _union_layout(task: Task) -> tuple[dict[str, int], np.ndarray]:
     return offsets, langs
 
 
-def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidates, depth, timer) -> SettingOutcome:
+def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidates, search, timer) -> SettingOutcome:
     """Scores, ranks and measures of one setting.
 
     A query counts when the pool holds at least one candidate judged at or above
@@ -260,25 +289,35 @@ def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidat
         positions[q, : len(pairs)] = [p for p, _ in pairs]
         grades[q, : len(pairs)] = [g for _, g in pairs]
     reps = query_reps[np.asarray(rows)] if isinstance(query_reps, np.ndarray) else [query_reps[r] for r in rows]
-    scores = timer.timed("search_s", index.scores, reps)
     query_ids = [data.question_ids[r] for r in rows]
     multi = setting.family == "multi"
-    result = timer.timed(
-        "score_s",
-        score_setting,
-        scores,
-        positions,
-        grades,
-        threshold,
-        query_ids,
-        langs_of_candidates if multi else None,
-        setting.query_lang,
-    )
+    bias = (langs_of_candidates if multi else None, setting.query_lang)
     qrels = {qid: {candidate_ids[p]: g for p, g in pairs} for qid, pairs in zip(query_ids, judged, strict=True)}
-    outcome = SettingOutcome(setting, result, qrels)
+    if getattr(index, "approximate", False):
+        top_scores, top = timer.timed("search_s", index.search, reps, search.ann_depth)
+        result = timer.timed("score_s", score_retrieved, top, positions, grades, threshold, query_ids, *bias)
+        outcome = SettingOutcome(setting, result, qrels, ann_recall=_ann_recall(index, reps, top))
+    else:
+        scores = timer.timed("search_s", index.scores, reps)
+        result = timer.timed("score_s", score_setting, scores, positions, grades, threshold, query_ids, *bias)
+        outcome = SettingOutcome(setting, result, qrels)
+        top = timer.timed("search_s", top_k, scores, search.run_depth) if search.run_depth > 0 else None
+        top_scores = np.take_along_axis(scores, top, axis=1) if top is not None else None
     if multi:
         outcome.pool_share = float(np.mean(langs_of_candidates == setting.query_lang))
-    if depth > 0:
-        top = timer.timed("search_s", top_k, scores, depth)
-        outcome.top, outcome.top_scores = np.asarray(candidate_ids)[top], np.take_along_axis(scores, top, axis=1)
+    if search.run_depth > 0:
+        keep = top[:, : search.run_depth]
+        outcome.top, outcome.top_scores = (
+            np.asarray(candidate_ids)[np.maximum(keep, 0)],
+            top_scores[:, : search.run_depth],
+        )
     return outcome
+
+
+def _ann_recall(index, reps: np.ndarray, retrieved: np.ndarray, seed: int = 0) -> float:
+    """Share of the exact top-k that the approximate search found, on a seeded sample of the queries."""
+    sample = np.sort(np.random.default_rng(seed).choice(len(reps), size=min(ANN_SAMPLE, len(reps)), replace=False))
+    depth = retrieved.shape[1]
+    exact = top_k(index.scores(reps[sample]), depth)
+    found = [len(set(exact[i]) & set(retrieved[row])) / depth for i, row in enumerate(sample)]
+    return float(np.mean(found))

@@ -49,12 +49,66 @@ class DenseIndex:
         return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.ntotal))
 
 
-def build_index(model: Any, blocks: Sequence[Any]) -> PoolIndex:
+class ApproximateIndex:
+    """An approximate FAISS index (HNSW or IVF, inner product) for pools too large for exact scoring.
+
+    Vectors are added in streaming batches; ``search`` is approximate top-k, and
+    ``scores`` (exact, against the same vectors) serves only the recall check on a
+    sample of queries. Evaluation over it is depth-truncated: a relevant candidate
+    outside the retrieved depth counts as not retrieved, as trec_eval counts it.
+    """
+
+    approximate = True
+
+    def __init__(
+        self,
+        embeddings: np.ndarray,
+        kind: str = "hnsw",
+        batch: int = 50_000,
+        hnsw_m: int = 32,
+        ef_search: int = 256,
+        nprobe: int = 32,
+        seed: int = 0,
+    ) -> None:
+        import faiss
+
+        vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
+        n, d = vectors.shape
+        if kind == "hnsw":
+            self._index = faiss.IndexHNSWFlat(d, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            self._index.hnsw.efSearch = ef_search
+        elif kind == "ivf":
+            nlist = max(1, min(int(4 * np.sqrt(n)), n // 39 or 1))  # FAISS wants >= 39 training points per list
+            self._index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
+            sample = np.random.default_rng(seed).choice(n, size=min(n, 256 * nlist), replace=False)
+            self._index.train(vectors[np.sort(sample)])
+            self._index.nprobe = min(nprobe, nlist)
+        else:
+            raise ValueError(f"unknown approximate index {kind!r}")
+        for start in range(0, n, batch):
+            self._index.add(vectors[start : start + batch])
+        self._vectors = vectors
+        self.kind = kind
+        self.ntotal = n
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.ntotal))
+
+    def scores(self, queries: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(queries, dtype=np.float32) @ self._vectors.T
+
+
+INDEX_KINDS = ("flat", "hnsw", "ivf")
+
+
+def build_index(model: Any, blocks: Sequence[Any], kind: str = "flat") -> PoolIndex:
     """Index the concatenated passage representations of one pool with the model's index type."""
-    factory = getattr(model, "index_factory", DenseIndex)
-    if isinstance(blocks[0], np.ndarray):
-        return factory(np.vstack(blocks) if len(blocks) > 1 else blocks[0])
-    return factory([rep for block in blocks for rep in block])
+    if not isinstance(blocks[0], np.ndarray):
+        return model.index_factory([rep for block in blocks for rep in block])
+    embeddings = np.vstack(blocks) if len(blocks) > 1 else blocks[0]
+    if kind == "flat":
+        return getattr(model, "index_factory", DenseIndex)(embeddings)
+    return ApproximateIndex(embeddings, kind)
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

@@ -74,6 +74,8 @@ def _setting_entry(outcome: Any) -> dict[str, Any]:
     }
     if setting.family == "multi":
         entry["metrics"]["same_lang_pool_share"] = outcome.pool_share
+    if outcome.ann_recall is not None:
+        entry["metrics"]["ann_recall"] = outcome.ann_recall
     return entry
 
 

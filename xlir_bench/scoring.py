@@ -66,9 +66,47 @@ def score_setting(
     with -1/0. Binary measures count those with grade >= ``threshold``; nDCG uses the grades.
     """
     judged = Judged(exact_ranks(scores, positions), grades, threshold)
+    top10 = top_k(scores, 10) if candidate_langs is not None else None
+    return _measures(judged, query_ids, top10, candidate_langs, query_lang)
+
+
+# Rank of a relevant candidate the approximate search did not retrieve: it counts in
+# R (the number of relevant candidates) and adds nothing to AP, recall, nDCG or RR.
+NOT_RETRIEVED = float(2**60)
+
+
+def retrieved_ranks(retrieved: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """1-based ranks of the judged positions in each retrieved list; NOT_RETRIEVED when absent, inf for padding."""
+    match = retrieved[:, :, None] == positions[:, None, :]
+    found = match.any(axis=1)
+    ranks = np.where(found, match.argmax(axis=1) + 1.0, NOT_RETRIEVED)
+    return np.where(positions >= 0, ranks, np.inf)
+
+
+def score_retrieved(
+    retrieved: np.ndarray,
+    positions: np.ndarray,
+    grades: np.ndarray,
+    threshold: float,
+    query_ids: list[str],
+    candidate_langs: np.ndarray | None = None,
+    query_lang: str | None = None,
+) -> SettingScores:
+    """Depth-truncated measures from retrieved lists (approximate search), trec_eval's convention."""
+    judged = Judged(retrieved_ranks(retrieved, positions), grades, threshold)
+    depth = retrieved.shape[1]
+    top10 = retrieved[:, :10] if candidate_langs is not None else None
+    return _measures(judged, query_ids, top10, candidate_langs, query_lang, rank_cap=depth + 1)
+
+
+def _measures(judged, query_ids, top10, candidate_langs, query_lang, rank_cap: float | None = None) -> SettingScores:
     per_query = {name: measure(judged) for name, measure in MEASURES.items()}
     if candidate_langs is not None:
-        per_query["rank_distance"] = rank_distance(judged.binary)
-        top10 = top_k(scores, 10)
-        per_query["same_lang_top10_share"] = same_language_share(candidate_langs[top10] == query_lang)
+        binary = (
+            judged.binary
+            if rank_cap is None
+            else np.where(np.isfinite(judged.binary), np.minimum(judged.binary, rank_cap), np.inf)
+        )
+        per_query["rank_distance"] = rank_distance(binary)
+        per_query["same_lang_top10_share"] = same_language_share((top10 >= 0) & (candidate_langs[top10] == query_lang))
     return SettingScores(query_ids, per_query)

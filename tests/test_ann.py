@@ -1,0 +1,59 @@
+"""Approximate search: depth-truncated metrics equal trec_eval on the ANN run, and ANN recall is measured."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tiny_models import ProjectionEncoder
+from trec_check import assert_agrees_with_pytrec
+
+import xlir_bench
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_approximate_index_metrics_are_depth_truncated_and_recall_is_recorded(data_dir, tmp_path, kind):
+    result = xlir_bench.evaluate(
+        ProjectionEncoder(),
+        tasks=["xquad-r"],
+        langs=["en", "es"],
+        settings="mono,multi",
+        data_dir=str(data_dir),
+        cache_dir=str(tmp_path),
+        index=kind,
+        ann_depth=50,
+        depth=50,
+        progress=False,
+    )
+    assert result.record["index"] == {"kind": kind, "depth": 50, "recall_sample": 100}
+    for outcome in result.outcomes["xquad-r"]:
+        assert 0.5 <= outcome.ann_recall <= 1.0
+        if outcome.setting.family == "mono":
+            assert_agrees_with_pytrec(outcome)  # trec_eval on the 50-deep ANN run: same numbers
+    exact = xlir_bench.evaluate(
+        ProjectionEncoder(),
+        tasks=["xquad-r"],
+        langs=["en", "es"],
+        settings="mono,multi",
+        data_dir=str(data_dir),
+        cache_dir=str(tmp_path),
+        progress=False,
+    )
+    ann_map = result.record["results"]["xquad-r"]["macro"]["mono"]["map"]
+    exact_map = exact.record["results"]["xquad-r"]["macro"]["mono"]["map"]
+    assert ann_map <= exact_map + 1e-9 and ann_map > 0.5 * exact_map
+
+
+def test_unknown_index_kind(data_dir):
+    with pytest.raises(xlir_bench.XlirError, match="--index annoy"):
+        xlir_bench.evaluate("bm25", tasks=["xquad-r"], langs=["en"], data_dir=str(data_dir), index="annoy")
+
+
+def test_retrieved_ranks():
+    from xlir_bench.scoring import NOT_RETRIEVED, retrieved_ranks
+
+    retrieved = np.array([[4, 7, 1], [2, -1, -1]])
+    positions = np.array([[7, 9, -1], [2, 5, -1]])
+    assert retrieved_ranks(retrieved, positions).tolist() == [
+        [2.0, NOT_RETRIEVED, np.inf],
+        [1.0, NOT_RETRIEVED, np.inf],
+    ]
