@@ -15,7 +15,9 @@ b/a <= 1.15, non-encoding time <= 20 s, peak RSS <= 3 GB.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 from _common import lower_bound, peak_rss_gb
 from tabulate import tabulate
@@ -30,13 +32,22 @@ def main() -> None:
     parser.add_argument("--langs", default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--output", default=None, help="Also save the run record of (b) here.")
+    parser.add_argument(
+        "--cache-dir", default=None, help="Embedding cache for (b); must be empty (cold) [default: a temp dir]."
+    )
     args = parser.parse_args()
     tasks = args.tasks.split(",")
     langs = args.langs.split(",") if args.langs else None
 
-    start = time.perf_counter()
-    result = xlir_bench.evaluate(args.model, tasks=tasks, langs=langs, data_dir=args.data_dir, progress=False)
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as scratch:
+        cache_dir = args.cache_dir or scratch
+        if Path(cache_dir).exists() and any(Path(cache_dir).iterdir()):
+            raise SystemExit(f"--cache-dir {cache_dir} is not empty: (b) must start from a cold cache")
+        start = time.perf_counter()
+        result = xlir_bench.evaluate(
+            args.model, tasks=tasks, langs=langs, data_dir=args.data_dir, progress=False, cache_dir=cache_dir
+        )
+        wall = time.perf_counter() - start
     rss = peak_rss_gb()
     if args.output:
         result.save(args.output)

@@ -146,7 +146,6 @@ def evaluate(
     if isinstance(encoder, CachedEncoder):
         stats = encoder.cache.stats
         record["cache"] = {
-            "dir": str(encoder.cache.folder.parent),
             "hits": stats.hits,
             "encoded": stats.encoded,
             "rebuilt_chunks": stats.rebuilt_chunks,
