@@ -100,21 +100,7 @@ def evaluate(
     search = SearchOptions(index, ann_depth, depth)
     perturbations = [parse_perturbation(spec) for spec in perturb or []]
     families = parse_families(settings)
-    specs = [get_spec(name) for name in (tasks or DEFAULT_TASKS)]
-    selection = [(spec, select_langs(spec, list(langs) if langs else None)) for spec in specs]
-    plan = {spec.name: enumerate_settings(spec.name, chosen, families) for spec, chosen in selection}
-    if not any(plan.values()):
-        raise XlirError(
-            f"empty selection: --settings {','.join(families)} over --langs {','.join(langs or [])} gives no setting; "
-            "cross needs two languages, or add mono/multi"
-        )
-    source = resolve_source(data_dir) if any(spec.format == "lareqa" for spec, _ in selection) else None
-    loaded = [load_task(spec, chosen, source) for spec, chosen in selection if plan[spec.name]]
-    for task in loaded:  # bring-your-own data may not judge every language pair
-        plan[task.name] = [setting for setting in plan[task.name] if has_judged_queries(task, setting)]
-    loaded = [task for task in loaded if plan[task.name]]
-    if not loaded:
-        raise XlirError("empty selection: no selected setting has a query with a relevant candidate in its pool")
+    loaded, plan = _select(tasks or DEFAULT_TASKS, families, langs, data_dir)
     encoder = load_model(model, progress=progress, **model_options) if isinstance(model, str) else model
     encoder = with_cache(encoder, cache_dir, use_cache, name)
     timer = Timer()
@@ -145,12 +131,28 @@ def evaluate(
         add_robustness(record, {name: task_results(task_outcomes) for name, task_outcomes in clean.items()})
     if isinstance(encoder, CachedEncoder):
         stats = encoder.cache.stats
-        record["cache"] = {
-            "hits": stats.hits,
-            "encoded": stats.encoded,
-            "rebuilt_chunks": stats.rebuilt_chunks,
-        }
+        record["cache"] = {"hits": stats.hits, "encoded": stats.encoded, "rebuilt_chunks": stats.rebuilt_chunks}
     return EvaluationResult(record, outcomes=outcomes)
+
+
+def _select(task_names, families, langs, data_dir) -> tuple[list[Task], dict[str, list[Setting]]]:
+    """Load the selected tasks and plan their settings; refuses an empty selection before any encoding."""
+    specs = [get_spec(name) for name in task_names]
+    selection = [(spec, select_langs(spec, list(langs) if langs else None)) for spec in specs]
+    plan = {spec.name: enumerate_settings(spec.name, chosen, families) for spec, chosen in selection}
+    if not any(plan.values()):
+        raise XlirError(
+            f"empty selection: --settings {','.join(families)} over --langs {','.join(langs or [])} gives no setting; "
+            "cross needs two languages, or add mono/multi"
+        )
+    source = resolve_source(data_dir) if any(spec.format == "lareqa" for spec, _ in selection) else None
+    loaded = [load_task(spec, chosen, source) for spec, chosen in selection if plan[spec.name]]
+    for task in loaded:  # bring-your-own data may not judge every language pair
+        plan[task.name] = [setting for setting in plan[task.name] if has_judged_queries(task, setting)]
+    loaded = [task for task in loaded if plan[task.name]]
+    if not loaded:
+        raise XlirError("empty selection: no selected setting has a query with a relevant candidate in its pool")
+    return loaded, plan
 
 
 def with_cache(encoder: Any, cache_dir: str | None, use_cache: bool, name: str | None = None) -> Any:
