@@ -62,7 +62,8 @@ def _setting_entry(outcome: Any) -> dict[str, Any]:
     setting, scores = outcome.setting, outcome.scores
     per_query: dict[str, Any] = {"qid": scores.query_ids}
     for name, values in scores.per_query.items():
-        per_query[name] = [None if np.isnan(v) else round(float(v), PER_QUERY_DIGITS) for v in values]
+        rounded = np.round(np.asarray(values, dtype=np.float64), PER_QUERY_DIGITS)
+        per_query[name] = [None if v != v else v for v in rounded.tolist()]  # NaN (v != v) -> null
     entry = {
         "query_lang": setting.query_lang,
         "pool": setting.pool,
