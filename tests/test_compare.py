@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gzip
 import itertools
 import json
 
@@ -147,9 +148,12 @@ def test_leaderboard_reference(baseline_record, tmp_path, monkeypatch):
     folder = tmp_path / "lb"
     folder.mkdir()
     save(baseline_record, folder / "bm25.json")
+    other = dict(baseline_record, model={"name": "gzipped", "fingerprint": "f" * 16})
+    (folder / "other.json.gz").write_bytes(gzip.compress(json.dumps(other).encode()))
     monkeypatch.setenv("XLIR_BENCH_LEADERBOARD", str(folder))
     result = compare("leaderboard:bm25", str(folder / "bm25.json"))
     assert result.exit_code == 0
+    assert compare("leaderboard:gzipped", "leaderboard:bm25").baseline.startswith("gzipped (")
     with pytest.raises(xlir_bench.XlirError, match="no record of model 'e5'"):
         compare("leaderboard:e5", str(folder / "bm25.json"))
 

@@ -114,7 +114,7 @@ def resolve_record(ref: str) -> tuple[str, dict[str, Any]]:
     if not folder.is_dir():
         raise XlirError(f"{ref}: no leaderboard folder at {folder}; set {LEADERBOARD_ENV} to a folder of run records")
     matches = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted([*folder.glob("*.json"), *folder.glob("*.json.gz")]):
         record = load_record(path)
         if record["model"]["name"] == name:
             matches.append((record.get("created", ""), str(path), record))
