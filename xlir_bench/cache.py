@@ -170,12 +170,21 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 @dataclass
 class CachedEncoder:
-    """Wraps an encoder: cached texts are read back, the rest encoded in chunks and stored as they finish."""
+    """Wraps an encoder: cached texts are read back, the rest encoded in chunks and stored as they finish.
+
+    One progress bar covers all the chunks of a call (the wrapped encoder's own
+    per-call bar is switched off, or it would restart for every chunk).
+    """
 
     encoder: object
     cache: EmbeddingCache
     chunk_texts: int = CHUNK_TEXTS
-    encoded_texts: int = field(default=0, init=False)
+    progress: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.progress = bool(getattr(self.encoder, "progress", False))
+        if self.progress:
+            self.encoder.progress = False
 
     @property
     def name(self) -> str:
@@ -192,16 +201,25 @@ class CachedEncoder:
         return self._encode("passage", self.encoder.encode_passages, texts)
 
     def _encode(self, role: str, encode, texts: Sequence[str]) -> np.ndarray:
+        from tqdm.auto import tqdm
+
         found, missing = self.cache.get(role, texts)
-        for start in range(0, len(missing), self.chunk_texts):
-            positions = missing[start : start + self.chunk_texts]
-            batch = [texts[i] for i in positions]
-            vectors = np.asarray(encode(batch), dtype=np.float32)
-            if vectors.ndim == 2 and np.isfinite(vectors).all():
-                self.cache.put(role, batch, vectors)  # never store what the harness will refuse
-            self.encoded_texts += len(batch)
-            for i, vector in zip(positions, vectors, strict=True):
-                found[i] = vector
+        with tqdm(
+            total=len(missing),
+            desc=f"encode {role}s",
+            unit="text",
+            disable=not self.progress or not missing,
+            leave=False,
+        ) as bar:
+            for start in range(0, len(missing), self.chunk_texts):
+                positions = missing[start : start + self.chunk_texts]
+                batch = [texts[i] for i in positions]
+                vectors = np.asarray(encode(batch), dtype=np.float32)
+                if vectors.ndim == 2 and np.isfinite(vectors).all():
+                    self.cache.put(role, batch, vectors)  # never store what the harness will refuse
+                for i, vector in zip(positions, vectors, strict=True):
+                    found[i] = vector
+                bar.update(len(batch))
         if not texts:
             return encode([])
         return np.stack(found).astype(np.float32, copy=False)
