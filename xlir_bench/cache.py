@@ -206,7 +206,7 @@ class CachedEncoder:
         found, missing = self.cache.get(role, texts)
         with tqdm(
             total=len(missing),
-            desc=f"encode {role}s",
+            desc="encode queries" if role == "query" else "encode passages",
             unit="text",
             disable=not self.progress or not missing,
             leave=False,
