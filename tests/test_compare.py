@@ -166,3 +166,10 @@ def test_truncated_and_foreign_records_are_refused(baseline_record, tmp_path):
     old = dict(baseline_record, schema_version=0)
     result = CliRunner().invoke(cli, ["compare", good, save(old, tmp_path / "o.json")])
     assert result.exit_code == 2 and "schema_version 0" in result.stderr
+
+
+def test_holm_floor_is_reported_when_nothing_can_be_significant(baseline_record, tmp_path):
+    cand = rewrite(baseline_record, lambda v, rng: v - 0.3, {"en->de"})
+    result = compare(save(baseline_record, tmp_path / "a.json"), save(cand, tmp_path / "b.json"), alpha=0.001)
+    assert not any(r.regressed for r in result.settings)  # 15 settings / 10,001 permutations > 0.001
+    assert any("raise --permutations" in note for note in result.notes)

@@ -121,7 +121,7 @@ def resolve_record(ref: str) -> tuple[str, dict[str, Any]]:
     if not matches:
         raise XlirError(f"{ref}: no record of model {name!r} in {folder}; see `xlir-bench leaderboard` for the names")
     _, path, record = max(matches)
-    return path, record
+    return f"{ref} = {Path(path).name}", record
 
 
 def _settings_of(record: dict[str, Any], task: str) -> dict[str, dict[str, Any]]:
@@ -219,6 +219,12 @@ def compare(
         row.improved = drop < 0 and p < alpha
     for row in families:
         row.regressed = -sign * row.delta > max_drop
+    floor = holm_floor(len(settings), n_permutations)
+    if floor >= alpha:
+        notes.append(
+            f"with {len(settings)} settings and {n_permutations} permutations the smallest Holm-corrected "
+            f"p is {floor:.3g} >= alpha {alpha}: no setting can be flagged; raise --permutations"
+        )
     thresholds = {
         "max_drop": max_drop,
         "max_setting_drop": max_setting_drop,
@@ -230,6 +236,11 @@ def compare(
     return Comparison(
         metric, label(base_name, baseline), label(cand_name, candidate), settings, families, thresholds, notes
     )
+
+
+def holm_floor(n_settings: int, n_permutations: int) -> float:
+    """The smallest Holm-corrected p a Monte Carlo randomization test can give: m / (permutations + 1)."""
+    return n_settings / (n_permutations + 1)
 
 
 def _family_row(task, family, parts, b_settings, c_settings, keys, metric, n_permutations, seed) -> Row:
