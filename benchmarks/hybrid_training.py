@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--eval-task", default="xquad-r")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--cache-dir", default=None, help="Embedding cache for the evaluations.")
     args = parser.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -66,10 +67,12 @@ def main() -> None:
     rows = []
     for label, path in models.items():
         name = args.name if label == "base" else f"{args.name}+{label}"
-        result = xlir_bench.evaluate(path, tasks=[args.eval_task], data_dir=args.data_dir, name=name, progress=False)
+        result = xlir_bench.evaluate(
+            path, tasks=[args.eval_task], data_dir=args.data_dir, name=name, progress=False, cache_dir=args.cache_dir
+        )
         result.save(work / f"{label}-{args.eval_task}.json.gz")
         macro = result.record["results"][args.eval_task]["macro"]
-        unseen = [lang for lang in ("el", "ru", "th", "tr")]
+        unseen = ("el", "ru", "th", "tr")
         by_lang = result.record["results"][args.eval_task]["by_query_lang"]
         unseen_multi = sum(by_lang[lang]["multi"]["map"] for lang in unseen) / len(unseen)
         rows.append(

@@ -141,7 +141,6 @@ def test_heatmap_matrix_places_settings():
 
 def test_project_leaderboard_readme_is_up_to_date():
     folder = default_runs_folder()
-    if not folder.is_dir():
-        pytest.skip("no leaderboard/runs in this checkout")
+    assert len(list(folder.glob("*.json.gz"))) >= 3, "leaderboard/runs must hold the project's own run records"
     expected = (REPO / "leaderboard" / "README.md").read_text(encoding="utf-8")
     assert render(leaderboard([folder]), "md") == expected
