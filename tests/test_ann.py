@@ -12,32 +12,21 @@ import xlir_bench
 
 @pytest.mark.parametrize("kind", ["hnsw", "ivf"])
 def test_approximate_index_metrics_are_depth_truncated_and_recall_is_recorded(data_dir, tmp_path, kind):
-    result = xlir_bench.evaluate(
-        ProjectionEncoder(),
+    common = dict(
         tasks=["xquad-r"],
         langs=["en", "es"],
         settings="mono,multi",
         data_dir=str(data_dir),
         cache_dir=str(tmp_path),
-        index=kind,
-        ann_depth=50,
-        depth=50,
         progress=False,
     )
+    result = xlir_bench.evaluate(ProjectionEncoder(), index=kind, ann_depth=50, depth=50, **common)
     assert result.record["index"] == {"kind": kind, "depth": 50, "recall_sample": 100}
     for outcome in result.outcomes["xquad-r"]:
         assert 0.5 <= outcome.ann_recall <= 1.0
         if outcome.setting.family == "mono":
             assert_agrees_with_pytrec(outcome)  # trec_eval on the 50-deep ANN run: same numbers
-    exact = xlir_bench.evaluate(
-        ProjectionEncoder(),
-        tasks=["xquad-r"],
-        langs=["en", "es"],
-        settings="mono,multi",
-        data_dir=str(data_dir),
-        cache_dir=str(tmp_path),
-        progress=False,
-    )
+    exact = xlir_bench.evaluate(ProjectionEncoder(), **common)
     ann_map = result.record["results"]["xquad-r"]["macro"]["mono"]["map"]
     exact_map = exact.record["results"]["xquad-r"]["macro"]["mono"]["map"]
     assert ann_map <= exact_map + 1e-9 and ann_map > 0.5 * exact_map

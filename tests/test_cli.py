@@ -114,40 +114,21 @@ def test_bad_input_is_refused(data_dir, tmp_path, args, culprits):
     assert_refused(result, *culprits, out_dir=tmp_path / "out")
 
 
+def run_on_mirror(mirror, tmp_path, langs):
+    """``run`` with BM25 on a damaged copy of the mirror; the record would go to tmp_path/out."""
+    args = ["run", "-m", "bm25", "--task", "xquad-r", "--langs", langs, "--data-dir", mirror]
+    return invoke(*args, "-o", tmp_path / "out" / "r.json")
+
+
 def test_missing_language_file(mirror_copy, tmp_path):
     (mirror_copy / "xquad-r" / "el.json").unlink()
-    result = invoke(
-        "run",
-        "-m",
-        "bm25",
-        "--task",
-        "xquad-r",
-        "--langs",
-        "el,en",
-        "--data-dir",
-        mirror_copy,
-        "-o",
-        tmp_path / "out" / "r.json",
-    )
-    assert_refused(result, "el.json", "missing", out_dir=tmp_path / "out")
+    assert_refused(run_on_mirror(mirror_copy, tmp_path, "el,en"), "el.json", "missing", out_dir=tmp_path / "out")
 
 
 def test_corrupt_json(mirror_copy, tmp_path):
     path = mirror_copy / "xquad-r" / "en.json"
     path.write_bytes(path.read_bytes()[:5000])
-    result = invoke(
-        "run",
-        "-m",
-        "bm25",
-        "--task",
-        "xquad-r",
-        "--langs",
-        "en",
-        "--data-dir",
-        mirror_copy,
-        "-o",
-        tmp_path / "out" / "r.json",
-    )
+    result = run_on_mirror(mirror_copy, tmp_path, "en")
     assert_refused(result, "en.json", "not valid JSON", "truncated or corrupt", out_dir=tmp_path / "out")
 
 
@@ -156,19 +137,7 @@ def test_checksum_mismatch(mirror_copy, tmp_path):
     raw = json.loads(path.read_text(encoding="utf-8"))
     raw["version"] = "tampered"
     path.write_text(json.dumps(raw), encoding="utf-8")
-    result = invoke(
-        "run",
-        "-m",
-        "bm25",
-        "--task",
-        "xquad-r",
-        "--langs",
-        "de",
-        "--data-dir",
-        mirror_copy,
-        "-o",
-        tmp_path / "out" / "r.json",
-    )
+    result = run_on_mirror(mirror_copy, tmp_path, "de")
     assert_refused(result, "de.json", "sha256", "not the published version", out_dir=tmp_path / "out")
 
 

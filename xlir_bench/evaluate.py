@@ -111,17 +111,16 @@ def evaluate(
     examples: dict[str, dict[str, list[dict[str, str]]]] = {}
     for task in loaded:
         queries, passages, calls[task.name], texts[task.name] = _encode_task(encoder, task, timer)
+        indexes = _build_indexes(encoder, task, plan[task.name], passages, search.index, timer)
         if perturbations:
-            clean[task.name] = _run_settings(
-                encoder, task, plan[task.name], queries, passages, search.without_runs(), timer
-            )
+            clean[task.name] = _run_settings(task, plan[task.name], queries, indexes, search.without_runs(), timer)
             perturbed = perturb_task_questions(task, perturbations, perturb_seed)
             examples[task.name] = _examples(task, perturbed)
             for lang in task.langs:
                 queries[lang] = timer.timed("encode_s", _encode_unique, encoder.encode_queries, perturbed[lang])
                 _check_embeddings(encoder, task.name, lang, queries[lang], passages[lang])
                 calls[task.name][lang]["queries"] += 1
-        outcomes[task.name] = _run_settings(encoder, task, plan[task.name], queries, passages, search, timer)
+        outcomes[task.name] = _run_settings(task, plan[task.name], queries, indexes, search, timer)
     timer.seconds["total_s"] = time.perf_counter() - started
     record = build_record(encoder, loaded, outcomes, timer.seconds, calls, texts, families, name)
     if index != "flat" and not hasattr(encoder, "index_factory"):
@@ -227,27 +226,32 @@ class SearchOptions:
 ANN_SAMPLE = 100
 
 
-def _run_settings(encoder, task: Task, settings: list[Setting], queries, passages, search: SearchOptions, timer: Timer):
-    lang_indexes: dict[str, PoolIndex] = {}
-    union: PoolIndex | None = None
+def _build_indexes(
+    encoder, task: Task, settings: list[Setting], passages, kind: str, timer: Timer
+) -> dict[str, PoolIndex]:
+    """One index per language pool the settings search, and one for the union pool if a multi setting needs it."""
+    indexes: dict[str, PoolIndex] = {}
+    for pool in dict.fromkeys(setting.pool for setting in settings):
+        langs = task.langs if pool == MULTI_POOL else (pool,)
+        indexes[pool] = timer.timed("search_s", build_index, encoder, [passages[lang] for lang in langs], kind)
+    return indexes
+
+
+def _run_settings(task: Task, settings: list[Setting], queries, indexes, search: SearchOptions, timer: Timer):
     offsets, langs_of_candidates = _union_layout(task)
     outcomes = []
     for setting in settings:
-        if setting.pool == MULTI_POOL:
-            if union is None:
-                union = timer.timed(
-                    "search_s", build_index, encoder, [passages[lang] for lang in task.langs], search.index
-                )
-            index, pool_offsets = union, offsets
-        else:
-            if setting.pool not in lang_indexes:
-                lang_indexes[setting.pool] = timer.timed(
-                    "search_s", build_index, encoder, [passages[setting.pool]], search.index
-                )
-            index, pool_offsets = lang_indexes[setting.pool], {setting.pool: 0}
+        pool_offsets = offsets if setting.pool == MULTI_POOL else {setting.pool: 0}
         outcomes.append(
             _score_one(
-                task, setting, index, pool_offsets, queries[setting.query_lang], langs_of_candidates, search, timer
+                task,
+                setting,
+                indexes[setting.pool],
+                pool_offsets,
+                queries[setting.query_lang],
+                langs_of_candidates,
+                search,
+                timer,
             )
         )
     return outcomes
