@@ -126,14 +126,29 @@ def test_cache_is_the_fallback_and_may_download(monkeypatch, tmp_path):
     assert source.download and source.root == tmp_path / "cache" / "data"
 
 
+def _serve_files(monkeypatch, files: dict[str, bytes]) -> list[str]:
+    """urlopen answering the pinned https URLs from local bytes: the network stand-in."""
+    import io
+    import urllib.request
+
+    asked = []
+
+    def fake_urlopen(url, timeout=None):
+        asked.append(url)
+        return io.BytesIO(files[url])
+
+    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
+    return asked
+
+
 def test_download_goes_through_a_verified_cache(monkeypatch, data_dir, tmp_path):
-    """A file:// URL stands in for the network: the downloader verifies and places the file."""
+    """The downloader fetches the pinned https URL, verifies the bytes and places the file."""
     from xlir_bench import data as data_module
 
     monkeypatch.delenv("XLIR_BENCH_DATA", raising=False)
     spec = get_spec("xquad-r")
-    local = (data_dir / "xquad-r" / "{lang}.json").as_uri().replace("%7Blang%7D", "{lang}")
-    monkeypatch.setattr(type(spec), "url", lambda self, lang: local.format(lang=lang))
+    asked = _serve_files(monkeypatch, {spec.url("es"): (data_dir / "xquad-r" / "es.json").read_bytes()})
     task = load_task(spec, ("es",), data_module.resolve_source())
+    assert asked == [spec.url("es")] and spec.url("es").startswith("https://")
     assert (tmp_path / "cache" / "data" / "xquad-r" / "es.json").exists()
     assert len(task.data["es"].candidates) == 1215

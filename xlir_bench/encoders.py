@@ -127,7 +127,7 @@ class SentenceTransformerEncoder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise XlirError(
-                f"--model {model}: sentence-transformers is not installed; pip install 'xlir-bench[st]' (CPU: torch==2.13.0 first)"
+                f"--model {model}: sentence-transformers is not installed; pip install torch==2.13.0 'xlir-bench[st]' (in a checkout: pip install torch==2.13.0 '.[st]')"
             ) from exc
         try:
             self._model = SentenceTransformer(

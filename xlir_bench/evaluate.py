@@ -8,6 +8,7 @@ the result. ``encode_calls`` in the run record counts the calls.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -109,20 +110,29 @@ def evaluate(
     texts: dict[str, dict[str, dict[str, int]]] = {}
     clean: dict[str, list[SettingOutcome]] = {}
     examples: dict[str, dict[str, list[dict[str, str]]]] = {}
+    if progress:
+        _print_plan(encoder, loaded, plan)
+    truncated: dict[str, int] = {}
     for task in loaded:
-        queries, passages, calls[task.name], texts[task.name] = _encode_task(encoder, task, timer)
+        queries, passages, calls[task.name], texts[task.name], truncated[task.name] = _encode_task(
+            encoder, task, timer
+        )
         indexes = _build_indexes(encoder, task, plan[task.name], passages, search.index, timer)
         if perturbations:
             clean[task.name] = _run_settings(task, plan[task.name], queries, indexes, search.without_runs(), timer)
             perturbed = perturb_task_questions(task, perturbations, perturb_seed)
             examples[task.name] = _examples(task, perturbed)
             for lang in task.langs:
+                _label(encoder, f"{task.name} {lang} perturbed queries")
                 queries[lang] = timer.timed("encode_s", _encode_unique, encoder.encode_queries, perturbed[lang])
                 _check_embeddings(encoder, task.name, lang, queries[lang], passages[lang])
                 calls[task.name][lang]["queries"] += 1
         outcomes[task.name] = _run_settings(task, plan[task.name], queries, indexes, search, timer)
+    if isinstance(encoder, CachedEncoder):
+        encoder.close_progress()
     timer.seconds["total_s"] = time.perf_counter() - started
     record = build_record(encoder, loaded, outcomes, timer.seconds, calls, texts, families, name)
+    record["truncated_texts"] = truncated
     if index != "flat" and not hasattr(encoder, "index_factory"):
         record["index"] = {"kind": index, "depth": ann_depth, "recall_sample": ANN_SAMPLE}
     if perturbations:
@@ -164,14 +174,72 @@ def with_cache(encoder: Any, cache_dir: str | None, use_cache: bool, name: str |
 
 def _encode_task(encoder: Any, task: Task, timer: Timer):
     queries, passages, calls, counts = {}, {}, {}, {}
-    for lang in task.langs:
+    limit = max_text_chars(encoder)
+    truncated = 0
+    for i, lang in enumerate(task.langs, 1):
         data = task.data[lang]
-        queries[lang] = timer.timed("encode_s", _encode_unique, encoder.encode_queries, data.questions)
-        passages[lang] = timer.timed("encode_s", _encode_unique, encoder.encode_passages, data.candidates)
+        for role, texts, encode, out in (
+            ("queries", data.questions, encoder.encode_queries, queries),
+            ("passages", data.candidates, encoder.encode_passages, passages),
+        ):
+            _label(encoder, f"{task.name} {lang} {role} ({i}/{len(task.langs)})")
+            capped, n_cut = truncate_texts(texts, limit)
+            truncated += n_cut
+            out[lang] = timer.timed("encode_s", _encode_unique, encode, capped)
         _check_embeddings(encoder, task.name, lang, queries[lang], passages[lang])
         calls[lang] = {"queries": 1, "candidates": 1}
         counts[lang] = {"queries": len(set(data.questions)), "candidates": len(set(data.candidates))}
-    return queries, passages, calls, counts
+    return queries, passages, calls, counts, truncated
+
+
+# A dense encoder reads at most ``max_tokens`` tokens; no script needs more than this many
+# characters per token, so cutting here never changes what the model sees, and a megabyte
+# "document" costs milliseconds instead of minutes of tokenising.
+CHARS_PER_TOKEN_CAP = 16
+
+
+def max_text_chars(encoder: Any) -> int | None:
+    """Character cap for the encoder's texts; None for lexical models (no length limit)."""
+    if hasattr(encoder, "index_factory") or getattr(getattr(encoder, "encoder", None), "index_factory", None):
+        return None
+    tokens = getattr(encoder, "max_tokens", None) or getattr(getattr(encoder, "encoder", None), "max_tokens", None)
+    return CHARS_PER_TOKEN_CAP * int(tokens or 512)
+
+
+def truncate_texts(texts: list[str], limit: int | None) -> tuple[list[str], int]:
+    """The texts cut to ``limit`` characters, and how many were cut."""
+    if limit is None or all(len(text) <= limit for text in texts):
+        return texts, 0
+    return [text[:limit] for text in texts], sum(len(text) > limit for text in texts)
+
+
+def _label(encoder: Any, label: str) -> None:
+    if isinstance(encoder, CachedEncoder):
+        encoder.label = label
+
+
+def _print_plan(encoder: Any, tasks: list[Task], plan: dict[str, list[Setting]]) -> None:
+    """What the run will do, before it does it: a first run should not be a silent hour."""
+    lines = []
+    for task in tasks:
+        families = {f: sum(s.family == f for s in plan[task.name]) for f in ("mono", "cross", "multi")}
+        lines.append(
+            f"  {task.name}: {len(task.langs)} languages ({','.join(task.langs)}), "
+            + " + ".join(f"{n} {f}" for f, n in families.items() if n)
+            + " settings"
+        )
+    if isinstance(encoder, CachedEncoder):
+        distinct = todo = 0
+        for task in tasks:
+            for data in task.data.values():
+                distinct += len(set(data.questions)) + len(set(data.candidates))
+                todo += encoder.missing("query", data.questions) + encoder.missing("passage", data.candidates)
+        lines.append(
+            f"  {distinct} distinct texts to embed with {encoder.name}: {distinct - todo} already cached in "
+            f"{encoder.cache.folder.parent}, {todo} to encode"
+        )
+        encoder.start_progress(todo)
+    print("plan:\n" + "\n".join(lines), file=sys.stderr, flush=True)
 
 
 def _examples(task: Task, perturbed: dict[str, list[str]], per_lang: int = 3) -> dict[str, list[dict[str, str]]]:
@@ -192,6 +260,11 @@ def _encode_unique(encode: Callable[[list[str]], Any], texts: list[str]) -> Any:
     unique: dict[str, int] = {}
     inverse = [unique.setdefault(text, len(unique)) for text in texts]
     reps = encode(list(unique))
+    if len(reps) != len(unique):
+        raise XlirError(
+            f"the encoder returned {len(reps)} representations for {len(unique)} texts; "
+            "an encoder must return one row per text"
+        )
     if isinstance(reps, np.ndarray):
         return reps[np.asarray(inverse, dtype=np.int64)]
     return [reps[i] for i in inverse]
@@ -303,11 +376,10 @@ def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidat
         result = timer.timed("score_s", score_retrieved, top, positions, grades, threshold, query_ids, *bias)
         outcome = SettingOutcome(setting, result, qrels, ann_recall=_ann_recall(index, reps, top))
     else:
-        scores = timer.timed("search_s", index.scores, reps)
-        result = timer.timed("score_s", score_setting, scores, positions, grades, threshold, query_ids, *bias)
+        result, top, top_scores = _exact_in_blocks(
+            index, reps, positions, grades, threshold, query_ids, bias, search.run_depth, timer
+        )
         outcome = SettingOutcome(setting, result, qrels)
-        top = timer.timed("search_s", top_k, scores, search.run_depth) if search.run_depth > 0 else None
-        top_scores = np.take_along_axis(scores, top, axis=1) if top is not None else None
     if multi:
         outcome.pool_share = float(np.mean(langs_of_candidates == setting.query_lang))
     if search.run_depth > 0:
@@ -317,6 +389,32 @@ def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidat
             top_scores[:, : search.run_depth],
         )
     return outcome
+
+
+# Peak memory of exact scoring: one (queries x pool) float32 block at a time, whatever the number of queries.
+SCORE_BLOCK_BYTES = 256 * 2**20
+
+
+def _exact_in_blocks(index, reps, positions, grades, threshold, query_ids, bias, run_depth: int, timer: Timer):
+    """Exact measures (and top-``run_depth`` lists) computed over blocks of queries; identical to one big block."""
+    block = max(1, SCORE_BLOCK_BYTES // (4 * max(index.ntotal, 1)))
+    parts, tops, top_scores = [], [], []
+    for start in range(0, len(query_ids), block):
+        rows = slice(start, start + block)
+        scores = timer.timed("search_s", index.scores, reps[rows])
+        parts.append(
+            timer.timed(
+                "score_s", score_setting, scores, positions[rows], grades[rows], threshold, query_ids[rows], *bias
+            )
+        )
+        if run_depth > 0:
+            top = timer.timed("search_s", top_k, scores, run_depth)
+            tops.append(top)
+            top_scores.append(np.take_along_axis(scores, top, axis=1))
+    result = SettingScores.concatenate(parts)
+    if run_depth <= 0:
+        return result, None, None
+    return result, np.concatenate(tops), np.concatenate(top_scores)
 
 
 def _ann_recall(index, reps: np.ndarray, retrieved: np.ndarray, seed: int = 0) -> float:

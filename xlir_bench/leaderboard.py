@@ -21,6 +21,7 @@ from typing import Any
 from .errors import XlirError
 from .record import load_record
 from .tasks import registry
+from .text import md_cell
 
 LOWER_IS_BETTER = {"rank_distance"}
 COLUMNS = ["rank", "model", "multi", "cross", "mono", "multi R@10", "rank dist", "same-lang@10", "date", "fingerprint"]
@@ -28,7 +29,13 @@ _TEXT_COLUMNS = [COLUMNS.index(name) for name in ("model", "date", "fingerprint"
 
 
 def default_runs_folder() -> Path:
-    return Path(__file__).resolve().parent.parent / "leaderboard" / "runs"
+    """The project's ``leaderboard/runs`` in a checkout, else the copy installed as ``xlir_bench.leaderboard_runs``."""
+    checkout = Path(__file__).resolve().parent.parent / "leaderboard" / "runs"
+    if checkout.is_dir():
+        return checkout
+    from importlib import resources
+
+    return Path(str(resources.files("xlir_bench.leaderboard_runs")))
 
 
 @dataclass
@@ -171,8 +178,9 @@ def render(frame, fmt: str = "md") -> str:
                 )
             )
         else:
+            table = [[md_cell(cell) if isinstance(cell, str) else cell for cell in row] for row in table]
             parts.append(
-                f"## {title}\n\n"
+                f"## {md_cell(title)}\n\n"
                 + tabulate(
                     table,
                     headers=COLUMNS,

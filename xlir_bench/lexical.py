@@ -99,7 +99,12 @@ class BM25Encoder:
         return hashlib.sha256(f"bm25s-{bm25s.__version__}-lucene-{self.k1}-{self.b}-{source}".encode()).hexdigest()[:16]
 
     def encode_queries(self, texts: Sequence[str]) -> list[list[str]]:
-        return [tokenize(text) for text in texts]
+        return self._tokenize(texts, "tokenize queries")
 
     def encode_passages(self, texts: Sequence[str]) -> list[list[str]]:
-        return [tokenize(text) for text in texts]
+        return self._tokenize(texts, "tokenize passages")
+
+    def _tokenize(self, texts: Sequence[str], desc: str) -> list[list[str]]:
+        from .encoders import _batches
+
+        return [tokenize(text) for batch in _batches(texts, 2048, desc, self.progress) for text in batch]

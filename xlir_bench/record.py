@@ -16,11 +16,9 @@ Fields other tools may rely on (schema_version 1):
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import platform
-import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -28,7 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from .errors import XlirError
+from .files import read_bytes_capped, safe_name, write_atomic
 from .measures import nan_mean
+
+__all__ = ["EvaluationResult", "build_record", "load_record", "validate_record", "write_atomic"]
 
 SCHEMA_VERSION = 1
 PER_QUERY_DIGITS = 6
@@ -141,30 +143,6 @@ def _ratios(perturbed: dict[str, dict[str, float]], clean: dict[str, dict[str, f
     return out
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename (gzip for ``.gz``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        data = text.encode("utf-8")
-        with os.fdopen(fd, "wb") as handle:
-            # mtime=0: the same record gives byte-identical files
-            handle.write(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; a record is as readable as any other file
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
 class EvaluationResult:
     """What :func:`xlir_bench.evaluate` returns: the run record plus convenience views."""
 
@@ -214,7 +192,8 @@ class EvaluationResult:
         written = []
         for task, outcomes in self.outcomes.items():
             for outcome in outcomes:
-                stem = f"{task}.{outcome.setting.query_lang}-{outcome.setting.pool}"
+                # names come from task files and data: sanitised so they cannot leave ``folder``
+                stem = safe_name(f"{task}.{outcome.setting.query_lang}-{outcome.setting.pool}")
                 written.append(write_atomic(Path(folder) / f"{stem}.run", _trec_run(outcome, run_name)))
                 written.append(write_atomic(Path(folder) / f"{stem}.qrels", _trec_qrels(outcome)))
         return written
@@ -235,52 +214,112 @@ def _trec_qrels(outcome: Any) -> str:
 
 
 REQUIRED_FIELDS = ("schema_version", "model", "data", "versions", "timings", "encode_calls", "results")
+_SETTING_FIELDS = ("query_lang", "pool", "family", "metrics", "per_query")
+
+
+class _Invalid(Exception):
+    """A record problem, as the path of the bad field and what is wrong with it."""
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise _Invalid(f"{where} is {type(value).__name__}, expected {names}")
+    return value
+
+
+def _number_or_null(value: Any, where: str) -> None:
+    if value is not None:
+        _expect(value, (int, float), where)
+
+
+def _check_metrics(metrics: Any, where: str) -> None:
+    for name, value in _expect(metrics, dict, where).items():
+        _number_or_null(value, f"{where}.{name}")
+
+
+def _check_setting(entry: Any, where: str) -> None:
+    _expect(entry, dict, where)
+    missing = [name for name in _SETTING_FIELDS if name not in entry]
+    if missing:
+        raise _Invalid(f"{where} lacks {', '.join(missing)}")
+    for name in ("query_lang", "pool", "family"):
+        _expect(entry[name], str, f"{where}.{name}")
+    if entry["family"] not in ("mono", "cross", "multi"):
+        raise _Invalid(f"{where}.family is {entry['family']!r}, not mono/cross/multi")
+    _check_metrics(entry["metrics"], f"{where}.metrics")
+    per_query = _expect(entry["per_query"], dict, f"{where}.per_query")
+    qids = _expect(per_query.get("qid"), list, f"{where}.per_query.qid")
+    if not all(isinstance(q, str) for q in qids):
+        raise _Invalid(f"{where}.per_query.qid holds a non-string id")
+    for name, values in per_query.items():
+        if name == "qid":
+            continue
+        _expect(values, list, f"{where}.per_query.{name}")
+        if len(values) != len(qids):
+            raise _Invalid(f"{where}.per_query.{name} has {len(values)} values for {len(qids)} queries")
+        if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
+            raise _Invalid(f"{where}.per_query.{name} holds a value that is not a number or null")
+
+
+def _check_record(record: Any) -> None:
+    _expect(record, dict, "top level")
+    missing = [name for name in REQUIRED_FIELDS if name not in record]
+    if missing:
+        raise _Invalid(f"lacks {', '.join(missing)}")
+    model = _expect(record["model"], dict, "model")
+    if not isinstance(model.get("name"), str) or not model["name"].strip():
+        raise _Invalid("model.name is missing or empty")
+    _expect(model.get("fingerprint"), str, "model.fingerprint")
+    for task, files in _expect(record["data"], dict, "data").items():
+        for path, sha in _expect(files, dict, f"data.{task}").items():
+            _expect(sha, str, f"data.{task}.{path}")
+    for name in ("versions", "timings", "encode_calls"):
+        _expect(record[name], dict, name)
+    for name, value in record["timings"].items():
+        _number_or_null(value, f"timings.{name}")
+    if "created" in record:
+        _expect(record["created"], str, "created")
+    for task, result in _expect(record["results"], dict, "results").items():
+        _expect(result, dict, f"results.{task}")
+        if "settings" not in result or "macro" not in result:
+            raise _Invalid(f"results.{task} lacks settings/macro")
+        for family, metrics in _expect(result["macro"], dict, f"results.{task}.macro").items():
+            _check_metrics(metrics, f"results.{task}.macro.{family}")
+        for i, entry in enumerate(_expect(result["settings"], list, f"results.{task}.settings")):
+            _check_setting(entry, f"results.{task}.settings[{i}]")
 
 
 def validate_record(record: Any, where: str) -> dict[str, Any]:
-    """Check the fields other tools rely on; raise XlirError naming ``where`` and the reason."""
-    from .errors import XlirError
-
-    if not isinstance(record, dict):
-        raise XlirError(
-            f"{where}: not a run record (top level is {type(record).__name__}); give a file written by `xlir-bench run`"
-        )
-    if record.get("schema_version") != SCHEMA_VERSION:
+    """Check every field other tools read, deeply; raise XlirError naming ``where``, the field and the fix."""
+    if isinstance(record, dict) and record.get("schema_version") != SCHEMA_VERSION:
         raise XlirError(
             f"{where}: schema_version {record.get('schema_version')!r}, this xlir-bench reads {SCHEMA_VERSION}; "
             "re-run `xlir-bench run` with this version"
         )
-    missing = [name for name in REQUIRED_FIELDS if name not in record]
-    if missing:
-        raise XlirError(f"{where}: run record lacks {', '.join(missing)}; re-run `xlir-bench run`")
-    for task, result in record["results"].items():
-        if not isinstance(result, dict) or "settings" not in result or "macro" not in result:
-            raise XlirError(f"{where}: results of {task} lack settings/macro; re-run `xlir-bench run`")
-        for entry in result["settings"]:
-            if not {"query_lang", "pool", "family", "metrics", "per_query"} <= set(entry):
-                raise XlirError(
-                    f"{where}: a {task} setting lacks query_lang/pool/family/metrics/per_query; re-run `xlir-bench run`"
-                )
+    try:
+        _check_record(record)
+    except _Invalid as exc:
+        raise XlirError(f"{where}: not a valid run record ({exc}); re-run `xlir-bench run`") from None
     return record
 
 
 def load_record(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate one run record."""
-    from .errors import XlirError
-
+    """Read and validate one run record (size-capped, gzip-checked)."""
     path = Path(path)
+    if path.is_dir():
+        raise XlirError(f"{path}: is a folder; give a run record file (.json or .json.gz)")
     try:
-        raw = path.read_bytes()
-        text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8")
+        raw = read_bytes_capped(path)
+        text = raw.decode("utf-8")
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise XlirError(
-            f"{path}: cannot read run record ({reason}; truncated?); check the path or re-run `xlir-bench run`"
+            f"{path}: cannot read run record ({reason}); check the path or re-run `xlir-bench run`"
         ) from exc
     try:
         record = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise XlirError(
-            f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}; truncated?); re-run `xlir-bench run`"
-        ) from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = f"{exc.msg}, line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise XlirError(f"{path}: not valid JSON ({reason}; truncated?); re-run `xlir-bench run`") from exc
     return validate_record(record, str(path))

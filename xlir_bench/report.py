@@ -24,9 +24,11 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError as exc:
-        raise XlirError("report: matplotlib is not installed; pip install 'xlir-bench[report]'") from exc
+        raise XlirError("report: matplotlib is not installed; pip install 'xlir-bench[report]' (in a checkout: pip install '.[report]')") from exc
     matplotlib.use("Agg")  # headless: no display on servers and CI
     import matplotlib.pyplot as plt
+
+    plt.rcParams["text.parse_math"] = False  # a '$' in a name from a record is text, not a formula
 
     return plt
 
@@ -139,7 +141,7 @@ def _macro_table(result: dict[str, Any]) -> str:
     rows = []
     for family, metrics in result["macro"].items():
         cells = "".join(f"<td>{metrics[n]:.4f}</td>" if metrics.get(n) is not None else "<td></td>" for n in names)
-        rows.append(f"<tr><th>{family}</th>{cells}</tr>")
+        rows.append(f"<tr><th>{html.escape(family)}</th>{cells}</tr>")
     return f"<table class='macro'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -147,7 +149,7 @@ def _robustness_table(record: dict[str, Any], task: str) -> str:
     """Perturbed / clean mAP per family (rows: query languages, then the macro) and a few example questions."""
     robustness = record["robustness"][task]
     families = list(robustness["macro"])
-    head = "".join(f"<th>{f}</th>" for f in ["query language", *families])
+    head = "".join(f"<th>{html.escape(f)}</th>" for f in ["query language", *families])
 
     def row(label, values):
         cells = "".join(

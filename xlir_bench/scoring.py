@@ -50,6 +50,16 @@ class SettingScores:
     def mean(self) -> dict[str, float]:
         return {name: nan_mean(values) for name, values in self.per_query.items()}
 
+    @classmethod
+    def concatenate(cls, parts: list[SettingScores]) -> SettingScores:
+        """The scores of consecutive blocks of queries as one setting's scores."""
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            [qid for part in parts for qid in part.query_ids],
+            {name: np.concatenate([part.per_query[name] for part in parts]) for name in parts[0].per_query},
+        )
+
 
 def score_setting(
     scores: np.ndarray,

@@ -22,40 +22,53 @@ pool, ties go by language, then id.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
+import re
+import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .data import LanguageData, sha256_file
+from .data import LanguageData
 from .errors import XlirError
+from .files import confine, iter_jsonl, read_text, sha256_file
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+re_split = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
+    """BEIR corpus or queries rows; each must have a string ``_id`` and, as BEIR reads them, a ``text``."""
+    if not path.exists():
         raise XlirError(f"{path}: missing; a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
     rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise XlirError(f"{path}:{number}: not valid JSON ({exc.msg}); one JSON object per line") from exc
+    for number, row in iter_jsonl(path, "BEIR JSONL"):
+        if not isinstance(row.get("_id"), (str, int)) or isinstance(row.get("_id"), bool) or row["_id"] == "":
+            raise XlirError(f"{path}:{number}: no \"_id\" (string); every BEIR row needs one")
+        for key in ("title", "text"):
+            if key in row and not isinstance(row[key], str):
+                raise XlirError(f"{path}:{number}: \"{key}\" is {type(row[key]).__name__}, not a string")
+        rows.append(row)
     return rows
 
 
 def _qrels_tsv(path: Path) -> dict[str, dict[str, int]]:
-    if not path.is_file():
+    """``query-id corpus-id score`` rows (a header line allowed); grades must be integers."""
+    if not path.exists():
         raise XlirError(f"{path}: missing qrels file; set split in the task file to one of the files in qrels/")
     qrels: dict[str, dict[str, int]] = defaultdict(dict)
-    with open(path, encoding="utf-8", newline="") as handle:
-        for row in csv.reader(handle, delimiter="\t"):
-            if not row or row[0] in ("query-id", "qid"):
-                continue
-            qrels[row[0]][row[1]] = int(float(row[2]))
+    text = read_text(path, "qrels TSV", "give query-id, corpus-id and score per line, tab-separated")
+    for number, line in enumerate(text.splitlines(), 1):
+        row = line.rstrip("\r").split("\t")
+        if not line.strip() or (number == 1 and row[0] in ("query-id", "qid")):
+            continue
+        if len(row) != 3:
+            raise XlirError(
+                f"{path}:{number}: {len(row)} tab-separated columns, expected 3 (query-id, corpus-id, score)"
+            )
+        if not _INTEGER.match(row[2].strip()):
+            raise XlirError(f"{path}:{number}: score {row[2]!r} is not an integer grade (0, 1, 2, ...)")
+        qrels[row[0]][row[1]] = int(row[2])
     return qrels
 
 
@@ -63,15 +76,17 @@ def _language_of(row: dict[str, Any], raw: dict[str, Any], where: Path) -> str:
     if raw.get("language"):
         return raw["language"]
     field = raw.get("language_field", "lang")
-    if field not in row:
+    if not isinstance(row.get(field), str):
         raise XlirError(
-            f"{where}: record {row.get('_id')!r} has no {field!r} field; set language_field or language in the task file"
+            f"{where}: record {row.get('_id')!r} has no {field!r} string field; "
+            "set language_field or language in the task file"
         )
     return row[field]
 
 
 def _assemble(queries, docs, qrels, langs) -> dict[str, LanguageData]:
     """Per-language LanguageData from (lang, id, text) queries and docs and id-keyed qrels."""
+    _report_unknown(queries, docs, qrels)
     out = {}
     for lang in langs:
         lang_docs = sorted((doc_id, text) for doc_lang, doc_id, text in docs if doc_lang == lang)
@@ -99,14 +114,29 @@ def _assemble(queries, docs, qrels, langs) -> dict[str, LanguageData]:
     return out
 
 
+def _report_unknown(queries, docs, qrels) -> None:
+    """Judgements that name a document or query the collection lacks: counted and reported, not silently kept."""
+    doc_ids = {doc_id for _, doc_id, _ in docs}
+    query_ids = {qid for _, qid, _ in queries}
+    unknown_docs = sum(doc_id not in doc_ids for judged in qrels.values() for doc_id in judged)
+    unknown_queries = sum(qid not in query_ids for qid in qrels)
+    if unknown_docs or unknown_queries:
+        warnings.warn(
+            f"qrels: {unknown_docs} judgements name documents and {unknown_queries} name queries that the "
+            "collection does not hold; they are ignored",
+            stacklevel=2,
+        )
+
+
 def load_beir(
     raw: dict[str, Any], langs: tuple[str, ...], root: Path
 ) -> tuple[dict[str, LanguageData], dict[str, str]]:
     """A BEIR-format task: (per-language data, {file: sha256})."""
-    base = Path(raw["path"])
-    base = base if base.is_absolute() else root / base
+    base = confine(root, raw["path"], f"{root} task file: path")
     split = raw.get("split", "test")
-    folders = [(lang, base / lang) for lang in langs] if raw.get("per_language_folders") else [(None, base)]
+    if not re_split.match(split):
+        raise XlirError(f"task file: split {split!r} must be a plain file name (letters, digits, . _ -)")
+    folders = [(lang, confine(base, lang, "language folder")) for lang in langs] if raw.get("per_language_folders") else [(None, base)]
     queries, docs, qrels, checksums = [], [], {}, {}
     for folder_lang, folder in folders:
         files = {
@@ -118,10 +148,10 @@ def load_beir(
         for row in _jsonl(files["corpus"]):
             text = " ".join(part for part in (row.get("title", ""), row.get("text", "")) if part)
             docs.append((_language_of(row, fixed, files["corpus"]), str(row["_id"]), text))
-        queries += [
-            (_language_of(row, fixed, files["queries"]), str(row["_id"]), row["text"])
-            for row in _jsonl(files["queries"])
-        ]
+        for row in _jsonl(files["queries"]):
+            if not isinstance(row.get("text"), str):
+                raise XlirError(f"{files['queries']}: query {row['_id']!r} has no \"text\" string")
+            queries.append((_language_of(row, fixed, files["queries"]), str(row["_id"]), row["text"]))
         for qid, judged in _qrels_tsv(files["qrels"]).items():
             qrels.setdefault(qid, {}).update(judged)
         checksums.update({str(path.relative_to(base.parent)): sha256_file(path) for path in files.values()})

@@ -11,7 +11,9 @@ This module turns it into settings:
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from importlib import resources
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from .data import DataSource, LanguageData, fetch_file, load_lareqa, resolve_source
 from .errors import XlirError
+from .files import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -101,41 +104,131 @@ def _builtin_task_files() -> list[Path]:
 
 
 FORMATS = ("lareqa", "beir", "ir_datasets")
+OVERRIDE_ENV = "XLIR_BENCH_OVERRIDE_TASKS"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_LANG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+# Every key a task file may hold, with its type; per format, the keys it needs.
+_COMMON = {
+    "name": str,
+    "title": str,
+    "description": str,
+    "languages": list,
+    "license": str,
+    "license_url": str,
+    "homepage": str,
+    "citation": str,
+    "candidate_unit": str,
+    "format": str,
+    "relevance_threshold": (int, float),
+}
+_BY_FORMAT = {
+    "lareqa": {"files": dict, "counts": dict, "url_template": str},
+    "beir": {"path": str, "split": str, "language": str, "language_field": str, "per_language_folders": bool},
+    "ir_datasets": {"ir_datasets": dict},
+}
 _REQUIRED = {"lareqa": ("files", "url_template"), "beir": ("path",), "ir_datasets": ("ir_datasets",)}
+_OPTIONS = ("path", "split", "language", "language_field", "per_language_folders", "ir_datasets")
+
+
+def _type_name(kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "a string", list: "a list", dict: "a table", bool: "true or false", int: "a number", float: "a number"}
+    return " or ".join(dict.fromkeys(names[k] for k in kinds))
+
+
+def _check_keys(raw: dict, fmt: str, where: str) -> None:
+    allowed = {**_COMMON, **_BY_FORMAT[fmt]}
+    for key, value in raw.items():
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(sorted(allowed))}"
+            raise XlirError(f"{where}: unknown key {key!r} for format {fmt!r}; {hint}")
+        kind = allowed[key]
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise XlirError(f"{where}: {key} must be {_type_name(kind)}, not {type(value).__name__}")
+    for key in ("name", "license", "languages", *_REQUIRED[fmt]):
+        if key not in raw:
+            raise XlirError(f"{where}: missing key {key!r} (format {fmt}); add it to the task file")
+
+
+def _check_languages(raw: dict, where: str) -> tuple[str, ...]:
+    langs = raw["languages"]
+    bad = [lang for lang in langs if not isinstance(lang, str) or not _LANG.match(lang) or lang == MULTI_POOL]
+    if not langs or bad:
+        raise XlirError(
+            f"{where}: languages must be a non-empty list of codes of letters, digits, _ or - "
+            f"(not {MULTI_POOL!r}); bad: {', '.join(map(repr, bad)) or '(empty list)'}"
+        )
+    if len(set(langs)) != len(langs):
+        raise XlirError(f"{where}: languages lists a code twice; list each language once")
+    return tuple(langs)
+
+
+def _check_lareqa(raw: dict, langs: tuple[str, ...], where: str) -> None:
+    if "{lang}" not in raw["url_template"]:
+        raise XlirError(f"{where}: url_template must contain {{lang}}")
+    for lang in langs:
+        entry = raw["files"].get(lang)
+        if not isinstance(entry, dict) or set(entry) != {"path", "sha256"}:
+            raise XlirError(f"{where}: files.{lang} must be {{ path = \"...\", sha256 = \"...\" }}")
+        if not isinstance(entry["path"], str) or not entry["path"]:
+            raise XlirError(f"{where}: files.{lang}.path must be a relative path inside the data folder")
+        if not isinstance(entry["sha256"], str) or not _SHA256.match(entry["sha256"]):
+            raise XlirError(f"{where}: files.{lang}.sha256 must be 64 lower-case hex digits")
+    for lang, entry in raw.get("counts", {}).items():
+        ok = isinstance(entry, dict) and all(
+            isinstance(entry.get(k), int) and not isinstance(entry.get(k), bool) and entry[k] >= 0
+            for k in ("questions", "candidates")
+        )
+        if not ok or set(entry) != {"questions", "candidates"}:
+            raise XlirError(f"{where}: counts.{lang} must be {{ questions = N, candidates = N }}")
+
+
+def _check_ir_datasets(raw: dict, where: str) -> None:
+    for key, value in raw["ir_datasets"].items():
+        if not isinstance(value, str) or not value:
+            raise XlirError(f"{where}: ir_datasets.{key} must be a dataset id string")
 
 
 def load_spec(path: Path) -> TaskSpec:
+    """Read and validate one task file; every problem is one line naming the key and the fix."""
+    where = str(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        fmt = raw.get("format", "lareqa")
-        if fmt not in FORMATS:
-            raise KeyError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-        for key in _REQUIRED[fmt]:
-            if key not in raw:
-                raise KeyError(f"{key} (needed by format {fmt})")
-        return TaskSpec(
-            name=raw["name"],
-            title=raw.get("title", raw["name"]),
-            description=raw.get("description", ""),
-            languages=tuple(raw["languages"]),
-            license=raw["license"],
-            citation=raw.get("citation", "").strip(),
-            files=raw.get("files", {}),
-            counts=raw.get("counts", {}),
-            url_template=raw.get("url_template", ""),
-            license_url=raw.get("license_url", ""),
-            candidate_unit=raw.get("candidate_unit", "sentence" if fmt == "lareqa" else "document"),
-            format=fmt,
-            relevance_threshold=float(raw.get("relevance_threshold", 1)),
-            options={
-                key: value
-                for key, value in raw.items()
-                if key in ("path", "split", "language", "language_field", "per_language_folders", "ir_datasets")
-            },
-            source_file=str(path),
+        raw = tomllib.loads(read_text(path, "task TOML", "give a task file (.toml)"))
+    except tomllib.TOMLDecodeError as exc:
+        raise XlirError(f"{where}: invalid TOML ({exc}); fix the syntax") from exc
+    fmt = raw.get("format", "lareqa")
+    if fmt not in FORMATS:
+        raise XlirError(f"{where}: format {fmt!r} is not one of {', '.join(FORMATS)}")
+    _check_keys(raw, fmt, where)
+    if not _NAME.match(raw["name"]):
+        raise XlirError(
+            f"{where}: name {raw['name']!r} must be lower-case letters, digits, '.', '_' or '-' (at most 64)"
         )
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise XlirError(f"{path}: invalid task file ({type(exc).__name__}: {exc}); fix the TOML") from exc
+    langs = _check_languages(raw, where)
+    if fmt == "lareqa":
+        _check_lareqa(raw, langs, where)
+    elif fmt == "ir_datasets":
+        _check_ir_datasets(raw, where)
+    return TaskSpec(
+        name=raw["name"],
+        title=raw.get("title", raw["name"]),
+        description=raw.get("description", ""),
+        languages=langs,
+        license=raw["license"],
+        citation=raw.get("citation", "").strip(),
+        files=raw.get("files", {}),
+        counts=raw.get("counts", {}),
+        url_template=raw.get("url_template", ""),
+        license_url=raw.get("license_url", ""),
+        candidate_unit=raw.get("candidate_unit", "sentence" if fmt == "lareqa" else "document"),
+        format=fmt,
+        relevance_threshold=float(raw.get("relevance_threshold", 1)),
+        options={key: value for key, value in raw.items() if key in _OPTIONS},
+        source_file=str(path),
+    )
 
 
 def task_files() -> list[Path]:
@@ -144,20 +237,48 @@ def task_files() -> list[Path]:
     return _builtin_task_files() + [path for folder in extra for path in sorted(folder.glob("*.toml"))]
 
 
-def registry() -> dict[str, TaskSpec]:
-    """All known tasks by name."""
-    specs = [load_spec(path) for path in task_files()]
-    return {spec.name: spec for spec in specs}
+def overrides_allowed() -> bool:
+    return os.environ.get(OVERRIDE_ENV, "") not in ("", "0")
 
 
-def get_spec(name: str) -> TaskSpec:
-    """A task by name, or the task file at ``name`` when it is a path to a ``.toml`` file."""
-    if name.endswith(".toml") and Path(name).is_file():
-        return load_spec(Path(name))
-    specs = registry()
+def registry(allow_override: bool | None = None) -> dict[str, TaskSpec]:
+    """All known tasks by name; a task file whose name is already taken is refused unless overrides are allowed."""
+    allow = overrides_allowed() if allow_override is None else allow_override
+    specs: dict[str, TaskSpec] = {}
+    for path in task_files():
+        spec = load_spec(path)
+        if spec.name in specs:
+            _refuse_shadow(spec, specs[spec.name], allow)
+        specs[spec.name] = spec
+    return specs
+
+
+def _refuse_shadow(new: TaskSpec, old: TaskSpec, allow: bool) -> None:
+    if allow and Path(old.source_file).parent != Path(new.source_file).parent:
+        return
+    raise XlirError(
+        f"{new.source_file}: task name {new.name!r} is already defined by {old.source_file}; "
+        f"rename the task, or set {OVERRIDE_ENV}=1 to let it replace the other one"
+    )
+
+
+def get_spec(name: str, allow_override: bool | None = None) -> TaskSpec:
+    """A task by name, or the task file at ``name`` when it names a ``.toml`` file."""
+    if name.endswith(".toml") or os.sep in name:
+        path = Path(name)
+        if not path.is_file():
+            raise XlirError(f"--task {name}: no such task file; give a .toml path or a task name (`xlir-bench tasks`)")
+        spec = load_spec(path)
+        known = registry(allow_override)
+        if spec.name in known and Path(known[spec.name].source_file).resolve() != path.resolve():
+            _refuse_shadow(spec, known[spec.name], overrides_allowed() if allow_override is None else allow_override)
+        return spec
+    specs = registry(allow_override)
     if name not in specs:
+        close = difflib.get_close_matches(name, list(specs), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise XlirError(
-            f"unknown task {name!r}; choose from {', '.join(sorted(specs))} (see `xlir-bench tasks`), "
+            f"unknown task {name!r}; {hint}choose from {', '.join(sorted(specs))} (see `xlir-bench tasks`), "
             f"give a task file path, or add its folder to {TASKS_ENV}"
         )
     return specs[name]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import XlirError
-from .record import write_atomic
+from .files import iter_jsonl, write_atomic
 from .sampling import STRATEGIES, PairInfo
 from .tasks import Task
 
@@ -62,26 +62,30 @@ def write_pairs(pairs: Iterable[dict[str, str]], path: str | Path) -> Path:
 def read_pairs(path: str | Path) -> list[dict[str, str]]:
     """Load and check a training JSONL; a bad line is named with its number."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise XlirError(f"--train-data {path}: no such file; make one with `xlir-bench train-data`")
     pairs = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                pair = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise XlirError(f"{path}:{number}: not valid JSON ({exc.msg}); one JSON object per line") from exc
-            missing = [name for name in PAIR_FIELDS if not isinstance(pair.get(name), str) or not pair[name]]
-            if missing:
-                raise XlirError(
-                    f"{path}:{number}: missing or empty {', '.join(missing)}; each line needs {', '.join(PAIR_FIELDS)}"
-                )
-            pairs.append(pair)
+    for number, pair in iter_jsonl(path, "training JSONL"):
+        missing = [name for name in PAIR_FIELDS if not isinstance(pair.get(name), str) or not pair[name]]
+        if missing:
+            raise XlirError(
+                f"{path}:{number}: missing or empty {', '.join(missing)}; each line needs {', '.join(PAIR_FIELDS)}"
+            )
+        pairs.append(pair)
     if len(pairs) < 2:
         raise XlirError(f"{path}: {len(pairs)} pairs; in-batch negatives need at least two")
     return pairs
+
+
+def check_model_folder(base: str) -> None:
+    """Refuse a ``--base`` that is not a model folder before any training starts."""
+    path = Path(base)
+    if not path.exists():
+        raise XlirError(f"--base {base}: path does not exist; give a sentence-transformers folder")
+    if not path.is_dir() or not any((path / name).is_file() for name in ("modules.json", "config.json")):
+        raise XlirError(
+            f"--base {base}: not a model folder (no modules.json or config.json); give a sentence-transformers folder"
+        )
 
 
 def overlap_warning(pairs: Sequence[dict[str, str]], task: Task) -> str | None:
@@ -129,15 +133,17 @@ def train(
 
         from .st_sampler import StrategyBatchSampler
     except ImportError as exc:
-        raise XlirError("train: needs the train extra; pip install torch==2.13.0 'xlir-bench[train]'") from exc
-    if not Path(base).exists():
-        raise XlirError(f"--base {base}: path does not exist; give a sentence-transformers folder")
+        raise XlirError("train: needs the train extra; pip install torch==2.13.0 'xlir-bench[train]' (in a checkout: pip install torch==2.13.0 '.[train]')") from exc
+    check_model_folder(base)
     pairs = read_pairs(train_data)
     info = [PairInfo(p["id"], p["query_lang"], p["passage_lang"]) for p in pairs]
     kinds = {"mono": sum(i.is_mono for i in info), "cross": sum(not i.is_mono for i in info)}
     if strategy != "hybrid" and kinds[strategy] < 2:
         raise XlirError(f"--strategy {strategy}: {train_data} has {kinds[strategy]} {strategy}-lingual pairs")
-    model = SentenceTransformer(base, device=device)
+    try:
+        model = SentenceTransformer(base, device=device, local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - loaders raise many types; the user needs one line
+        raise XlirError(f"--base {base}: not a loadable sentence-transformers model ({type(exc).__name__}: {exc})") from exc
     model.max_seq_length = max_length
     dataset = Dataset.from_dict({"anchor": [p["query"] for p in pairs], "positive": [p["passage"] for p in pairs]})
     args = SentenceTransformerTrainingArguments(
