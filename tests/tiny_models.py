@@ -103,3 +103,16 @@ class ProjectionEncoder(_HashEncoder):
             ]
         )
         return (out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)).astype(np.float32)
+
+
+class ShortEncoder(_HashEncoder):
+    """Returns one row too few: the harness must refuse it before anything is cached."""
+
+    fingerprint = "short-v1"
+
+    def encode_passages(self, texts):
+        return super().encode_passages(texts)[:-1]
+
+
+def RaisingFactory():  # noqa: N802 - named like the classes it stands beside
+    raise RuntimeError("weights missing: /models/x.bin")

@@ -50,6 +50,21 @@ class _Group(click.Group):
     ``--debug`` (or XLIR_BENCH_DEBUG=1) shows the traceback instead.
     """
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's own usage errors (bad option value, unknown command) as one ``error:`` line too."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            where = exc.ctx.command_path if getattr(exc, "ctx", None) else (prog_name or "xlir-bench")
+            click.echo(f"error: {' '.join(exc.format_message().split())} (see `{where} --help`)", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("aborted: nothing was changed", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context):
         debug = bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
         warnings.showwarning = _one_line_warning
@@ -410,27 +425,33 @@ def train_data_command(source_task, langs, context, data_dir, output) -> None:
 @cli.command("train")
 @click.option("--base", required=True, help="sentence-transformers folder to start from.")
 @click.option("--train-data", required=True, type=click.Path(), help="JSONL of pairs (see `xlir-bench train-data`).")
-@click.option("--strategy", type=click.Choice(["hybrid", "mono", "cross"]), default="hybrid", show_default=True)
+@click.option(
+    "--strategy",
+    type=click.Choice(["hybrid", "mono", "cross"]),
+    default="hybrid",
+    show_default=True,
+    help="Batches: monolingual only, cross-lingual only, or a mix (hybrid).",
+)
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder for checkpoints and log.")
-@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(2))
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(2), help="Pairs per batch.")
 @click.option("--lr", default=2e-5, show_default=True, type=float, help="Peak learning rate.")
-@click.option("--epochs", default=1.0, show_default=True, type=float)
+@click.option("--epochs", default=1.0, show_default=True, type=float, help="Passes over the training pairs.")
 @click.option(
     "--max-steps", default=-1, show_default=True, type=int, help="Stop after this many steps (overrides --epochs)."
 )
-@click.option("--warmup-ratio", default=0.1, show_default=True, type=float)
+@click.option("--warmup-ratio", default=0.1, show_default=True, type=float, help="Share of steps for LR warm-up.")
 @click.option("--max-length", default=128, show_default=True, type=click.IntRange(8), help="Max tokens per text.")
 @click.option(
     "--mono-ratio", default=None, type=float, help="hybrid: share of monolingual batches [default: by pool size]."
 )
-@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--seed", default=42, show_default=True, type=int, help="Seed of batching and initialisation.")
 @click.option("--device", default=None, help="cpu, cuda, mps [default: best available].")
 @click.option(
     "--eval", "eval_task", default=None, help="Evaluate the trained model on this task and write a run record."
 )
 @click.option("--eval-langs", default=None, help="Languages of the evaluation (default: all).")
 @click.option("--data-dir", type=click.Path(), default=None, help="Local data mirror (evaluation and overlap check).")
-@click.option("--quiet", "-q", is_flag=True)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table.")
 def train_command(
     base,
     train_data,
@@ -514,7 +535,9 @@ def train_command(
     show_default=True,
     help="Macro metric for the multi/cross/mono columns.",
 )
-@click.option("--format", "fmt", type=click.Choice(["md", "html", "csv"]), default="md", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "html", "csv"]), default="md", show_default=True, help="Output format."
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
 @click.option("--skip-invalid", is_flag=True, help="Leave out invalid records (named on stderr) instead of failing.")
 def leaderboard_command(runs, task, metric, fmt, output, skip_invalid) -> None:
@@ -536,7 +559,9 @@ def leaderboard_command(runs, task, metric, fmt, output, skip_invalid) -> None:
 
 @cli.command("report")
 @click.argument("run", type=click.Path())
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default="report.html", show_default=True)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), default="report.html", show_default=True, help="HTML file to write."
+)
 def report_command(run, output) -> None:
     """Write one self-contained HTML report (heatmap, per-language bars, rank distance, metadata) for RUN."""
     from .record import load_record
@@ -567,7 +592,14 @@ def report_command(run, output) -> None:
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the randomization test.")
 @click.option("--allow-mismatch", is_flag=True, help="Compare only the settings both records share on identical data.")
-@click.option("--format", "fmt", type=click.Choice(["text", "md", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "json"]),
+    default="text",
+    show_default=True,
+    help="text, md (a pull-request comment) or json.",
+)
 @click.pass_context
 def compare_command(
     ctx, baseline, candidate, metric, max_drop, max_setting_drop, alpha, permutations, seed, allow_mismatch, fmt

@@ -101,8 +101,9 @@ def evaluate(
     search = SearchOptions(index, ann_depth, depth)
     perturbations = [parse_perturbation(spec) for spec in perturb or []]
     families = parse_families(settings)
-    loaded, plan = _select(tasks or DEFAULT_TASKS, families, langs, data_dir)
+    # the model first: a wrong --model is the likelier typo, and it must not wait for data loading
     encoder = load_model(model, progress=progress, **model_options) if isinstance(model, str) else model
+    loaded, plan = _select(tasks or DEFAULT_TASKS, families, langs, data_dir)
     encoder = with_cache(encoder, cache_dir, use_cache, name)
     timer = Timer()
     outcomes: dict[str, list[SettingOutcome]] = {}

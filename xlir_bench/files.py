@@ -160,12 +160,13 @@ def iter_jsonl(path: str | os.PathLike, what: str) -> Iterator[tuple[int, dict[s
         yield number, row
 
 
-def read_bytes_capped(path: Path, limit: int = MAX_RECORD_BYTES) -> bytes:
+def read_bytes_capped(path: Path, limit: int | None = None) -> bytes:
     """The file's bytes (gunzipped for ``.gz``), refusing more than ``limit`` bytes either way (no gzip bomb)."""
+    limit = MAX_RECORD_BYTES if limit is None else limit
     with open(path, "rb") as handle:
         raw = handle.read(limit + 1)
     if len(raw) > limit:
-        raise XlirError(f"{path}: larger than {limit // 2**20} MiB; not a run record")
+        raise XlirError(f"{path}: larger than {limit / 2**20:.3g} MiB; not a run record")
     if path.suffix != ".gz":
         return raw
     inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
@@ -174,7 +175,7 @@ def read_bytes_capped(path: Path, limit: int = MAX_RECORD_BYTES) -> bytes:
     except zlib.error as exc:
         raise XlirError(f"{path}: damaged gzip ({exc}); re-run `xlir-bench run` or copy the file again") from exc
     if len(out) > limit:
-        raise XlirError(f"{path}: decompresses to more than {limit // 2**20} MiB; not a run record")
+        raise XlirError(f"{path}: decompresses to more than {limit / 2**20:.3g} MiB; not a run record")
     if not inflate.eof:
         raise XlirError(f"{path}: truncated gzip; re-run `xlir-bench run` or copy the file again")
     return out
