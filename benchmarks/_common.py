@@ -7,9 +7,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xlir_bench.data import resolve_source
 from xlir_bench.models import load_model
-from xlir_bench.tasks import Task, get_spec, load_task, select_langs
+from xlir_bench.tasks import Task, load_selection
 
 
 def peak_rss_gb() -> float:
@@ -17,10 +16,7 @@ def peak_rss_gb() -> float:
 
 
 def load_tasks(tasks: Sequence[str], langs: Sequence[str] | None, data_dir: str | None) -> list[Task]:
-    source = resolve_source(data_dir)
-    return [
-        load_task(spec, select_langs(spec, list(langs) if langs else None), source) for spec in map(get_spec, tasks)
-    ]
+    return load_selection(tasks, langs, data_dir)
 
 
 @dataclass

@@ -23,7 +23,7 @@ def test_approximate_index_metrics_are_depth_truncated_and_recall_is_recorded(da
     result = xlir_bench.evaluate(ProjectionEncoder(), index=kind, ann_depth=50, depth=50, **common)
     assert result.record["index"] == {"kind": kind, "depth": 50, "recall_sample": 100}
     for outcome in result.outcomes["xquad-r"]:
-        assert 0.5 <= outcome.ann_recall <= 1.0
+        assert 0.5 <= outcome.scores.setting_values["ann_recall"] <= 1.0
         if outcome.setting.family == "mono":
             assert_agrees_with_pytrec(outcome)  # trec_eval on the 50-deep ANN run: same numbers
     exact = xlir_bench.evaluate(ProjectionEncoder(), **common)

@@ -100,13 +100,25 @@ def test_top_k_matches_full_sort_with_ties():
 
 
 def test_graded_ndcg_and_binarised_map_by_hand():
-    from xlir_bench.measures import MEASURES, Judged
+    from xlir_bench.measures import REGISTRY, Context, Judged
 
     # One query, judged candidates at ranks 2 (grade 3), 5 (grade 1) and 30 (grade 2); threshold 2 for binary measures.
     judged = Judged(pad_ranks([[2, 5, 30]]), np.array([[3.0, 1.0, 2.0]]), threshold=2)
+    context = Context(judged, judged.binary, "en")
+    MEASURES = {name: (lambda _, m=m: m.compute(context)) for name, m in REGISTRY.items()}  # noqa: N806
     dcg = 3 / math.log2(3) + 1 / math.log2(6)
     idcg = 3 / math.log2(2) + 2 / math.log2(3) + 1 / math.log2(4)
     assert MEASURES["ndcg@10"](judged) == pytest.approx([dcg / idcg])
     assert MEASURES["map"](judged) == pytest.approx([(1 / 2 + 2 / 30) / 2])  # grade-1 candidate is not relevant
     assert MEASURES["recall@10"](judged) == pytest.approx([0.5])
     assert ndcg_at_k(pad_ranks([[1, 2]]), 10) == pytest.approx([1.0])
+
+
+def test_registry_metadata_drives_direction_and_scope():
+    from xlir_bench.measures import REGISTRY, gated_names
+
+    assert REGISTRY["rank_distance"].higher_is_better is False and REGISTRY["rank_distance"].scope == "multi"
+    assert REGISTRY["map"].higher_is_better and REGISTRY["map"].robustness
+    assert "same_lang_pool_share" not in gated_names() and "ann_recall" not in gated_names()
+    assert {"map", "ndcg@10", "rank_distance"} <= set(gated_names())
+    assert not REGISTRY["rank_distance"].applies("mono") and REGISTRY["map"].applies("cross")

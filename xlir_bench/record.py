@@ -75,10 +75,6 @@ def _setting_entry(outcome: Any) -> dict[str, Any]:
         "metrics": {name: _clean(value) for name, value in scores.mean().items()},
         "per_query": per_query,
     }
-    if setting.family == "multi":
-        entry["metrics"]["same_lang_pool_share"] = outcome.pool_share
-    if outcome.ann_recall is not None:
-        entry["metrics"]["ann_recall"] = outcome.ann_recall
     return entry
 
 

@@ -12,12 +12,15 @@ pool, which keeps exact mAP cheap even for a 20,000-sentence multilingual pool.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .index import top_k
-from .measures import MEASURES, Judged, nan_mean, rank_distance, same_language_share
+from .judgements import Judgements
+from .measures import REGISTRY, Context, Judged, nan_mean
+
+MULTI = "multi"
 
 
 def exact_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
@@ -42,13 +45,15 @@ def exact_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
 
 @dataclass
 class SettingScores:
-    """Per-query values of every measure for one setting."""
+    """Per-query values of every per-query measure, and the setting-level values, of one setting."""
 
     query_ids: list[str]
     per_query: dict[str, np.ndarray]
+    setting_values: dict[str, float] = field(default_factory=dict)
 
     def mean(self) -> dict[str, float]:
-        return {name: nan_mean(values) for name, values in self.per_query.items()}
+        means = {name: nan_mean(values) for name, values in self.per_query.items()}
+        return {**means, **self.setting_values}
 
     @classmethod
     def concatenate(cls, parts: list[SettingScores]) -> SettingScores:
@@ -58,26 +63,15 @@ class SettingScores:
         return cls(
             [qid for part in parts for qid in part.query_ids],
             {name: np.concatenate([part.per_query[name] for part in parts]) for name in parts[0].per_query},
+            parts[0].setting_values,
         )
 
 
-def score_setting(
-    scores: np.ndarray,
-    positions: np.ndarray,
-    grades: np.ndarray,
-    threshold: float,
-    query_ids: list[str],
-    candidate_langs: np.ndarray | None = None,
-    query_lang: str | None = None,
-) -> SettingScores:
-    """All measures for one setting; the language-bias measures when ``candidate_langs`` is given (multi pool).
-
-    ``positions``/``grades`` hold each query's judged candidates (grade > 0), padded
-    with -1/0. Binary measures count those with grade >= ``threshold``; nDCG uses the grades.
-    """
-    judged = Judged(exact_ranks(scores, positions), grades, threshold)
-    top10 = top_k(scores, 10) if candidate_langs is not None else None
-    return _measures(judged, query_ids, top10, candidate_langs, query_lang)
+def score_setting(scores: np.ndarray, judgements: Judgements, family: str) -> SettingScores:
+    """Every registered measure that applies to ``family``, from the full score matrix of the judged queries."""
+    judged = Judged(exact_ranks(scores, judgements.positions), judgements.grades, judgements.threshold)
+    top10 = top_k(scores, 10) if family == MULTI else None
+    return _measures(judged, judged.binary, judgements, family, top10)
 
 
 # Rank of a relevant candidate the approximate search did not retrieve: it counts in
@@ -94,29 +88,35 @@ def retrieved_ranks(retrieved: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 
 def score_retrieved(
-    retrieved: np.ndarray,
-    positions: np.ndarray,
-    grades: np.ndarray,
-    threshold: float,
-    query_ids: list[str],
-    candidate_langs: np.ndarray | None = None,
-    query_lang: str | None = None,
+    retrieved: np.ndarray, judgements: Judgements, family: str, ann_recall: float | None = None
 ) -> SettingScores:
     """Depth-truncated measures from retrieved lists (approximate search), trec_eval's convention."""
-    judged = Judged(retrieved_ranks(retrieved, positions), grades, threshold)
-    depth = retrieved.shape[1]
-    top10 = retrieved[:, :10] if candidate_langs is not None else None
-    return _measures(judged, query_ids, top10, candidate_langs, query_lang, rank_cap=depth + 1)
+    judged = Judged(retrieved_ranks(retrieved, judgements.positions), judgements.grades, judgements.threshold)
+    cap = retrieved.shape[1] + 1  # rank-based bias measures: "not retrieved" ranks just below the retrieved list
+    binary = np.where(np.isfinite(judged.binary), np.minimum(judged.binary, cap), np.inf)
+    top10 = retrieved[:, :10] if family == MULTI else None
+    return _measures(judged, judged.binary, judgements, family, top10, ann_recall, bias_binary=binary)
 
 
-def _measures(judged, query_ids, top10, candidate_langs, query_lang, rank_cap: float | None = None) -> SettingScores:
-    per_query = {name: measure(judged) for name, measure in MEASURES.items()}
-    if candidate_langs is not None:
-        binary = (
-            judged.binary
-            if rank_cap is None
-            else np.where(np.isfinite(judged.binary), np.minimum(judged.binary, rank_cap), np.inf)
-        )
-        per_query["rank_distance"] = rank_distance(binary)
-        per_query["same_lang_top10_share"] = same_language_share((top10 >= 0) & (candidate_langs[top10] == query_lang))
-    return SettingScores(query_ids, per_query)
+def _measures(judged, binary, judgements, family, top10, ann_recall=None, bias_binary=None) -> SettingScores:
+    multi = family == MULTI
+    context = Context(
+        judged=judged,
+        binary=binary,
+        query_lang=judgements.query_lang,
+        rel_langs=judgements.rel_langs if multi else None,
+        top10=top10,
+        candidate_langs=judgements.pool.langs if multi else None,
+        ann_recall=ann_recall,
+    )
+    bias_context = context if bias_binary is None else replace(context, binary=bias_binary)
+    per_query, setting_values = {}, {}
+    for name, measure in REGISTRY.items():
+        if not measure.applies(family):
+            continue
+        value = measure.compute(bias_context if measure.scope == MULTI else context)
+        if measure.per_query:
+            per_query[name] = np.asarray(value, dtype=np.float64)
+        elif value is not None:
+            setting_values[name] = float(value)
+    return SettingScores(judgements.query_ids, per_query, setting_values)

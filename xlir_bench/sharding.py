@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .cache import CachedEncoder, text_key
-from .data import resolve_source
+from .cache import text_key, with_cache
+from .constants import DEFAULT_TASKS
+from .encoders import Encoder
 from .errors import XlirError
-from .evaluate import DEFAULT_TASKS, with_cache
 from .models import load_model
-from .tasks import get_spec, load_task, select_langs
+from .tasks import load_selection
 
 
 def parse_shard(value: str) -> tuple[int, int]:
@@ -33,11 +33,8 @@ def parse_shard(value: str) -> tuple[int, int]:
 
 def task_texts(tasks: Sequence[str], langs: Sequence[str] | None, data_dir: str | None = None) -> list[tuple[str, str]]:
     """Every distinct (role, text) of the selection, in cache-key order."""
-    source = resolve_source(data_dir)
     items = set()
-    for name in tasks:
-        spec = get_spec(name)
-        task = load_task(spec, select_langs(spec, list(langs) if langs else None), source)
+    for task in load_selection(tasks, langs, data_dir):
         for data in task.data.values():
             items.update(("query", text) for text in data.questions)
             items.update(("passage", text) for text in data.candidates)
@@ -62,9 +59,9 @@ def encode_shard(
     index, count = parse_shard(shard)
     items = shard_items(task_texts(tasks or DEFAULT_TASKS, langs, data_dir), index, count)
     encoder = load_model(model, progress=progress, **model_options) if isinstance(model, str) else model
-    cached = with_cache(encoder, cache_dir, use_cache=True)
-    if not isinstance(cached, CachedEncoder):
+    if not isinstance(encoder, Encoder):  # a retriever with its own index (BM25) has no vectors
         raise XlirError(f"--model {encoder.name}: a lexical model has no embeddings to cache; shard a dense model")
+    cached = with_cache(encoder, cache_dir, use_cache=True)
     for role, encode in (("query", cached.encode_queries), ("passage", cached.encode_passages)):
         texts = [text for item_role, text in items if item_role == role]
         if texts:

@@ -15,10 +15,12 @@ import difflib
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from .constants import FAMILIES, MULTI_POOL
 from .data import DataSource, LanguageData, fetch_file, load_lareqa, resolve_source
 from .errors import XlirError
 from .files import read_text
@@ -28,9 +30,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-FAMILIES = ("mono", "cross", "multi")
 TASKS_ENV = "XLIR_BENCH_TASKS"
-MULTI_POOL = "all"
 
 
 @dataclass(frozen=True)
@@ -336,6 +336,15 @@ def load_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource | None 
         data, checksums = load_ir_datasets(spec.options, langs)
         return Task(spec, langs, data, checksums)
     return _load_lareqa_task(spec, langs, source or resolve_source())
+
+
+def load_selection(
+    names: Sequence[str], langs: Sequence[str] | None = None, data_dir: str | os.PathLike | None = None
+) -> list[Task]:
+    """The one way to go from task names (or task files) and a language list to loaded tasks."""
+    selection = [(spec, select_langs(spec, list(langs) if langs else None)) for spec in map(get_spec, names)]
+    source = resolve_source(data_dir) if any(spec.format == "lareqa" for spec, _ in selection) else None
+    return [load_task(spec, chosen, source) for spec, chosen in selection]
 
 
 def has_judged_queries(task: Task, setting: Setting) -> bool:

@@ -1,7 +1,10 @@
-"""Measures, one per module (after ir_measures), each a small pure function of ranks.
+"""Measures, one per module (after ir_measures), each a small pure function of ranks, and their registry.
 
-Every module's docstring holds the definition and its citation. ``MEASURES``
-names the per-setting measures a run record reports.
+Every module's docstring holds the definition and its citation. :data:`REGISTRY`
+holds one :class:`Measure` per reported value with its metadata (direction,
+scope, label, citation); everything else (the record's metrics, compare's
+direction, table columns, the robustness list) is derived from it. Adding a
+measure = one module + one :func:`register` call below.
 """
 
 from __future__ import annotations
@@ -44,26 +47,148 @@ class Judged:
         return np.where(self.grades >= self.threshold, self.ranks, np.inf)
 
 
-MEASURES: dict[str, Callable[[Judged], np.ndarray]] = {
-    "map": lambda j: average_precision(j.binary),
-    "recall@1": lambda j: recall_at_k(j.binary, 1),
-    "recall@5": lambda j: recall_at_k(j.binary, 5),
-    "recall@10": lambda j: recall_at_k(j.binary, 10),
-    "recall@100": lambda j: recall_at_k(j.binary, 100),
-    "ndcg@10": lambda j: ndcg_at_k(j.ranks, 10, j.grades),
-    "mrr@10": lambda j: reciprocal_rank(j.binary, 10),
-}
+@dataclass(frozen=True)
+class Context:
+    """Everything a measure of one setting may read.
+
+    ``binary`` are the binary-relevance ranks (capped at depth + 1 for a
+    depth-truncated approximate run, so "not retrieved" ranks below everything
+    retrieved); ``rel_langs`` the language of each judged candidate (padding "");
+    ``top10`` the pool positions of each query's top 10; ``candidate_langs`` the
+    language of every pool position (multilingual pools only).
+    """
+
+    judged: Judged
+    binary: np.ndarray
+    query_lang: str
+    rel_langs: np.ndarray | None = None
+    top10: np.ndarray | None = None
+    candidate_langs: np.ndarray | None = None
+    ann_recall: float | None = None
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A reported value and what every tool needs to know about it.
+
+    ``higher_is_better``: True, False, or None for a descriptive value that is
+    never gated (a pool's language share). ``scope``: "all" settings or "multi"
+    (multilingual pools only). ``per_query``: a value per query (paired tests
+    and intervals apply) or one per setting. ``robustness``: reported as a
+    perturbed/clean ratio. ``column``: its leaderboard column label, if any.
+    """
+
+    name: str
+    label: str
+    compute: Callable[[Context], np.ndarray | float | None]
+    higher_is_better: bool | None = True
+    scope: str = "all"
+    per_query: bool = True
+    robustness: bool = False
+    column: str | None = None
+    citation: str = ""
+
+    def applies(self, family: str) -> bool:
+        return self.scope == "all" or family == self.scope
+
+    def sign(self) -> float:
+        """+1 when larger values are better, -1 when smaller are; 0 for descriptive values."""
+        return {True: 1.0, False: -1.0, None: 0.0}[self.higher_is_better]
+
+
+REGISTRY: dict[str, Measure] = {}
+
+
+def register(measure: Measure) -> Measure:
+    if measure.name in REGISTRY:
+        raise ValueError(f"measure {measure.name} is registered twice")
+    REGISTRY[measure.name] = measure
+    return measure
+
+
+def measure(name: str) -> Measure:
+    """The registered measure ``name``, or a KeyError naming the known ones."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown measure {name!r}; known: {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def per_query_names() -> tuple[str, ...]:
+    return tuple(name for name, m in REGISTRY.items() if m.per_query)
+
+
+def gated_names() -> tuple[str, ...]:
+    """Per-query measures with a direction: what `compare` can test."""
+    return tuple(name for name, m in REGISTRY.items() if m.per_query and m.higher_is_better is not None)
+
+
+def _same_lang_top10(ctx: Context) -> np.ndarray:
+    return same_language_share((ctx.top10 >= 0) & (ctx.candidate_langs[ctx.top10] == ctx.query_lang))
+
+
+def _pool_share(ctx: Context) -> float:
+    return float(np.mean(ctx.candidate_langs == ctx.query_lang))
+
+
+_IR = "trec_eval"
+register(Measure("map", "mAP", lambda c: average_precision(c.binary), robustness=True, citation="roy2020lareqa"))
+for _k in (1, 5, 10, 100):
+    register(
+        Measure(f"recall@{_k}", f"R@{_k}", lambda c, k=_k: recall_at_k(c.binary, k), robustness=_k == 10, citation=_IR)
+    )
+register(Measure("ndcg@10", "nDCG@10", lambda c: ndcg_at_k(c.judged.ranks, 10, c.judged.grades), robustness=True))
+register(Measure("mrr@10", "MRR@10", lambda c: reciprocal_rank(c.binary, 10), robustness=True, citation=_IR))
+register(
+    Measure(
+        "rank_distance",
+        "rank dist",
+        lambda c: rank_distance(c.binary),
+        higher_is_better=False,
+        scope="multi",
+        column="rank dist",
+        citation="huang2023soft",
+    )
+)
+register(
+    Measure(
+        "same_lang_top10_share",
+        "same-lang@10",
+        _same_lang_top10,
+        higher_is_better=False,
+        scope="multi",
+        column="same-lang@10",
+        citation="roy2020lareqa",
+    )
+)
+register(
+    Measure(
+        "same_lang_pool_share",
+        "same-lang pool share",
+        _pool_share,
+        higher_is_better=None,
+        scope="multi",
+        per_query=False,
+    )
+)
+register(Measure("ann_recall", "ANN recall", lambda c: c.ann_recall, per_query=False, scope="all"))
+
 
 __all__ = [
-    "MEASURES",
+    "REGISTRY",
+    "Context",
     "Judged",
+    "Measure",
     "average_precision",
+    "gated_names",
+    "measure",
     "n_relevant",
     "nan_mean",
     "ndcg_at_k",
     "pad_ranks",
+    "per_query_names",
     "rank_distance",
     "recall_at_k",
     "reciprocal_rank",
+    "register",
     "same_language_share",
 ]

@@ -1,0 +1,123 @@
+"""A setting's judgements as one value object (ranx's Qrels, BEIR's qrels dict): who asks, what is relevant, where.
+
+Built once per setting from the loaded task: the judged queries (those with a
+candidate at or above the relevance threshold in the pool), the pool's candidate
+ids and languages, each query's judged pool positions and grades. Scoring, TREC
+export and the language-bias measures all read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .constants import MULTI_POOL
+from .errors import XlirError
+from .tasks import Setting, Task
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The candidates of one pool in scoring order: ids, languages, and where each language starts."""
+
+    candidate_ids: list[str]
+    langs: np.ndarray
+    offsets: dict[str, int]
+
+    @classmethod
+    def of(cls, task: Task, pool_langs: tuple[str, ...]) -> Pool:
+        offsets, start = {}, 0
+        for lang in pool_langs:
+            offsets[lang] = start
+            start += len(task.data[lang].candidates)
+        ids = [cid for lang in pool_langs for cid in task.data[lang].candidate_ids]
+        langs = np.array([lang for lang in pool_langs for _ in task.data[lang].candidates], dtype=object)
+        return cls(ids, langs, offsets)
+
+    def check_trec_order(self, where: str) -> None:
+        """Ties are ranked by the larger position first; that is trec_eval's rule only if ids sort like positions."""
+        ids = self.candidate_ids
+        if any(a >= b for a, b in zip(ids, ids[1:], strict=False)):
+            raise XlirError(
+                f"{where}: candidate ids do not sort like their pool order, so ties would rank differently from "
+                "trec_eval (larger docno first); give candidates ids that sort by language, e.g. prefixed with it"
+            )
+
+
+@dataclass(frozen=True)
+class Judgements:
+    """Judged queries of one setting and, per query, the pool positions, grades and languages of its judged candidates."""
+
+    query_lang: str
+    query_ids: list[str]
+    rows: np.ndarray  # each judged query's row among the language's questions
+    pool: Pool
+    positions: np.ndarray  # (queries, width) pool positions, -1 padding
+    grades: np.ndarray  # (queries, width) grades > 0, 0 padding
+    threshold: float
+
+    @classmethod
+    def for_setting(cls, task: Task, setting: Setting, pool: Pool) -> Judgements:
+        data = task.data[setting.query_lang]
+        threshold = task.spec.relevance_threshold
+        rows, judged = [], []
+        for row, qid in enumerate(data.question_ids):
+            pairs = [
+                (pool.offsets[lang] + position, grade)
+                for lang in setting.pool_langs
+                for position, grade in task.data[lang].qrels.get(qid, {}).items()
+                if grade > 0
+            ]
+            if any(grade >= threshold for _, grade in pairs):
+                rows.append(row)
+                judged.append(pairs)
+        width = max(len(pairs) for pairs in judged)
+        positions = np.full((len(judged), width), -1, dtype=np.int64)
+        grades = np.zeros((len(judged), width))
+        for q, pairs in enumerate(judged):
+            positions[q, : len(pairs)] = [p for p, _ in pairs]
+            grades[q, : len(pairs)] = [g for _, g in pairs]
+        query_ids = [data.question_ids[r] for r in rows]
+        return cls(setting.query_lang, query_ids, np.asarray(rows, dtype=np.int64), pool, positions, grades, threshold)
+
+    @cached_property
+    def rel_langs(self) -> np.ndarray:
+        """Language of each judged candidate, "" for padding."""
+        return np.where(self.positions >= 0, self.pool.langs[np.maximum(self.positions, 0)], "").astype(object)
+
+    @property
+    def pool_share(self) -> float:
+        return float(np.mean(self.pool.langs == self.query_lang))
+
+    def block(self, rows: slice) -> Judgements:
+        """The judgements of a block of consecutive queries (blocked scoring)."""
+        return Judgements(
+            self.query_lang,
+            self.query_ids[rows],
+            self.rows[rows],
+            self.pool,
+            self.positions[rows],
+            self.grades[rows],
+            self.threshold,
+        )
+
+    def qrels(self) -> dict[str, dict[str, int]]:
+        """{query id: {candidate id: grade}}: the TREC qrels of this setting."""
+        ids = self.pool.candidate_ids
+        return {
+            qid: {ids[p]: int(g) if float(g).is_integer() else float(g) for p, g in zip(pos, grade, strict=True) if p >= 0}
+            for qid, pos, grade in zip(self.query_ids, self.positions, self.grades, strict=True)
+        }
+
+
+def pools_of(task: Task, settings: list[Setting]) -> dict[str, Pool]:
+    """One pool per language the settings search, and the multilingual union (languages in code order)."""
+    pools = {}
+    for name in dict.fromkeys(setting.pool for setting in settings):
+        langs = tuple(sorted(task.langs)) if name == MULTI_POOL else (name,)
+        pools[name] = Pool.of(task, langs)
+        if name == MULTI_POOL:
+            pools[name].check_trec_order(f"{task.name} multilingual pool")
+    return pools
