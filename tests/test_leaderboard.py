@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -134,7 +135,10 @@ def test_report_inlines_one_image_per_plot(runs, tmp_path):
 
 
 def test_heatmap_matrix_places_settings():
-    langs, pools, matrix = map_matrix(make_record("m", "f" * 12, 0.9, 0.5, 0.4)["results"]["xquad-r"])
+    from xlir_bench.runrecord import TaskResult
+
+    raw = make_record("m", "f" * 12, 0.9, 0.5, 0.4)["results"]["xquad-r"]
+    langs, pools, matrix = map_matrix(TaskResult.from_json(raw, "results.xquad-r"))
     assert langs == ["de", "en"] and pools == ["de", "en", "all"]
     assert matrix.tolist() == [[0.9, 0.5, 0.4], [0.5, 0.9, 0.4]]
 
@@ -144,3 +148,35 @@ def test_project_leaderboard_readme_is_up_to_date():
     assert len(list(folder.glob("*.json.gz"))) >= 3, "leaderboard/runs must hold the project's own run records"
     expected = (REPO / "leaderboard" / "README.md").read_text(encoding="utf-8")
     assert render(leaderboard([folder]), "md") == expected
+
+
+def test_a_missing_value_ranks_last_not_first(tmp_path):
+    """Bug: a record without a multilingual macro was ranked first (its NaN was filled with the best value)."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for name, multi in (("has-multi", 0.3), ("no-multi", None)):
+        record = make_record(name, name * 3, 0.8, 0.5, multi or 0.0)
+        if multi is None:
+            record["results"]["xquad-r"]["macro"].pop("multi")
+        (runs / f"{name}.json").write_text(json.dumps(record))
+    assert leaderboard([runs])["model"].tolist() == ["has-multi", "no-multi"]
+    assert leaderboard([runs], metric="rank_distance")["model"].tolist() == ["has-multi", "no-multi"]
+
+
+def test_version_1_records_migrate_and_round_trip():
+    from xlir_bench.runrecord import SCHEMA_VERSION, RunRecord, load_record
+
+    shipped = sorted((Path(__file__).parent.parent / "leaderboard" / "runs").glob("*.json.gz"))
+    assert shipped
+    for path in shipped:
+        raw = json.loads(gzip.decompress(path.read_bytes()))
+        assert raw["schema_version"] == 1
+        run = load_record(path)
+        again = RunRecord.from_json(run.to_json(), "round trip")
+        assert again.to_json() == run.to_json() and run.to_json()["schema_version"] == SCHEMA_VERSION == 2
+        assert run.results.keys() == raw["results"].keys()
+        for task, result in raw["results"].items():
+            assert run.results[task].macro == result["macro"]
+            assert [s.to_json()["per_query"] for s in run.results[task].settings] == [
+                s["per_query"] for s in result["settings"]
+            ]

@@ -129,40 +129,28 @@ def tasks_command() -> None:
         click.echo(tabulate(rows, headers=["lang", "questions", "candidates"], tablefmt="simple") + "\n")
 
 
+SUMMARY = ("map", "recall@10", "ndcg@10", "mrr@10", "rank_distance", "same_lang_top10_share")
+
+
 def _summary_table(result: EvaluationResult) -> str:
     from tabulate import tabulate
 
-    rows = []
-    for task, res in result.record["results"].items():
-        for family, metrics in res["macro"].items():
-            n = sum(entry["family"] == family for entry in res["settings"])
-            rows.append(
-                [
-                    task,
-                    family,
-                    n,
-                    metrics["map"],
-                    metrics["recall@10"],
-                    metrics["ndcg@10"],
-                    metrics["mrr@10"],
-                    metrics.get("rank_distance"),
-                    metrics.get("same_lang_top10_share"),
-                ]
-            )
-    headers = ["task", "family", "settings", "mAP", "R@10", "nDCG@10", "MRR@10", "rank dist", "same-lang@10"]
+    from .measures import REGISTRY
+
+    run = result.run
+    rows = [
+        [task, family, sum(s.family == family for s in res.settings), *(metrics.get(name) for name in SUMMARY)]
+        for task, res in run.results.items()
+        for family, metrics in res.macro.items()
+    ]
+    headers = ["task", "family", "settings", *(REGISTRY[name].label for name in SUMMARY)]
     table = tabulate(rows, headers=headers, floatfmt=".4f", missingval="")
-    if "robustness" in result.record:
-        spec = " + ".join(result.record["perturbation"]["spec"])
+    if "robustness" in run.extra:
+        spec = " + ".join(run.extra["perturbation"]["spec"])
         rows = [
-            [
-                task,
-                family,
-                result.record["clean"][task]["macro"][family]["map"],
-                res["macro"][family]["map"],
-                ratio["map"],
-            ]
-            for task, res in result.record["results"].items()
-            for family, ratio in result.record["robustness"][task]["macro"].items()
+            [task, family, run.extra["clean"][task]["macro"][family]["map"], res.macro[family]["map"], ratio["map"]]
+            for task, res in run.results.items()
+            for family, ratio in run.extra["robustness"][task]["macro"].items()
         ]
         table += f"\n\nRobustness to {spec} (perturbed / clean mAP):\n" + tabulate(
             rows, headers=["task", "family", "clean mAP", "perturbed mAP", "robustness"], floatfmt=".4f"

@@ -24,14 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from .constants import LEADERBOARD_ENV
 from .errors import XlirError
-from .measures import nan_mean
-from .record import load_record
+from .measures import measure, nan_mean
+from .runrecord import RunRecord, SettingResult, load_record
 from .significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni, paired_t_test, randomization_test
 from .text import md_cell
-
-LOWER_IS_BETTER = {"rank_distance"}
-LEADERBOARD_ENV = "XLIR_BENCH_LEADERBOARD"
 
 
 @dataclass
@@ -65,7 +63,7 @@ class Comparison:
     @property
     def regressions(self) -> list[Row]:
         return sorted(
-            [r for r in self.families + self.settings if r.regressed], key=lambda r: _worse_first(r, self.metric)
+            [r for r in self.families + self.settings if r.regressed], key=lambda r: _gain(r, self.metric)
         )
 
     @property
@@ -99,14 +97,11 @@ class Comparison:
 
 
 def _gain(row: Row, metric: str) -> float:
-    return -row.delta if metric in LOWER_IS_BETTER else row.delta
+    """The change in the measure's own direction: positive is better."""
+    return measure(metric).sign() * row.delta
 
 
-def _worse_first(row: Row, metric: str) -> float:
-    return _gain(row, metric)
-
-
-def resolve_record(ref: str) -> tuple[str, dict[str, Any]]:
+def resolve_record(ref: str) -> tuple[str, RunRecord]:
     """A run record path, or ``leaderboard:NAME`` for the newest leaderboard record of model NAME."""
     if not ref.startswith("leaderboard:"):
         return ref, load_record(ref)
@@ -119,37 +114,32 @@ def resolve_record(ref: str) -> tuple[str, dict[str, Any]]:
     matches = []
     for path in sorted([*folder.glob("*.json"), *folder.glob("*.json.gz")]):
         record = load_record(path)
-        if record["model"]["name"] == name:
-            matches.append((record.get("created", ""), str(path), record))
+        if record.model_name == name:
+            matches.append((record.created, str(path), record))
     if not matches:
         raise XlirError(f"{ref}: no record of model {name!r} in {folder}; see `xlir-bench leaderboard` for the names")
-    _, path, record = max(matches)
+    _, path, record = max(matches, key=lambda match: match[:2])
     return f"{ref} = {Path(path).name}", record
 
 
-def _settings_of(record: dict[str, Any], task: str) -> dict[str, dict[str, Any]]:
-    return {f"{e['query_lang']}->{e['pool']}": e for e in record["results"][task]["settings"]}
+def _settings_of(record: RunRecord, task: str) -> dict[str, SettingResult]:
+    return record.results[task].by_key()
 
 
-def _paired(base: dict[str, Any], cand: dict[str, Any], metric: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    if metric not in base["per_query"] or metric not in cand["per_query"]:
-        raise XlirError(f"--metric {metric}: not kept per query in both records; use map, recall@10, ndcg@10 or mrr@10")
-    b = dict(zip(base["per_query"]["qid"], base["per_query"][metric], strict=True))
-    c = dict(zip(cand["per_query"]["qid"], cand["per_query"][metric], strict=True))
+def _paired(base: SettingResult, cand: SettingResult, metric: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    b = dict(zip(base.query_ids, base.values(metric), strict=True))
+    c = dict(zip(cand.query_ids, cand.values(metric), strict=True))
     qids = [q for q in b if q in c]
-    as_float = lambda values: np.array([np.nan if v is None else v for v in values], dtype=np.float64)  # noqa: E731
-    return qids, as_float([b[q] for q in qids]), as_float([c[q] for q in qids])
+    return qids, np.array([b[q] for q in qids]), np.array([c[q] for q in qids])
 
 
-def _common(
-    baseline: dict[str, Any], candidate: dict[str, Any], allow_mismatch: bool
-) -> tuple[dict[str, list[str]], list[str]]:
+def _common(baseline: RunRecord, candidate: RunRecord, allow_mismatch: bool) -> tuple[dict[str, list[str]], list[str]]:
     """Tasks and setting keys both records hold; refuses differences unless ``allow_mismatch``."""
     notes, common = [], {}
-    for task in sorted(set(baseline["results"]) | set(candidate["results"])):
-        if task not in baseline["results"] or task not in candidate["results"]:
+    for task in sorted(set(baseline.results) | set(candidate.results)):
+        if task not in baseline.results or task not in candidate.results:
             problem = f"task {task} is in only one record"
-        elif baseline["data"].get(task) != candidate["data"].get(task):
+        elif baseline.data.get(task) != candidate.data.get(task):
             problem = f"task {task} was evaluated on different data files (sha256 differ)"
         else:
             b, c = set(_settings_of(baseline, task)), set(_settings_of(candidate, task))
@@ -185,17 +175,17 @@ def compare(
     base_name, baseline = resolve_record(baseline_ref)
     cand_name, candidate = resolve_record(candidate_ref)
     common, notes = _common(baseline, candidate, allow_mismatch)
-    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    sign = measure(metric).sign()
     settings, families = [], []
     for task, keys in common.items():
         b_settings, c_settings = _settings_of(baseline, task), _settings_of(candidate, task)
         per_family: dict[str, list[tuple[list[str], np.ndarray]]] = {}
         for key in keys:
-            if metric not in b_settings[key]["per_query"] or metric not in c_settings[key]["per_query"]:
+            if metric not in b_settings[key].per_query or metric not in c_settings[key].per_query:
                 continue  # e.g. rank distance exists for multilingual pools only
             qids, b, c = _paired(b_settings[key], c_settings[key], metric)
             d = c - b
-            family = b_settings[key]["family"]
+            family = b_settings[key].family
             per_family.setdefault(family, []).append((qids, d))
             settings.append(
                 Row(
@@ -239,7 +229,7 @@ def compare(
         "permutations": n_permutations,
         "seed": seed,
     }
-    label = lambda name, record: f"{record['model']['name']} ({name}, {record['model']['fingerprint'][:8]})"  # noqa: E731
+    label = lambda name, record: f"{record.model_name} ({name}, {record.fingerprint[:8]})"  # noqa: E731
     return Comparison(
         metric, label(base_name, baseline), label(cand_name, candidate), settings, families, thresholds, notes
     )
@@ -259,8 +249,8 @@ def _family_row(task, family, parts, b_settings, c_settings, keys, metric, n_per
             if not np.isnan(value):
                 contribution[qid] = contribution.get(qid, 0.0) + weight * value
     values = np.array(list(contribution.values()))
-    in_family = [k for k in keys if b_settings[k]["family"] == family]
-    mean = lambda settings: float(np.mean([settings[k]["metrics"][metric] for k in in_family]))  # noqa: E731
+    in_family = [k for k in keys if b_settings[k].family == family and metric in b_settings[k].per_query]
+    mean = lambda settings: float(nan_mean(settings[k].metrics.get(metric) for k in in_family))  # noqa: E731
     base, cand = mean(b_settings), mean(c_settings)
     return Row(
         task,
@@ -312,7 +302,7 @@ def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
         f"of {len(c.settings)} settings (max drop {c.thresholds['max_drop']} per family macro, "
         f"{c.thresholds['max_setting_drop']} per setting at Holm-corrected p < {c.thresholds['alpha']})"
     )
-    worst_rows = sorted(c.settings, key=lambda r: _worse_first(r, c.metric))[:worst]
+    worst_rows = sorted(c.settings, key=lambda r: _gain(r, c.metric))[:worst]
     parts = [summary, "", "Family macros:", rows(c.families)]
     if c.regressions:
         parts += ["", "Regressions:", rows(c.regressions)]

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import XlirError
-from .record import load_record
+from .measures import REGISTRY, measure
+from .runrecord import RunRecord, load_record
 from .tasks import registry
 from .text import md_cell
 
-LOWER_IS_BETTER = {"rank_distance"}
-COLUMNS = ["rank", "model", "multi", "cross", "mono", "multi R@10", "rank dist", "same-lang@10", "date", "fingerprint"]
+# Multilingual-pool macros shown beside the ranking metric: every registered measure that names a column.
+MEASURE_COLUMNS = {m.column: m.name for m in REGISTRY.values() if m.column}
+COLUMNS = ["rank", "model", "multi", "cross", "mono", *MEASURE_COLUMNS, "date", "fingerprint"]
 _TEXT_COLUMNS = [COLUMNS.index(name) for name in ("model", "date", "fingerprint")]  # never parsed as numbers
 
 
@@ -40,7 +42,7 @@ def default_runs_folder() -> Path:
 
 @dataclass
 class Collected:
-    records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    records: list[tuple[str, RunRecord]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -76,8 +78,8 @@ def collect(paths: Iterable[str | Path] | None = None, skip_invalid: bool = Fals
     return collected
 
 
-def _data_id(record: dict[str, Any], task: str) -> str:
-    return hashlib.sha256(json.dumps(record["data"][task], sort_keys=True).encode()).hexdigest()[:8]
+def _data_id(record: RunRecord, task: str) -> str:
+    return hashlib.sha256(json.dumps(record.data.get(task, {}), sort_keys=True).encode()).hexdigest()[:8]
 
 
 def leaderboard(
@@ -87,39 +89,19 @@ def leaderboard(
     import pandas as pd
 
     collected = collect(runs, skip_invalid)
-    rows = []
-    for path, record in collected.records:
-        for task_name, result in sorted(record["results"].items()):
-            if task and task_name != task:
-                continue
-            macro = result["macro"]
-
-            def value(family: str, name: str = metric, macro: dict = macro) -> float | None:
-                return macro.get(family, {}).get(name)
-
-            rows.append(
-                {
-                    "task": task_name,
-                    "data": _data_id(record, task_name),
-                    "model": record["model"]["name"],
-                    "multi": value("multi"),
-                    "cross": value("cross"),
-                    "mono": value("mono"),
-                    "multi R@10": value("multi", "recall@10"),
-                    "rank dist": value("multi", "rank_distance"),
-                    "same-lang@10": value("multi", "same_lang_top10_share"),
-                    "date": record.get("created", "")[:10],
-                    "fingerprint": record["model"]["fingerprint"][:8],
-                    "langs": len(record.get("selection", {}).get(task_name, {}).get("langs", [])),
-                    "record": Path(path).name,
-                }
-            )
+    rows = [
+        _row(path, record, task_name, metric)
+        for path, record in collected.records
+        for task_name in sorted(record.results)
+        if not task or task_name == task
+    ]
     if not rows:
         raise XlirError(f"--task {task}: no record holds this task; drop --task or add records")
     frame = pd.DataFrame(rows)
-    sign = 1 if metric in LOWER_IS_BETTER else -1
+    sign = measure(metric).sign() or 1.0
     for column in ("multi", "cross", "mono"):
-        frame[f"_{column}"] = sign * frame[column].astype(float).fillna(-sign * float("inf"))
+        # better first; a missing value ranks last, whatever the direction
+        frame[f"_{column}"] = (-sign * frame[column].astype(float)).fillna(float("inf"))
     frame = frame.sort_values(
         ["task", "data", "_multi", "_cross", "_mono", "model", "fingerprint", "record"], kind="stable"
     )
@@ -128,6 +110,22 @@ def leaderboard(
     frame.attrs["warnings"] = collected.warnings + _split_warnings(frame)
     frame.attrs["metric"] = metric
     return frame
+
+
+def _row(path: str, record: RunRecord, task: str, metric: str) -> dict[str, Any]:
+    macro = record.results[task].macro
+    row = {
+        "task": task,
+        "data": _data_id(record, task),
+        "model": record.model_name,
+        **{family: macro.get(family, {}).get(metric) for family in ("multi", "cross", "mono")},
+        **{column: macro.get("multi", {}).get(name) for column, name in MEASURE_COLUMNS.items()},
+        "date": record.created[:10],
+        "fingerprint": record.fingerprint[:8],
+        "langs": len(record.selection.get(task, {}).get("langs", [])) if isinstance(record.selection.get(task), dict) else 0,
+        "record": Path(path).name,
+    }
+    return row
 
 
 def _split_warnings(frame) -> list[str]:

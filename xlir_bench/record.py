@@ -1,6 +1,7 @@
-"""Run record: the JSON document every other tool (leaderboard, compare) reads.
+"""Run record: building the JSON document every other tool (leaderboard, compare, report) reads.
 
-Fields other tools may rely on (schema_version 1):
+Its typed form, reading, validation and migration live in :mod:`xlir_bench.runrecord`.
+Fields other tools may rely on (schema_version 2):
 
 * ``schema_version``, ``created`` (UTC ISO time)
 * ``model`` {``name``, ``fingerprint``}
@@ -12,6 +13,7 @@ Fields other tools may rely on (schema_version 1):
 * ``results`` {task: {``macro`` {family: {metric: value}}, ``by_query_lang``
   {lang: {family: {metric: value}}}, ``settings`` [{``query_lang``, ``pool``,
   ``family``, ``n_queries``, ``metrics``, ``per_query`` {``qid``: [...], metric: [...]}}]}}
+* ``retriever`` {``kind``, ``index``}; ``truncated_texts`` {task: count} (new in version 2)
 """
 
 from __future__ import annotations
@@ -26,13 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import XlirError
-from .files import read_bytes_capped, safe_name, write_atomic
-from .measures import nan_mean
+from .files import safe_name, write_atomic
+from .measures import REGISTRY, nan_mean
+from .runrecord import SCHEMA_VERSION, RunRecord, load_record
 
-__all__ = ["EvaluationResult", "build_record", "load_record", "validate_record", "write_atomic"]
-
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "EvaluationResult", "RunRecord", "build_record", "load_record", "write_atomic"]
 PER_QUERY_DIGITS = 6
 _PACKAGES = (
     "xlir-bench",
@@ -96,11 +96,12 @@ def task_results(outcomes: list[Any]) -> dict[str, Any]:
     return {"macro": _macro(entries), "by_query_lang": by_lang, "settings": entries}
 
 
-def build_record(encoder, tasks, outcomes, timings, calls, texts, families, name=None) -> dict[str, Any]:
+def build_record(retriever, tasks, outcomes, timings, calls, texts, families, name=None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"name": name or encoder.name, "fingerprint": encoder.fingerprint},
+        "model": {"name": name or retriever.name, "fingerprint": retriever.fingerprint},
+        "retriever": retriever.describe(),
         "data": {task.name: dict(task.checksums) for task in tasks},
         "selection": {task.name: {"langs": list(task.langs), "families": list(families)} for task in tasks},
         "versions": package_versions(),
@@ -134,7 +135,7 @@ def _ratios(perturbed: dict[str, dict[str, float]], clean: dict[str, dict[str, f
         out[family] = {
             name: _clean(perturbed[family][name] / value) if value and perturbed[family].get(name) is not None else None
             for name, value in metrics.items()
-            if name in ("map", "recall@10", "ndcg@10", "mrr@10")
+            if name in REGISTRY and REGISTRY[name].robustness
         }
     return out
 
@@ -145,6 +146,11 @@ class EvaluationResult:
     def __init__(self, record: dict[str, Any], outcomes: dict[str, list[Any]] | None = None) -> None:
         self.record = record
         self.outcomes = outcomes or {}
+
+    @property
+    def run(self) -> RunRecord:
+        """The typed view of :attr:`record` (what compare, leaderboard and report read)."""
+        return RunRecord.from_json(self.record, "this evaluation")
 
     def to_pandas(self):
         """One row per setting: task, query_lang, pool, family, n_queries and every metric."""
@@ -209,113 +215,3 @@ def _trec_qrels(outcome: Any) -> str:
     return "".join(f"{qid} 0 {doc} {grade}\n" for qid, docs in outcome.qrels.items() for doc, grade in docs.items())
 
 
-REQUIRED_FIELDS = ("schema_version", "model", "data", "versions", "timings", "encode_calls", "results")
-_SETTING_FIELDS = ("query_lang", "pool", "family", "metrics", "per_query")
-
-
-class _Invalid(Exception):
-    """A record problem, as the path of the bad field and what is wrong with it."""
-
-
-def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise _Invalid(f"{where} is {type(value).__name__}, expected {names}")
-    return value
-
-
-def _number_or_null(value: Any, where: str) -> None:
-    if value is not None:
-        _expect(value, (int, float), where)
-
-
-def _check_metrics(metrics: Any, where: str) -> None:
-    for name, value in _expect(metrics, dict, where).items():
-        _number_or_null(value, f"{where}.{name}")
-
-
-def _check_setting(entry: Any, where: str) -> None:
-    _expect(entry, dict, where)
-    missing = [name for name in _SETTING_FIELDS if name not in entry]
-    if missing:
-        raise _Invalid(f"{where} lacks {', '.join(missing)}")
-    for name in ("query_lang", "pool", "family"):
-        _expect(entry[name], str, f"{where}.{name}")
-    if entry["family"] not in ("mono", "cross", "multi"):
-        raise _Invalid(f"{where}.family is {entry['family']!r}, not mono/cross/multi")
-    _check_metrics(entry["metrics"], f"{where}.metrics")
-    per_query = _expect(entry["per_query"], dict, f"{where}.per_query")
-    qids = _expect(per_query.get("qid"), list, f"{where}.per_query.qid")
-    if not all(isinstance(q, str) for q in qids):
-        raise _Invalid(f"{where}.per_query.qid holds a non-string id")
-    for name, values in per_query.items():
-        if name == "qid":
-            continue
-        _expect(values, list, f"{where}.per_query.{name}")
-        if len(values) != len(qids):
-            raise _Invalid(f"{where}.per_query.{name} has {len(values)} values for {len(qids)} queries")
-        if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
-            raise _Invalid(f"{where}.per_query.{name} holds a value that is not a number or null")
-
-
-def _check_record(record: Any) -> None:
-    _expect(record, dict, "top level")
-    missing = [name for name in REQUIRED_FIELDS if name not in record]
-    if missing:
-        raise _Invalid(f"lacks {', '.join(missing)}")
-    model = _expect(record["model"], dict, "model")
-    if not isinstance(model.get("name"), str) or not model["name"].strip():
-        raise _Invalid("model.name is missing or empty")
-    _expect(model.get("fingerprint"), str, "model.fingerprint")
-    for task, files in _expect(record["data"], dict, "data").items():
-        for path, sha in _expect(files, dict, f"data.{task}").items():
-            _expect(sha, str, f"data.{task}.{path}")
-    for name in ("versions", "timings", "encode_calls"):
-        _expect(record[name], dict, name)
-    for name, value in record["timings"].items():
-        _number_or_null(value, f"timings.{name}")
-    if "created" in record:
-        _expect(record["created"], str, "created")
-    for task, result in _expect(record["results"], dict, "results").items():
-        _expect(result, dict, f"results.{task}")
-        if "settings" not in result or "macro" not in result:
-            raise _Invalid(f"results.{task} lacks settings/macro")
-        for family, metrics in _expect(result["macro"], dict, f"results.{task}.macro").items():
-            _check_metrics(metrics, f"results.{task}.macro.{family}")
-        for i, entry in enumerate(_expect(result["settings"], list, f"results.{task}.settings")):
-            _check_setting(entry, f"results.{task}.settings[{i}]")
-
-
-def validate_record(record: Any, where: str) -> dict[str, Any]:
-    """Check every field other tools read, deeply; raise XlirError naming ``where``, the field and the fix."""
-    if isinstance(record, dict) and record.get("schema_version") != SCHEMA_VERSION:
-        raise XlirError(
-            f"{where}: schema_version {record.get('schema_version')!r}, this xlir-bench reads {SCHEMA_VERSION}; "
-            "re-run `xlir-bench run` with this version"
-        )
-    try:
-        _check_record(record)
-    except _Invalid as exc:
-        raise XlirError(f"{where}: not a valid run record ({exc}); re-run `xlir-bench run`") from None
-    return record
-
-
-def load_record(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate one run record (size-capped, gzip-checked)."""
-    path = Path(path)
-    if path.is_dir():
-        raise XlirError(f"{path}: is a folder; give a run record file (.json or .json.gz)")
-    try:
-        raw = read_bytes_capped(path)
-        text = raw.decode("utf-8")
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise XlirError(
-            f"{path}: cannot read run record ({reason}); check the path or re-run `xlir-bench run`"
-        ) from exc
-    try:
-        record = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        reason = f"{exc.msg}, line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-        raise XlirError(f"{path}: not valid JSON ({reason}; truncated?); re-run `xlir-bench run`") from exc
-    return validate_record(record, str(path))

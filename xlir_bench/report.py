@@ -16,8 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from .constants import MULTI_POOL
 from .errors import XlirError
+from .measures import REGISTRY
+from .runrecord import RunRecord, SettingResult, TaskResult
 from .tasks import registry
+
+# Macro columns of the report's tables: the headline measures, then the bias measures.
+REPORTED = ("map", "recall@10", "ndcg@10", "mrr@10", *(n for n, m in REGISTRY.items() if m.scope == "multi"))
 
 
 def _pyplot():
@@ -40,17 +46,17 @@ def _png(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def map_matrix(result: dict[str, Any], metric: str = "map") -> tuple[list[str], list[str], np.ndarray]:
+def map_matrix(result: TaskResult, metric: str = "map") -> tuple[list[str], list[str], np.ndarray]:
     """Rows: query languages; columns: pool languages then ``all``; NaN where a setting was not run."""
-    settings = result["settings"]
-    langs = sorted({s["query_lang"] for s in settings})
-    pools = sorted({s["pool"] for s in settings if s["pool"] != "all"}) + (
-        ["all"] if any(s["pool"] == "all" for s in settings) else []
+    settings = result.settings
+    langs = sorted({s.query_lang for s in settings})
+    pools = sorted({s.pool for s in settings if s.pool != MULTI_POOL}) + (
+        [MULTI_POOL] if any(s.pool == MULTI_POOL for s in settings) else []
     )
     matrix = np.full((len(langs), len(pools)), np.nan)
     for s in settings:
-        value = s["metrics"].get(metric)
-        matrix[langs.index(s["query_lang"]), pools.index(s["pool"])] = np.nan if value is None else value
+        value = s.metrics.get(metric)
+        matrix[langs.index(s.query_lang), pools.index(s.pool)] = np.nan if value is None else value
     return langs, pools, matrix
 
 
@@ -95,14 +101,14 @@ def _family_bars(plt, title: str, by_lang: dict[str, Any]) -> str:
     return _png(fig)
 
 
-def _rank_distance_boxes(plt, title: str, settings: list[dict[str, Any]]) -> str | None:
-    multi = sorted((s for s in settings if s["family"] == "multi"), key=lambda s: s["query_lang"])
+def _rank_distance_boxes(plt, title: str, settings: list[SettingResult]) -> str | None:
+    multi = sorted((s for s in settings if s.family == "multi"), key=lambda s: s.query_lang)
     if not multi:
         return None
-    data = [[v for v in s["per_query"].get("rank_distance", []) if v is not None] for s in multi]
+    data = [[v for v in s.per_query.get("rank_distance", []) if v is not None] for s in multi]
     fig, ax = plt.subplots(figsize=(1.2 + 0.65 * len(multi), 3.2))
     ax.boxplot([np.asarray(d) + 1 for d in data], showfliers=False)
-    ax.set_xticks(range(1, len(multi) + 1), [s["query_lang"] for s in multi])
+    ax.set_xticks(range(1, len(multi) + 1), [s.query_lang for s in multi])
     ax.set_yscale("log")
     ax.set_ylabel("rank distance + 1 (log)")
     ax.set_xlabel("query language (multilingual pool)")
@@ -114,17 +120,11 @@ def _img(png: str, alt: str) -> str:
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{png}"><figcaption>{html.escape(alt)}</figcaption></figure>'
 
 
-def _meta_table(record: dict[str, Any]) -> str:
-    rows = [
-        ("model", record["model"]["name"]),
-        ("fingerprint", record["model"]["fingerprint"]),
-        ("created", record.get("created", "")),
-    ]
-    rows += [
-        (f"data {path}", sha) for task in sorted(record["data"]) for path, sha in sorted(record["data"][task].items())
-    ]
-    rows += [(f"version {name}", version) for name, version in sorted(record["versions"].items())]
-    rows += [(f"timing {name}", f"{value:.2f} s") for name, value in record["timings"].items()]
+def _meta_table(record: RunRecord) -> str:
+    rows = [("model", record.model_name), ("fingerprint", record.fingerprint), ("created", record.created)]
+    rows += [(f"data {path}", sha) for task in sorted(record.data) for path, sha in sorted(record.data[task].items())]
+    rows += [(f"version {name}", version) for name, version in sorted(record.versions.items())]
+    rows += [(f"timing {name}", f"{value:.2f} s") for name, value in record.timings.items() if value is not None]
     body = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>" for k, v in rows)
     return f"<table class='meta'>{body}</table>"
 
@@ -135,19 +135,26 @@ table.meta th{text-align:left;padding-right:1em;font-weight:500}table.meta td{fo
 table.macro{border-collapse:collapse}table.macro td,table.macro th{border:1px solid #ccc;padding:.2em .6em;text-align:right}"""
 
 
-def _macro_table(result: dict[str, Any]) -> str:
-    names = ["map", "recall@10", "ndcg@10", "mrr@10", "rank_distance", "same_lang_top10_share", "same_lang_pool_share"]
-    head = "".join(f"<th>{n}</th>" for n in ["family", *names])
+def _macro_table(result: TaskResult) -> str:
+    names = [name for name in REPORTED if any(name in metrics for metrics in result.macro.values())]
+    head = "".join(f"<th>{html.escape(REGISTRY[n].label)}</th>" for n in names)
+    head = "<th>family</th>" + head
     rows = []
-    for family, metrics in result["macro"].items():
+    for family, metrics in result.macro.items():
         cells = "".join(f"<td>{metrics[n]:.4f}</td>" if metrics.get(n) is not None else "<td></td>" for n in names)
         rows.append(f"<tr><th>{html.escape(family)}</th>{cells}</tr>")
     return f"<table class='macro'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
-def _robustness_table(record: dict[str, Any], task: str) -> str:
+def _robustness_table(record: RunRecord, task: str) -> str:
     """Perturbed / clean mAP per family (rows: query languages, then the macro) and a few example questions."""
-    robustness = record["robustness"][task]
+    try:
+        return _robustness_html(record.extra["robustness"][task], record.extra["perturbation"], task)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise XlirError(f"record: its robustness section is malformed ({type(exc).__name__}); re-run with --perturb") from exc
+
+
+def _robustness_html(robustness: dict[str, Any], perturbation: dict[str, Any], task: str) -> str:
     families = list(robustness["macro"])
     head = "".join(f"<th>{html.escape(f)}</th>" for f in ["query language", *families])
 
@@ -161,26 +168,24 @@ def _robustness_table(record: dict[str, Any], task: str) -> str:
     rows = [row(lang, values) for lang, values in sorted(robustness["by_query_lang"].items())] + [
         row("macro", robustness["macro"])
     ]
-    spec = html.escape(" + ".join(record["perturbation"]["spec"]))
+    spec = html.escape(" + ".join(map(str, perturbation["spec"])))
     examples = [
-        e
-        for lang in sorted(record["perturbation"]["examples"].get(task, {}))
-        for e in record["perturbation"]["examples"][task][lang][:1]
+        e for lang in sorted(perturbation["examples"].get(task, {})) for e in perturbation["examples"][task][lang][:1]
     ]
-    items = "".join(f"<li>{html.escape(e['clean'])} &rarr; {html.escape(e['perturbed'])}</li>" for e in examples)
+    items = "".join(f"<li>{html.escape(str(e['clean']))} &rarr; {html.escape(str(e['perturbed']))}</li>" for e in examples)
     return (
         f"<h3>Robustness to {spec}: perturbed / clean mAP</h3><table class='macro'><tr>{head}</tr>{''.join(rows)}</table>"
         f"<p>Examples:</p><ul>{items}</ul>"
     )
 
 
-def render_report(record: dict[str, Any]) -> str:
+def render_report(record: RunRecord) -> str:
     """The self-contained HTML report of one run record."""
     plt = _pyplot()
     specs = registry()
-    name = html.escape(record["model"]["name"])
+    name = html.escape(record.model_name)
     sections = []
-    for task, result in sorted(record["results"].items()):
+    for task, result in sorted(record.results.items()):
         title = specs[task].title if task in specs else task
         figures = [
             _img(
@@ -190,16 +195,16 @@ def render_report(record: dict[str, Any]) -> str:
         ]
         figures.append(
             _img(
-                _family_bars(plt, f"{title}: macro mAP per query language", result["by_query_lang"]),
+                _family_bars(plt, f"{title}: macro mAP per query language", result.by_query_lang),
                 f"{title}: mono, cross and multi macro mAP per query language",
             )
         )
-        boxes = _rank_distance_boxes(plt, f"{title}: rank distance per query language", result["settings"])
+        boxes = _rank_distance_boxes(plt, f"{title}: rank distance per query language", result.settings)
         if boxes:
             figures.append(
                 _img(boxes, f"{title}: distribution of rank distance (max - min rank of the parallel answers)")
             )
-        robustness = _robustness_table(record, task) if task in record.get("robustness", {}) else ""
+        robustness = _robustness_table(record, task) if task in (record.extra.get("robustness") or {}) else ""
         sections.append(f"<h2>{html.escape(title)}</h2>\n{_macro_table(result)}\n{robustness}\n" + "\n".join(figures))
     plt.close("all")
     return (

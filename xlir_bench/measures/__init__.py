@@ -75,7 +75,8 @@ class Measure:
     never gated (a pool's language share). ``scope``: "all" settings or "multi"
     (multilingual pools only). ``per_query``: a value per query (paired tests
     and intervals apply) or one per setting. ``robustness``: reported as a
-    perturbed/clean ratio. ``column``: its leaderboard column label, if any.
+    perturbed/clean ratio. ``column``: the label of its leaderboard column (the
+    multilingual-pool macro beside the ranking metric), if it has one.
     """
 
     name: str
@@ -134,7 +135,14 @@ _IR = "trec_eval"
 register(Measure("map", "mAP", lambda c: average_precision(c.binary), robustness=True, citation="roy2020lareqa"))
 for _k in (1, 5, 10, 100):
     register(
-        Measure(f"recall@{_k}", f"R@{_k}", lambda c, k=_k: recall_at_k(c.binary, k), robustness=_k == 10, citation=_IR)
+        Measure(
+            f"recall@{_k}",
+            f"R@{_k}",
+            lambda c, k=_k: recall_at_k(c.binary, k),
+            robustness=_k == 10,
+            column="multi R@10" if _k == 10 else None,
+            citation=_IR,
+        )
     )
 register(Measure("ndcg@10", "nDCG@10", lambda c: ndcg_at_k(c.judged.ranks, 10, c.judged.grades), robustness=True))
 register(Measure("mrr@10", "MRR@10", lambda c: reciprocal_rank(c.binary, 10), robustness=True, citation=_IR))
