@@ -48,3 +48,10 @@ def mirror_copy(data_dir, tmp_path) -> Path:
     for path in target.rglob("*"):
         path.chmod(0o644 if path.is_file() else 0o755)
     return target
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that read the real LAReQA mirror are marked ``realdata``: `pytest -m "not realdata"` is the quick loop."""
+    for item in items:
+        if {"data_dir", "mirror_copy"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.realdata)
