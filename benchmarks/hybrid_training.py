@@ -20,9 +20,12 @@ from pathlib import Path
 from tabulate import tabulate
 
 import xlir_bench
-from xlir_bench.data import resolve_source
-from xlir_bench.tasks import get_spec, load_task
-from xlir_bench.training import build_pairs, train, write_pairs
+from xlir_bench.tasks import load_selection
+from xlir_bench.training import build_pairs, train_and_evaluate, write_pairs
+
+
+def summary_eval_seconds(result) -> float:
+    return float(result.record["timings"]["total_s"])
 
 
 def main() -> None:
@@ -42,18 +45,23 @@ def main() -> None:
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
 
-    spec = get_spec("mlqa-r")
-    pairs_path = write_pairs(
-        build_pairs(load_task(spec, spec.languages, resolve_source(args.data_dir))), work / "mlqa-r-pairs.jsonl"
+    (mlqa,) = load_selection(["mlqa-r"], None, args.data_dir)
+    pairs_path = write_pairs(build_pairs(mlqa), work / "mlqa-r-pairs.jsonl")
+    base = xlir_bench.evaluate(
+        args.base, tasks=[args.eval_task], data_dir=args.data_dir, name=args.name, progress=False, cache_dir=args.cache_dir
     )
-    models = {"base": args.base}
-    train_seconds = {"base": 0.0}
+    base.save(work / f"base-{args.eval_task}.json.gz")
+    results, train_seconds = {"base": base}, {"base": 0.0}
     for strategy in ("mono", "cross", "hybrid"):
         start = time.perf_counter()
-        summary = train(
+        summary, results[strategy] = train_and_evaluate(
             args.base,
             str(pairs_path),
             str(work / strategy),
+            args.eval_task,
+            data_dir=args.data_dir,
+            name=f"{args.name}+{strategy}",
+            cache_dir=args.cache_dir,
             strategy=strategy,
             batch_size=args.batch_size,
             learning_rate=args.lr,
@@ -62,15 +70,10 @@ def main() -> None:
             seed=args.seed,
             logging_steps=25,
         )
-        train_seconds[strategy] = time.perf_counter() - start
-        models[strategy] = summary["model"]
+        train_seconds[strategy] = time.perf_counter() - start - summary_eval_seconds(results[strategy])
     rows = []
-    for label, path in models.items():
-        name = args.name if label == "base" else f"{args.name}+{label}"
-        result = xlir_bench.evaluate(
-            path, tasks=[args.eval_task], data_dir=args.data_dir, name=name, progress=False, cache_dir=args.cache_dir
-        )
-        result.save(work / f"{label}-{args.eval_task}.json.gz")
+    for label, result in results.items():
+        name = result.record["model"]["name"]
         macro = result.record["results"][args.eval_task]["macro"]
         unseen = ("el", "ru", "th", "tr")
         by_lang = result.record["results"][args.eval_task]["by_query_lang"]

@@ -123,7 +123,7 @@ def test_cli_markdown_and_exit_codes(baseline_record, tmp_path):
     cand = save(rewrite(baseline_record, lambda v, rng: v - 0.2, {"de->en"}), tmp_path / "b.json")
     result = CliRunner().invoke(cli, ["compare", base, cand, "--format", "md"])
     assert result.exit_code == 1
-    assert result.output.startswith("**REGRESSION**") and "| REGRESSED | xquad-r:de->en |" in result.output
+    assert result.output.startswith("**REGRESSION**") and "| REGRESSED | map ↑     | xquad-r:de->en |" in result.output
     assert CliRunner().invoke(cli, ["compare", base, base, "--format", "json"]).exit_code == 0
 
 
@@ -173,3 +173,39 @@ def test_holm_floor_is_reported_when_nothing_can_be_significant(baseline_record,
     result = compare(save(baseline_record, tmp_path / "a.json"), save(cand, tmp_path / "b.json"), alpha=0.001)
     assert not any(r.regressed for r in result.settings)  # 15 settings / 10,001 permutations > 0.001
     assert any("raise --permutations" in note for note in result.notes)
+
+
+def _bias_record(tmp_path, name, rank_distances):
+    """A record with one mono and one multi setting over 40 questions; only rank distance differs between records."""
+    qids = [f"q{i}" for i in range(40)]
+    ap = [0.5 + 0.01 * i for i in range(40)]
+    mono = {"query_lang": "en", "pool": "en", "family": "mono", "n_queries": 40,
+            "metrics": {"map": float(np.mean(ap))}, "per_query": {"qid": qids, "map": ap}}  # fmt: skip
+    multi = {"query_lang": "en", "pool": "all", "family": "multi", "n_queries": 40,
+             "metrics": {"map": float(np.mean(ap)), "rank_distance": float(np.mean(rank_distances))},
+             "per_query": {"qid": qids, "map": ap, "rank_distance": list(rank_distances)}}  # fmt: skip
+    record = {
+        "schema_version": 2, "created": "2026-01-01T00:00:00+00:00", "model": {"name": name, "fingerprint": name},
+        "data": {"t": {"f": "0" * 64}}, "versions": {}, "timings": {}, "encode_calls": {},
+        "results": {"t": {"macro": {"mono": mono["metrics"], "multi": multi["metrics"]}, "settings": [mono, multi]}},
+    }  # fmt: skip
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(record))
+    return str(path)
+
+
+def test_compare_gates_on_bias_measures_in_their_own_direction(tmp_path):
+    rng = np.random.default_rng(0)
+    base = _bias_record(tmp_path, "base", (100 + rng.integers(0, 10, 40)).tolist())
+    worse = _bias_record(tmp_path, "worse", (200 + rng.integers(0, 10, 40)).tolist())
+    better = _bias_record(tmp_path, "better", (50 + rng.integers(0, 10, 40)).tolist())
+    regressed = compare(base, worse)
+    assert regressed.exit_code == 1
+    assert [(r.metric, r.name) for r in regressed.regressions] == [("rank_distance", "t:multi")]
+    assert all(not r.regressed for r in regressed.families + regressed.settings)  # map is identical
+    improved = compare(base, better)
+    assert improved.exit_code == 0 and [r.metric for r in improved.measures if r.improved] == ["rank_distance"]
+    on_rank_distance = compare(base, worse, metric="rank_distance")  # full records: mono has no rank distance
+    assert [r.name for r in on_rank_distance.settings] == ["t:en->all"] and on_rank_distance.exit_code == 1
+    markdown = render(regressed, "md")
+    assert "| REGRESSED | rank_distance ↓ | t:multi" in markdown and "| map ↑" in markdown

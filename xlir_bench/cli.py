@@ -459,7 +459,7 @@ def train_command(
     quiet,
 ) -> None:
     """Fine-tune with mono, cross or hybrid batches (in-batch negatives); optionally evaluate the result."""
-    from .training import check_model_folder, overlap_warning, read_pairs, train
+    from .training import check_model_folder, overlap_warning, read_pairs, train, train_and_evaluate
 
     read_pairs(train_data)  # a bad line is reported now, not after loading the model
     check_model_folder(base)
@@ -471,10 +471,7 @@ def train_command(
         warning = overlap_warning(read_pairs(train_data), task)
         if warning:
             click.echo(f"warning: {warning}", err=True)
-    summary = train(
-        base,
-        train_data,
-        output,
+    options = dict(
         strategy=strategy,
         batch_size=batch_size,
         learning_rate=lr,
@@ -486,6 +483,12 @@ def train_command(
         seed=seed,
         device=device,
     )
+    if eval_task:
+        summary, result = train_and_evaluate(
+            base, train_data, output, eval_task, _split(eval_langs, "--eval-langs"), data_dir, progress=not quiet, **options
+        )
+    else:
+        summary, result = train(base, train_data, output, **options), None
     losses = [entry["loss"] for entry in summary["history"] if "loss" in entry]
     click.echo(
         f"trained {summary['steps']} steps ({strategy}); loss {losses[0]:.4f} -> {losses[-1]:.4f}"
@@ -493,21 +496,10 @@ def train_command(
         else f"trained {summary['steps']} steps ({strategy})"
     )
     click.echo(f"model: {summary['model']}")
-    if eval_task:
-        name = f"{Path(base).name}+{strategy}"
-        result = evaluate(
-            summary["model"],
-            tasks=[eval_task],
-            langs=_split(eval_langs, "--eval-langs"),
-            data_dir=data_dir,
-            progress=not quiet,
-            name=name,
-            device=device,
-        )
-        path = result.save(Path(output) / f"run-{eval_task}.json")
+    if result is not None:
         if not quiet:
             click.echo(_summary_table(result))
-        click.echo(f"run record: {path}", err=True)
+        click.echo(f"run record: {Path(output) / f'run-{eval_task}.json'}", err=True)
 
 
 @cli.command("leaderboard")
@@ -573,6 +565,13 @@ def report_command(run, output) -> None:
 )
 @click.option("--alpha", default=0.05, show_default=True, type=float, help="Significance level after Holm correction.")
 @click.option(
+    "--max-relative-change",
+    default=0.05,
+    show_default=True,
+    type=float,
+    help="Other measures (bias included): largest allowed significant worsening of a family macro, relative.",
+)
+@click.option(
     "--permutations", default=10_000, show_default=True, type=click.IntRange(1000), help="Randomization test size."
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the randomization test.")
@@ -587,7 +586,18 @@ def report_command(run, output) -> None:
 )
 @click.pass_context
 def compare_command(
-    ctx, baseline, candidate, metric, max_drop, max_setting_drop, alpha, permutations, seed, allow_mismatch, fmt
+    ctx,
+    baseline,
+    candidate,
+    metric,
+    max_drop,
+    max_setting_drop,
+    alpha,
+    max_relative_change,
+    permutations,
+    seed,
+    allow_mismatch,
+    fmt,
 ) -> None:
     """Gate CANDIDATE against BASELINE (run records or leaderboard:NAME); exit 1 on a regression."""
     from .compare import compare, render
@@ -602,6 +612,7 @@ def compare_command(
         allow_mismatch=allow_mismatch,
         n_permutations=permutations,
         seed=seed,
+        max_relative_change=max_relative_change,
     )
     click.echo(render(comparison, fmt), nl=False)
     ctx.exit(comparison.exit_code)

@@ -9,9 +9,16 @@ each weighted by 1 / (settings x queries of that setting), so the contributions
 add up to exactly the macro delta, and parallel versions of one question move
 together under the randomization.
 
-Verdict: *regression* (exit 1) when a family macro drops by more than
-``max_drop``, or a setting drops by more than ``max_setting_drop`` with a
-Holm-corrected randomization p below ``alpha``; otherwise *pass* (exit 0).
+Every other registered per-query measure with a direction (the language-bias
+measures among them: rank distance, same-language shares ...) is compared the
+same way at the family-macro level, each in its own direction, with Holm
+correction across those rows.
+
+Verdict: *regression* (exit 1) when a family macro of ``metric`` drops by more
+than ``max_drop``, or a setting drops by more than ``max_setting_drop`` with a
+Holm-corrected randomization p below ``alpha``, or another measure's family
+macro worsens by more than ``max_relative_change`` (relative) with a
+Holm-corrected p below ``alpha``; otherwise *pass* (exit 0).
 """
 
 from __future__ import annotations
@@ -24,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from .constants import LEADERBOARD_ENV
+from .constants import FAMILIES, LEADERBOARD_ENV
 from .errors import XlirError
-from .measures import measure, nan_mean
+from .measures import gated_names, measure, nan_mean
 from .runrecord import RunRecord, SettingResult, load_record
 from .significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni, paired_t_test, randomization_test
 from .text import md_cell
@@ -48,6 +55,7 @@ class Row:
     p_holm: float | None = None
     regressed: bool = False
     improved: bool = False
+    metric: str = "map"
 
 
 @dataclass
@@ -59,12 +67,12 @@ class Comparison:
     families: list[Row]
     thresholds: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    measures: list[Row] = field(default_factory=list)  # family macros of every other gated measure
 
     @property
     def regressions(self) -> list[Row]:
-        return sorted(
-            [r for r in self.families + self.settings if r.regressed], key=lambda r: _gain(r, self.metric)
-        )
+        rows = self.families + self.settings + self.measures
+        return sorted([r for r in rows if r.regressed], key=lambda r: _gain(r, r.metric))
 
     @property
     def improvements(self) -> list[Row]:
@@ -88,6 +96,7 @@ class Comparison:
             "notes": self.notes,
             "families": [asdict(r) for r in self.families],
             "settings": [asdict(r) for r in self.settings],
+            "measures": [asdict(r) for r in self.measures],
         }
 
     def to_frame(self):
@@ -160,6 +169,18 @@ def _common(baseline: RunRecord, candidate: RunRecord, allow_mismatch: bool) -> 
     return common, notes
 
 
+@dataclass(frozen=True)
+class Gate:
+    """The thresholds of the verdict and the size and seed of the randomization tests."""
+
+    max_drop: float = 0.01
+    max_setting_drop: float = 0.03
+    alpha: float = 0.05
+    max_relative_change: float = 0.05
+    n_permutations: int = DEFAULT_PERMUTATIONS
+    seed: int = DEFAULT_SEED
+
+
 def compare(
     baseline_ref: str,
     candidate_ref: str,
@@ -170,12 +191,35 @@ def compare(
     allow_mismatch: bool = False,
     n_permutations: int = DEFAULT_PERMUTATIONS,
     seed: int = DEFAULT_SEED,
+    max_relative_change: float = 0.05,
 ) -> Comparison:
     """Compare two run records (paths or ``leaderboard:NAME``); see the module docstring for the verdict."""
+    gate = Gate(max_drop, max_setting_drop, alpha, max_relative_change, n_permutations, seed)
     base_name, baseline = resolve_record(baseline_ref)
     cand_name, candidate = resolve_record(candidate_ref)
     common, notes = _common(baseline, candidate, allow_mismatch)
-    sign = measure(metric).sign()
+    settings, families = _rows(baseline, candidate, common, metric, gate)
+    if not settings:
+        raise XlirError(f"--metric {metric}: no common setting keeps it per query; use map, recall@10, ndcg@10 or mrr@10")
+    _flag_headline(settings, families, metric, gate)
+    others = [row for name in gated_names() if name != metric for row in _rows(baseline, candidate, common, name, gate)[1]]
+    _flag_others(others, gate)
+    floor = holm_floor(len(settings), n_permutations)
+    if floor >= alpha:
+        notes.append(
+            f"with {len(settings)} settings and {n_permutations} permutations the smallest Holm-corrected "
+            f"p is {floor:.3g} >= alpha {alpha}: no setting can be flagged; raise --permutations"
+        )
+    thresholds = {k: v for k, v in asdict(gate).items()}
+    thresholds["permutations"] = thresholds.pop("n_permutations")
+    label = lambda name, record: f"{record.model_name} ({name}, {record.fingerprint[:8]})"  # noqa: E731
+    return Comparison(
+        metric, label(base_name, baseline), label(cand_name, candidate), settings, families, thresholds, notes, others
+    )
+
+
+def _rows(baseline, candidate, common, metric: str, gate: Gate) -> tuple[list[Row], list[Row]]:
+    """Setting rows and family-macro rows of one measure, over the settings that keep it per query."""
     settings, families = [], []
     for task, keys in common.items():
         b_settings, c_settings = _settings_of(baseline, task), _settings_of(candidate, task)
@@ -185,54 +229,37 @@ def compare(
                 continue  # e.g. rank distance exists for multilingual pools only
             qids, b, c = _paired(b_settings[key], c_settings[key], metric)
             d = c - b
-            family = b_settings[key].family
-            per_family.setdefault(family, []).append((qids, d))
-            settings.append(
-                Row(
-                    task,
-                    f"{task}:{key}",
-                    family,
-                    len(qids),
-                    nan_mean(b),
-                    nan_mean(c),
-                    nan_mean(d),
-                    randomization_test(d, n_permutations, seed),
-                    paired_t_test(d),
-                )
-            )
-        for family in ("mono", "cross", "multi"):
+            per_family.setdefault(b_settings[key].family, []).append((qids, d))
+            p_rand, p_t = randomization_test(d, gate.n_permutations, gate.seed), paired_t_test(d)
+            row = Row(task, f"{task}:{key}", b_settings[key].family, len(qids), nan_mean(b), nan_mean(c), nan_mean(d), p_rand, p_t)
+            row.metric = metric
+            settings.append(row)
+        for family in FAMILIES:
             if family in per_family:
-                families.append(
-                    _family_row(
-                        task, family, per_family[family], b_settings, c_settings, keys, metric, n_permutations, seed
-                    )
-                )
-    if not settings:
-        raise XlirError(f"--metric {metric}: no common setting keeps it per query; use map, recall@10, ndcg@10 or mrr@10")
+                row = _family_row(task, family, per_family[family], b_settings, c_settings, keys, metric, gate)
+                families.append(row)
+    return settings, families
+
+
+def _flag_headline(settings: list[Row], families: list[Row], metric: str, gate: Gate) -> None:
+    sign = measure(metric).sign()
     for row, p in zip(settings, holm_bonferroni([r.p_randomization for r in settings]), strict=True):
         row.p_holm = float(p)
         drop = -sign * row.delta
-        row.regressed = drop > max_setting_drop and p < alpha
-        row.improved = drop < 0 and p < alpha
+        row.regressed = drop > gate.max_setting_drop and p < gate.alpha
+        row.improved = drop < 0 and p < gate.alpha
     for row in families:
-        row.regressed = -sign * row.delta > max_drop
-    floor = holm_floor(len(settings), n_permutations)
-    if floor >= alpha:
-        notes.append(
-            f"with {len(settings)} settings and {n_permutations} permutations the smallest Holm-corrected "
-            f"p is {floor:.3g} >= alpha {alpha}: no setting can be flagged; raise --permutations"
-        )
-    thresholds = {
-        "max_drop": max_drop,
-        "max_setting_drop": max_setting_drop,
-        "alpha": alpha,
-        "permutations": n_permutations,
-        "seed": seed,
-    }
-    label = lambda name, record: f"{record.model_name} ({name}, {record.fingerprint[:8]})"  # noqa: E731
-    return Comparison(
-        metric, label(base_name, baseline), label(cand_name, candidate), settings, families, thresholds, notes
-    )
+        row.regressed = -sign * row.delta > gate.max_drop
+
+
+def _flag_others(rows: list[Row], gate: Gate) -> None:
+    """Other measures: significant (Holm across these rows) and worse by more than the relative tolerance."""
+    for row, p in zip(rows, holm_bonferroni([r.p_randomization for r in rows]), strict=True):
+        row.p_holm = float(p)
+        worse = -measure(row.metric).sign() * row.delta
+        scale = max(abs(row.baseline), 1e-12)
+        row.regressed = p < gate.alpha and worse / scale > gate.max_relative_change
+        row.improved = p < gate.alpha and worse < 0
 
 
 def holm_floor(n_settings: int, n_permutations: int) -> float:
@@ -240,7 +267,7 @@ def holm_floor(n_settings: int, n_permutations: int) -> float:
     return n_settings / (n_permutations + 1)
 
 
-def _family_row(task, family, parts, b_settings, c_settings, keys, metric, n_permutations, seed) -> Row:
+def _family_row(task, family, parts, b_settings, c_settings, keys, metric, gate: Gate) -> Row:
     """Macro delta of a family, tested with questions as the paired unit (see module docstring)."""
     contribution: dict[str, float] = {}
     for qids, d in parts:
@@ -252,17 +279,10 @@ def _family_row(task, family, parts, b_settings, c_settings, keys, metric, n_per
     in_family = [k for k in keys if b_settings[k].family == family and metric in b_settings[k].per_query]
     mean = lambda settings: float(nan_mean(settings[k].metrics.get(metric) for k in in_family))  # noqa: E731
     base, cand = mean(b_settings), mean(c_settings)
-    return Row(
-        task,
-        f"{task}:{family}",
-        family,
-        len(values),
-        base,
-        cand,
-        cand - base,
-        randomization_test(values, n_permutations, seed),
-        paired_t_test(values),
-    )
+    p_rand = randomization_test(values, gate.n_permutations, gate.seed)
+    row = Row(task, f"{task}:{family}", family, len(values), base, cand, cand - base, p_rand, paired_t_test(values))
+    row.metric = metric
+    return row
 
 
 def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
@@ -273,7 +293,8 @@ def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
 
     table_fmt = "github" if fmt == "md" else "simple"
     cell = md_cell if fmt == "md" else (lambda value: " ".join(str(value).split()))
-    headers = ["", "setting", "n", "baseline", "candidate", "delta", "p (rand.)", "p (t)", "p (Holm)"]
+    headers = ["", "measure", "setting", "n", "baseline", "candidate", "delta", "p (rand.)", "p (t)", "p (Holm)"]
+    arrow = {1.0: " ↑", -1.0: " ↓", 0.0: ""}
 
     def rows(items):
         out = []
@@ -282,6 +303,7 @@ def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
             out.append(
                 [
                     mark,
+                    r.metric + arrow[measure(r.metric).sign()],
                     cell(r.name),
                     r.n,
                     f"{r.baseline:.4f}",
@@ -303,7 +325,9 @@ def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
         f"{c.thresholds['max_setting_drop']} per setting at Holm-corrected p < {c.thresholds['alpha']})"
     )
     worst_rows = sorted(c.settings, key=lambda r: _gain(r, c.metric))[:worst]
-    parts = [summary, "", "Family macros:", rows(c.families)]
+    order = {name: i for i, name in enumerate(gated_names())}
+    macros = sorted(c.families + c.measures, key=lambda r: (r.task, FAMILIES.index(r.family), order.get(r.metric, -1)))
+    parts = [summary, "", "Family macros of every measure (↑ higher is better, ↓ lower is better):", rows(macros)]
     if c.regressions:
         parts += ["", "Regressions:", rows(c.regressions)]
     if c.improvements:

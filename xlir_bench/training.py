@@ -192,3 +192,37 @@ def train(
     }
     write_atomic(Path(output) / "training_log.json", json.dumps(log, indent=1))
     return {"model": str(final), **log}
+
+
+def train_and_evaluate(
+    base: str,
+    train_data: str,
+    output: str,
+    eval_task: str,
+    eval_langs: Sequence[str] | None = None,
+    data_dir: str | None = None,
+    name: str | None = None,
+    progress: bool = False,
+    cache_dir: str | None = None,
+    **train_options: Any,
+) -> tuple[dict[str, Any], Any]:
+    """Fine-tune ``base`` (see :func:`train`), evaluate the result on ``eval_task``, save ``run-<task>.json``.
+
+    Returns the training summary and the :class:`~xlir_bench.record.EvaluationResult`.
+    """
+    from .evaluate import evaluate
+
+    summary = train(base, train_data, output, **train_options)
+    label = name or f"{Path(base).name}+{train_options.get('strategy', 'hybrid')}"
+    result = evaluate(
+        summary["model"],
+        tasks=[eval_task],
+        langs=eval_langs,
+        data_dir=data_dir,
+        progress=progress,
+        name=label,
+        cache_dir=cache_dir,
+        device=train_options.get("device"),
+    )
+    result.save(Path(output) / f"run-{eval_task}.json")
+    return summary, result
