@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -74,7 +75,8 @@ def runs(tmp_path):
 def test_ranked_by_multilingual_map(runs):
     frame = leaderboard([runs])
     assert frame["model"].tolist() == ["beta", "alpha", "gamma"]
-    assert frame["rank"].tolist() == [1, 2, 3]
+    assert frame["position"].tolist() == [1, 2, 3]
+    assert frame["rank"].tolist() == ["1-3"] * 3  # two questions cannot separate anything
     assert frame.loc[0, ["multi", "cross", "mono"]].tolist() == [0.6, 0.6, 0.7]
     assert frame.loc[0, "fingerprint"] == "22222222" and frame.loc[0, "date"] == "2026-01-02"
     assert leaderboard([runs], metric="recall@10")["model"].tolist() == ["beta", "alpha", "gamma"]
@@ -86,7 +88,7 @@ def test_output_is_deterministic(runs):
         first = render(leaderboard(files), fmt)
         assert render(leaderboard(list(reversed(files))), fmt) == first
     markdown = render(leaderboard([runs]), "md")
-    assert re.search(r"\|\s+1 \| beta\s+\|\s+0\.6000 \|", markdown)
+    assert re.search(r"\| 1-3 +\| beta\s+\|\s+0\.6000 \|", markdown)
     assert "| 22222222      |" in markdown  # fingerprints stay text, left-aligned
 
 
@@ -120,7 +122,7 @@ def test_csv_and_output_file(runs, tmp_path):
     result = CliRunner().invoke(cli, ["leaderboard", str(runs), "--format", "csv", "--output", str(out)])
     assert result.exit_code == 0
     lines = out.read_text().splitlines()
-    assert lines[0].startswith("rank,task,data,model,multi") and lines[1].split(",")[3] == "beta"
+    assert lines[0].startswith("rank,position,task,data,model,multi") and lines[1].split(",")[4] == "beta"
 
 
 def test_report_inlines_one_image_per_plot(runs, tmp_path):
@@ -180,3 +182,34 @@ def test_version_1_records_migrate_and_round_trip():
             assert [s.to_json()["per_query"] for s in run.results[task].settings] == [
                 s["per_query"] for s in result["settings"]
             ]
+
+
+def _many_questions(name, values):
+    """A one-setting (en -> all) record over 30 questions with the given per-query AP values."""
+    record = make_record(name, name * 4, 0.5, 0.5, float(np.mean(values)))
+    qids = [f"q{i}" for i in range(len(values))]
+    record["results"]["xquad-r"]["settings"] = [
+        {"query_lang": "en", "pool": "all", "family": "multi", "metrics": {"map": float(np.mean(values))},
+         "per_query": {"qid": qids, "map": list(values)}}  # fmt: skip
+    ]
+    record["results"]["xquad-r"]["macro"] = {"multi": {"map": float(np.mean(values))}}
+    return record
+
+
+def test_significance_tiers_share_a_rank_range_when_inseparable(tmp_path):
+    """Expected by hand: A and B differ on one question of 30 (not separable), C is far below both."""
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0.5, 1.0, 30)
+    b = a.copy()
+    b[0] -= 0.01
+    c = a - 0.4
+    for name, values in (("A", a), ("B", b), ("C", c)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(_many_questions(name, values)))
+    frame = leaderboard([tmp_path])
+    assert frame["model"].tolist() == ["A", "B", "C"]
+    assert frame["rank"].tolist() == ["1-2", "1-2", "3"]
+    p_ab, p_bc = (float(p) for p in frame["p vs next"].tolist()[:2])
+    assert p_ab == pytest.approx(1.0) and p_bc < 0.05
+    # the B-C test alone: every question's difference is +0.4 (one +0.39), so every sign flip but the
+    # identity is smaller: p = (0 + 1) / (10000 + 1), doubled by Holm over the two tests
+    assert p_bc == pytest.approx(2 / 10001, rel=1e-3)

@@ -34,8 +34,15 @@ import numpy as np
 from .constants import FAMILIES, LEADERBOARD_ENV
 from .errors import XlirError
 from .measures import gated_names, measure, nan_mean
-from .runrecord import RunRecord, SettingResult, load_record
-from .significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni, paired_t_test, randomization_test
+from .runrecord import RunRecord, SettingResult, TaskResult, load_record
+from .significance import (
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_SEED,
+    holm_bonferroni,
+    paired_t_test,
+    question_contributions,
+    randomization_test,
+)
 from .text import md_cell
 
 
@@ -133,6 +140,19 @@ def resolve_record(ref: str) -> tuple[str, RunRecord]:
 
 def _settings_of(record: RunRecord, task: str) -> dict[str, SettingResult]:
     return record.results[task].by_key()
+
+
+def family_differences(base: TaskResult, cand: TaskResult, family: str, metric: str) -> np.ndarray:
+    """Per-question contributions to ``cand``'s minus ``base``'s macro of ``metric`` over ``family``'s common settings."""
+    b_settings, c_settings = base.by_key(), cand.by_key()
+    parts = [
+        _paired(b_settings[key], c_settings[key], metric)
+        for key in sorted(set(b_settings) & set(c_settings))
+        if b_settings[key].family == family
+        and metric in b_settings[key].per_query
+        and metric in c_settings[key].per_query
+    ]
+    return question_contributions([(qids, c - b) for qids, b, c in parts])
 
 
 def _paired(base: SettingResult, cand: SettingResult, metric: str) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -269,13 +289,7 @@ def holm_floor(n_settings: int, n_permutations: int) -> float:
 
 def _family_row(task, family, parts, b_settings, c_settings, keys, metric, gate: Gate) -> Row:
     """Macro delta of a family, tested with questions as the paired unit (see module docstring)."""
-    contribution: dict[str, float] = {}
-    for qids, d in parts:
-        weight = 1.0 / (len(parts) * max(np.count_nonzero(~np.isnan(d)), 1))
-        for qid, value in zip(qids, d, strict=True):
-            if not np.isnan(value):
-                contribution[qid] = contribution.get(qid, 0.0) + weight * value
-    values = np.array(list(contribution.values()))
+    values = question_contributions(parts)
     in_family = [k for k in keys if b_settings[k].family == family and metric in b_settings[k].per_query]
     mean = lambda settings: float(nan_mean(settings[k].metrics.get(metric) for k in in_family))  # noqa: E731
     base, cand = mean(b_settings), mean(c_settings)

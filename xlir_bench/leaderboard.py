@@ -18,16 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .compare import family_differences
 from .errors import XlirError
 from .measures import REGISTRY, measure
 from .runrecord import RunRecord, load_record
+from .significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni, randomization_test
 from .tasks import registry
 from .text import md_cell
 
 # Multilingual-pool macros shown beside the ranking metric: every registered measure that names a column.
 MEASURE_COLUMNS = {m.column: m.name for m in REGISTRY.values() if m.column}
-COLUMNS = ["rank", "model", "multi", "cross", "mono", *MEASURE_COLUMNS, "date", "fingerprint"]
-_TEXT_COLUMNS = [COLUMNS.index(name) for name in ("model", "date", "fingerprint")]  # never parsed as numbers
+COLUMNS = ["rank", "model", "multi", "cross", "mono", "p vs next", *MEASURE_COLUMNS, "date", "fingerprint"]
+_TEXT_COLUMNS = [COLUMNS.index(name) for name in ("rank", "model", "p vs next", "date", "fingerprint")]  # kept as text
 
 
 def default_runs_folder() -> Path:
@@ -83,7 +85,13 @@ def _data_id(record: RunRecord, task: str) -> str:
 
 
 def leaderboard(
-    runs: Iterable[str | Path] | None = None, task: str | None = None, metric: str = "map", skip_invalid: bool = False
+    runs: Iterable[str | Path] | None = None,
+    task: str | None = None,
+    metric: str = "map",
+    skip_invalid: bool = False,
+    n_permutations: int = DEFAULT_PERMUTATIONS,
+    seed: int = DEFAULT_SEED,
+    alpha: float = 0.05,
 ):
     """A DataFrame with one row per (task, data version, record), ranked within each group."""
     import pandas as pd
@@ -106,7 +114,9 @@ def leaderboard(
         ["task", "data", "_multi", "_cross", "_mono", "model", "fingerprint", "record"], kind="stable"
     )
     frame = frame.drop(columns=["_multi", "_cross", "_mono"]).reset_index(drop=True)
-    frame.insert(0, "rank", frame.groupby(["task", "data"]).cumcount() + 1)
+    frame.insert(0, "position", frame.groupby(["task", "data"]).cumcount() + 1)
+    records = dict((Path(path).name, record) for path, record in collected.records)
+    frame = _tiers(frame, records, metric, n_permutations, seed, alpha)
     frame.attrs["warnings"] = collected.warnings + _split_warnings(frame)
     frame.attrs["metric"] = metric
     return frame
@@ -126,6 +136,52 @@ def _row(path: str, record: RunRecord, task: str, metric: str) -> dict[str, Any]
         "record": Path(path).name,
     }
     return row
+
+
+def _tiers(frame, records: dict[str, RunRecord], metric: str, n_permutations: int, seed: int, alpha: float):
+    """Test each model against the next one down (paired randomization over questions, Holm across the table).
+
+    The family is the first of multi, cross, mono that both records hold. Models
+    whose difference is not significant share a tier; ``rank`` shows the tier's
+    rank range (``1-2``), so adjacent ranks that the data cannot separate say so.
+    """
+    pvalues = {}
+    for _, group in frame.groupby(["task", "data"], sort=False):
+        rows = list(group.itertuples())
+        for upper, lower in zip(rows, rows[1:], strict=False):
+            family = next((f for f in ("multi", "cross", "mono") if _has(upper, f) and _has(lower, f)), None)
+            if family is None:
+                continue
+            d = family_differences(
+                records[lower.record].results[lower.task], records[upper.record].results[upper.task], family, metric
+            )
+            pvalues[upper.Index] = randomization_test(d, n_permutations, seed) if d.size else 1.0
+    holm = dict(zip(pvalues, holm_bonferroni(list(pvalues.values())), strict=True)) if pvalues else {}
+    frame["p vs next"] = [f"{holm[i]:.3g}" if i in holm else "" for i in frame.index]
+    frame.insert(0, "rank", _rank_ranges(frame, holm, alpha))
+    frame.attrs["pvalues"] = holm
+    return frame
+
+
+def _has(row, family: str) -> bool:
+    value = getattr(row, family)
+    return value is not None and value == value
+
+
+def _rank_ranges(frame, holm: dict[int, float], alpha: float) -> list[str]:
+    """A tier ends where a model is significantly better than the next one down."""
+    labels = [""] * len(frame)
+    for _, group in frame.groupby(["task", "data"], sort=False):
+        tier: list[int] = []
+        for position, index in enumerate(group.index):
+            tier.append(index)
+            last = position == len(group) - 1
+            if last or holm.get(index, 1.0) < alpha:
+                first, final = frame.at[tier[0], "position"], frame.at[tier[-1], "position"]
+                for member in tier:
+                    labels[frame.index.get_loc(member)] = str(first) if first == final else f"{first}-{final}"
+                tier = []
+    return labels
 
 
 def _split_warnings(frame) -> list[str]:
@@ -158,7 +214,9 @@ def render(frame, fmt: str = "md") -> str:
 
     metric = frame.attrs.get("metric", "map")
     header = (
-        f"Ranked by the multilingual macro {metric}; multi/cross/mono are macro {metric} over each family's settings."
+        f"Ranked by the multilingual macro {metric}; multi/cross/mono are macro {metric} over each family's settings. "
+        "'p vs next' tests each model against the next one down (paired randomization over questions, "
+        "Holm-corrected across the table); models the test cannot separate share a rank range."
     )
     parts = []
     for title, group in _groups(frame):

@@ -62,6 +62,24 @@ def paired_t_test(differences) -> float:
     return float(stats.ttest_1samp(d, 0.0).pvalue)
 
 
+def question_contributions(parts: list[tuple[list[str], np.ndarray]]) -> np.ndarray:
+    """Per-question contributions to a family-macro difference, for tests with questions as the paired unit.
+
+    ``parts`` holds each setting's (question ids, per-query differences). A
+    question's contribution is its differences summed over the settings, each
+    weighted by 1 / (settings x defined queries of that setting), so the
+    contributions add up to exactly the macro difference, and the parallel
+    versions of one question move together under a randomization.
+    """
+    contribution: dict[str, float] = {}
+    for qids, d in parts:
+        weight = 1.0 / (len(parts) * max(np.count_nonzero(~np.isnan(d)), 1))
+        for qid, value in zip(qids, d, strict=True):
+            if not np.isnan(value):
+                contribution[qid] = contribution.get(qid, 0.0) + weight * value
+    return np.array(list(contribution.values()))
+
+
 def holm_bonferroni(pvalues) -> np.ndarray:
     """Holm's step-down adjusted p-values, in the input order."""
     p = np.asarray(pvalues, dtype=np.float64)
