@@ -216,56 +216,13 @@ def _summary_table(result: EvaluationResult) -> str:
 @click.option("--ann-depth", default=1000, show_default=True, type=click.IntRange(1), help="Approximate search depth.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
-def run_command(
-    model,
-    name,
-    tasks,
-    langs,
-    settings,
-    data_dir,
-    output,
-    trec_dir,
-    depth,
-    batch_size,
-    device,
-    query_prompt,
-    passage_prompt,
-    trust_remote_code,
-    cache_dir,
-    no_cache,
-    perturb,
-    perturb_seed,
-    index_kind,
-    ann_depth,
-    quiet,
-    as_json,
-) -> None:
+def run_command(output, trec_dir, quiet, as_json, **options) -> None:
     """Evaluate a model on every selected setting and write one run record."""
-    output = Path(output) if output else _default_output(name or model)
+    output = Path(output) if output else _default_output(options["name"] or options["model"])
     check_writable_file(output, "--output")  # before an hour of encoding, not after
     if trec_dir:
         check_writable_folder(trec_dir, "--trec-dir")
-    result = evaluate(
-        model,
-        tasks=_split(tasks, "--task"),
-        settings=settings,
-        langs=_split(langs),
-        data_dir=data_dir,
-        depth=depth if trec_dir else 0,
-        progress=not quiet and not as_json,
-        name=name,
-        cache_dir=cache_dir,
-        use_cache=not no_cache,
-        perturb=list(perturb),
-        perturb_seed=perturb_seed,
-        index=index_kind,
-        ann_depth=ann_depth,
-        batch_size=batch_size,
-        device=device,
-        query_prompt=query_prompt,
-        passage_prompt=passage_prompt,
-        trust_remote_code=trust_remote_code or None,
-    )
+    result = evaluate(options.pop("model"), **_eval_options(options, trec_dir, progress=not quiet and not as_json))
     path = _save_or_rescue(result, output)
     if trec_dir:
         result.write_trec(trec_dir)
@@ -279,6 +236,22 @@ def run_command(
             f"score {timings['score_s']:.1f}s, total {timings['total_s']:.1f}s"
         )
     click.echo(f"run record: {path}", err=True)
+
+
+def _eval_options(options: dict, trec_dir: str | None, progress: bool) -> dict:
+    """The CLI's option names as evaluate's keyword arguments (the rest go to the model's adapter)."""
+    depth = options.pop("depth")
+    return {
+        **options,
+        "tasks": _split(options["tasks"], "--task"),
+        "langs": _split(options["langs"]),
+        "depth": depth if trec_dir else 0,
+        "progress": progress,
+        "use_cache": not options.pop("no_cache"),
+        "perturb": list(options["perturb"]),
+        "index": options.pop("index_kind"),
+        "trust_remote_code": options["trust_remote_code"] or None,
+    }
 
 
 def _default_output(model: str) -> Path:
