@@ -91,9 +91,8 @@ def _overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     found = sorted_keys[where] == a_keys
     rank_in_b = order[where] % k
     enters = np.maximum(np.tile(np.arange(k), n), rank_in_b)  # 0-based depth at which the item is shared
-    counts = np.zeros(n * k, dtype=np.int64)
-    np.add.at(counts, (np.repeat(np.arange(n), k) * k + enters)[found], 1)
-    return counts.reshape(n, k).cumsum(axis=1)
+    cells = (np.repeat(np.arange(n), k) * k + enters)[found]
+    return np.bincount(cells, minlength=n * k).reshape(n, k).cumsum(axis=1)
 
 
 def _rbo_from_overlaps(overlap: np.ndarray, p: float, variant: str) -> np.ndarray:
