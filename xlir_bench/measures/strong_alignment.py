@@ -16,7 +16,7 @@ rewards fully. Its mean over queries is the share of strongly aligned questions.
     @inproceedings{roy2020lareqa, title={{LAReQA}: Language-agnostic Answer
       Retrieval from a Multilingual Pool}, author={Roy, Uma and Constant, Noah
       and Al-Rfou, Rami and Barua, Aditya and Phillips, Aaron and Yang,
-      Yinfei}, booktitle={Proceedings of EMNLP}, pages={5919--5930}, year={2020}}
+      Yinfei}, booktitle={Proceedings of EMNLP}, year={2020}}
 """
 
 from __future__ import annotations
