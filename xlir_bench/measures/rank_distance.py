@@ -8,15 +8,26 @@ language ranks that answer near the top and the parallel ones far below.
     rank distance = max_i r_i - min_i r_i
 
 for each query with R >= 2 (undefined, and skipped, for R < 2); the setting's
-value is the mean over queries. 0 means all parallel answers are ranked
-consecutively at the top or together; larger is more biased.
+value is the mean over queries. Pool ranks are distinct, so the smallest
+possible value is R - 1: all R parallel answers ranked consecutively (for
+example at ranks 1..R, the strongly aligned case); larger is more biased.
 
-    Huang et al. (2023) use it to measure the language bias of multilingual
-    dense retrievers; Elmahdy et al. (2024) report it for hybrid batch training.
+Source. Elmahdy et al. (2024, arXiv:2408.10536) report rank distance on
+XQuAD-R and MLQA-R for hybrid batch training and say they follow Huang et al.
+(2023). The Huang et al. (2023) paper that analyses the language bias of
+multilingual dense retrievers is most likely KD-SPD (Huang, Zeng, Zamani &
+Allan, SIGIR 2023, arXiv:2305.09025), whose abstract reports "less language
+bias" for their model; the max - min form above is how this project reads the
+measure. The defining paragraph of either paper could not be retrieved from
+the stored sources this project can search, so the formula is not checked
+against their text: if they average pairwise rank gaps instead, values differ
+(max - min is the largest pairwise gap).
 
     @inproceedings{huang2023soft, title={Soft Prompt Decoding for Multilingual
       Dense Retrieval}, author={Huang, Zhiqi and Zeng, Hansi and Zamani, Hamed
-      and Allan, James}, booktitle={Proceedings of SIGIR}, year={2023}}
+      and Allan, James}, booktitle={Proceedings of the 46th International ACM
+      SIGIR Conference on Research and Development in Information Retrieval},
+      year={2023}, note={arXiv:2305.09025}}
     @article{elmahdy2024synergistic, title={Synergistic Approach for
       Simultaneous Optimization of Monolingual, Cross-lingual, and Multilingual
       Information Retrieval}, author={Elmahdy, Adel and Lin, Sheng-Chieh and

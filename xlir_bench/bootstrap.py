@@ -1,0 +1,154 @@
+"""Percentile bootstrap intervals for family macros, resampling questions.
+
+A family macro is the unweighted mean over settings of each setting's mean
+per-query value (NaN values skipped), as the run record reports it. Its
+uncertainty comes from the sample of questions, and the settings of a family
+share their questions (one question id is one information need, asked in every
+language), so one resample of question ids serves every setting: question q
+drawn c times counts c times in every setting that holds q. Resample b gives
+
+    mean_s(b)  = sum_q c_bq v_sq / sum_q c_bq [v_sq defined]     (per setting s)
+    macro(b)   = mean over the settings s whose mean_s(b) is defined
+
+with q over the union U of the settings' question ids, each resample drawing
+|U| ids uniformly with replacement. A setting none of whose questions were
+drawn (or whose drawn values are all NaN) sits out that resample; a resample
+with no defined setting is dropped. The 95 % interval is the 2.5th and 97.5th
+percentiles (linear interpolation) of macro(b) over B resamples (Efron &
+Tibshirani 1993, Ch. 13), seeded with ``numpy.random.default_rng(seed)``. It
+draws the same indices as ``scipy.stats.bootstrap(..., paired=True,
+method='percentile')`` with the same generator, so on settings that share one
+question list the two agree.
+
+Counting is vectorised: the draws become a count matrix C (B, |U|), and the
+settings' values a matrix V (|U|, settings) with 0 for missing or NaN values
+and a mask M beside it; then every resample's setting means are (C @ V) / (C @ M).
+
+    @book{efron1993introduction, title={An Introduction to the Bootstrap},
+      author={Efron, Bradley and Tibshirani, Robert J.}, publisher={Chapman
+      and Hall/CRC}, year={1993}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+DEFAULT_RESAMPLES = 1000
+DEFAULT_SEED = 0
+DEFAULT_CONFIDENCE = 0.95
+_CHUNK_CELLS = 4_000_000  # count-matrix cells per chunk of resamples, to bound memory on large question sets
+
+SettingValues = tuple[Sequence[str] | np.ndarray, Sequence[float] | np.ndarray]
+
+
+class Interval(NamedTuple):
+    """Point estimate and percentile interval (``low``/``high`` NaN when there are no resamples)."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+def macro_interval(
+    settings: Sequence[SettingValues],
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> Interval:
+    """Macro of setting means with its question-resampling percentile interval.
+
+    ``settings`` holds one (question ids, per-query values) pair per setting of the family.
+    """
+    values, mask, n_settings = _layout(list(settings))
+    estimate = _macros(np.ones((1, values.shape[0])), values, mask, n_settings)[0]
+    distribution = bootstrap_distribution(values, mask, n_settings, n_resamples, seed)
+    return Interval(float(estimate), *_percentiles(distribution, confidence))
+
+
+def paired_difference_interval(
+    settings_a: Sequence[SettingValues],
+    settings_b: Sequence[SettingValues],
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> Interval:
+    """Macro(a) - macro(b) for two records' settings of one family, both resampled with the same question draws."""
+    values, mask, n_settings = _layout(list(settings_a) + list(settings_b))
+    n_a = len(settings_a)
+
+    def difference(counts: np.ndarray) -> np.ndarray:
+        return _macros(counts, values[:, :n_a], mask[:, :n_a], n_a) - _macros(
+            counts, values[:, n_a:], mask[:, n_a:], n_settings - n_a
+        )
+
+    estimate = difference(np.ones((1, values.shape[0])))[0]
+    distribution = _over_resamples(difference, values.shape[0], n_resamples, seed)
+    return Interval(float(estimate), *_percentiles(distribution, confidence))
+
+
+def bootstrap_distribution(
+    values: np.ndarray, mask: np.ndarray, n_settings: int, n_resamples: int, seed: int
+) -> np.ndarray:
+    """macro(b) for b = 1..B (NaN where no setting is defined) from the laid-out value and mask matrices."""
+    return _over_resamples(lambda counts: _macros(counts, values, mask, n_settings), values.shape[0], n_resamples, seed)
+
+
+def _layout(settings: list[SettingValues]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Value matrix V (|U|, settings), 0 where missing or NaN, and its 0/1 mask, over the sorted union U of ids."""
+    ids = [[str(qid) for qid in qids] for qids, _ in settings]
+    row_of = {qid: row for row, qid in enumerate(sorted({qid for qids in ids for qid in qids}))}
+    values = np.zeros((len(row_of), len(settings)))
+    mask = np.zeros((len(row_of), len(settings)))
+    for s, ((_, raw), qids) in enumerate(zip(settings, ids, strict=True)):
+        v = np.asarray(raw, dtype=np.float64)
+        if v.shape != (len(qids),):
+            raise ValueError(f"setting {s}: {len(qids)} question ids but values of shape {v.shape}")
+        rows = np.fromiter((row_of[qid] for qid in qids), dtype=np.intp, count=len(qids))
+        if np.unique(rows).size != rows.size:
+            raise ValueError(f"setting {s}: question ids repeat")
+        defined = ~np.isnan(v)
+        values[rows[defined], s] = v[defined]
+        mask[rows[defined], s] = 1.0
+    return values, mask, len(settings)
+
+
+def _macros(counts: np.ndarray, values: np.ndarray, mask: np.ndarray, n_settings: int) -> np.ndarray:
+    """Per resample (rows of ``counts``): mean over defined settings of the count-weighted setting means."""
+    if n_settings == 0:
+        return np.full(counts.shape[0], np.nan)
+    sums = counts @ values
+    weights = counts @ mask
+    defined = weights > 0
+    means = np.where(defined, sums / np.where(defined, weights, 1.0), 0.0)
+    n_defined = defined.sum(axis=1)
+    return np.where(n_defined > 0, means.sum(axis=1) / np.maximum(n_defined, 1), np.nan)
+
+
+def _over_resamples(statistic, n_questions: int, n_resamples: int, seed: int) -> np.ndarray:
+    """statistic(counts) over B resamples of ``n_questions`` ids, drawn in chunks from one seeded generator."""
+    if n_resamples <= 0 or n_questions == 0:
+        return np.empty(0)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _CHUNK_CELLS // n_questions)
+    out = []
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
+        draws = rng.integers(0, n_questions, size=(size, n_questions))
+        flat = (np.arange(size)[:, None] * n_questions + draws).ravel()
+        counts = np.bincount(flat, minlength=size * n_questions).reshape(size, n_questions).astype(np.float64)
+        out.append(statistic(counts))
+    return np.concatenate(out)
+
+
+def _percentiles(distribution: np.ndarray, confidence: float) -> tuple[float, float]:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    defined = distribution[~np.isnan(distribution)]
+    if defined.size == 0:
+        return float("nan"), float("nan")
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(defined, [alpha, 1 - alpha])
+    return float(low), float(high)
