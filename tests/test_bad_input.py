@@ -330,3 +330,176 @@ def test_outputs_are_checked_before_any_work(tmp_path):
     assert_one_error(invoke("run", "--trec-dir", blocker, "-q", "-o", tmp_path / "r.json"), "--trec-dir")
     assert_one_error(invoke("run", "-o", tmp_path, "-q"), "--output", "is a directory")
     assert not (tmp_path / "r.json").exists()
+
+
+# --- found by the new-user battery ---------------------------------------------------------------
+
+
+def test_outputs_that_are_not_regular_files_are_refused(tmp_path, good_record):
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert_one_error(invoke("report", good_record, "-o", fifo), "not a regular file")
+    assert_one_error(invoke("leaderboard", good_record, "-o", fifo), "not a regular file")
+    assert fifo.is_fifo()
+
+
+def test_failed_commands_leave_no_empty_folders(tmp_path):
+    assert_one_error(invoke("run", "--task", "nope", "-o", tmp_path / "new" / "deep" / "r.json", "-q"), "unknown task")
+    assert_one_error(invoke("run", "--task", "nope", "--trec-dir", tmp_path / "trec", "-q"), "unknown task")
+    assert not (tmp_path / "new").exists() and not (tmp_path / "trec").exists()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "culprit"),
+    [
+        (lambda r: r["results"]["t"]["settings"][0]["metrics"].update(map=float("nan")), "metrics.map"),
+        (lambda r: r["results"]["t"]["macro"]["mono"].update(map=float("inf")), "macro.mono.map"),
+        (lambda r: r["results"]["t"]["settings"][0]["per_query"].update(map=[float("nan"), 1.0]), "per_query.map"),
+        (lambda r: r["results"]["t"]["settings"][0]["per_query"].update(qid=["q1", "q1"]), "twice"),
+        (lambda r: r["results"]["t"]["settings"][0]["per_query"].update(map=[10**400, 1.0]), "per_query.map"),
+    ],
+)
+def test_records_with_non_finite_or_duplicate_values_are_refused(tmp_path, good_record, mutate, culprit):
+    record = _record()
+    mutate(record)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(record))  # json writes NaN/Infinity literals and big ints as Python reads them back
+    assert_one_error(invoke("compare", good_record, bad), culprit)
+
+
+@pytest.mark.parametrize("option", [["--alpha", "nan"], ["--alpha", "2"], ["--max-drop", "-1"], ["--max-drop", "nan"]])
+def test_compare_thresholds_out_of_range(good_record, option):
+    assert_one_error(invoke("compare", good_record, good_record, *option), option[0])
+
+
+def test_cache_clear_without_a_terminal_needs_yes(tmp_path):
+    import numpy as np
+
+    from xlir_bench.cache import EmbeddingCache
+
+    EmbeddingCache(tmp_path / "c", "fp", "m").put("query", ["x"], np.ones((1, 2), np.float32))
+    assert_one_error(invoke("cache", "clear", "--cache-dir", tmp_path / "c"), "--yes")
+    assert any((tmp_path / "c" / "fp").glob("*.npz"))
+
+
+def test_an_untagged_folder_with_a_users_model_json_is_not_a_cache(tmp_path):
+    (tmp_path / "look" / "exp1").mkdir(parents=True)
+    (tmp_path / "look" / "exp1" / "model.json").write_text('{"name": "my experiment"}')
+    assert_one_error(invoke("cache", "clear", "--yes", "--cache-dir", tmp_path / "look"), "not an xlir-bench")
+    assert (tmp_path / "look" / "exp1" / "model.json").exists()
+
+
+def test_names_with_a_trailing_newline_are_refused(tmp_path):
+    toml = tmp_path / "t.toml"
+    toml.write_text(BASE_TOML.replace('"t"', '"xquad-r\\n"') + 'languages = ["en"]\n')
+    assert_one_error(invoke("run", "--task", toml, "-q"), "name")
+    toml.write_text(BASE_TOML + 'languages = ["en\\n"]\n')
+    assert_one_error(invoke("run", "--task", toml, "-q"), "languages")
+
+
+@pytest.mark.parametrize(
+    ("extra", "culprit"),
+    [
+        ('language = "../../etc"\n', "language '../../etc'"),
+        ("relevance_threshold = nan\n", "relevance_threshold"),
+        ("relevance_threshold = 0\n", "relevance_threshold"),
+    ],
+)
+def test_more_task_file_values(tmp_path, extra, culprit):
+    toml = tmp_path / "t.toml"
+    toml.write_text(BASE_TOML + 'languages = ["en"]\n' + extra)
+    assert_one_error(invoke("run", "--task", toml, "-q"), culprit)
+
+
+def test_url_template_with_other_placeholders(tmp_path):
+    toml = tmp_path / "t.toml"
+    toml.write_text(
+        'name = "t"\nlicense = "x"\nlanguages = ["en"]\nurl_template = "https://x/{lang}/{foo}"\n'
+        f'[files]\nen = {{ path = "en.json", sha256 = "{"a" * 64}" }}\n'
+    )
+    assert_one_error(invoke("run", "--task", toml, "-q"), "url_template")
+
+
+def test_task_folder_variable_must_name_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("XLIR_BENCH_TASKS", str(tmp_path / "missing"))
+    assert_one_error(invoke("tasks"), "XLIR_BENCH_TASKS", "not a folder")
+
+
+def test_beir_duplicate_documents_and_symlinks_out_are_refused(tmp_path):
+    toml = _beir(tmp_path / "a", CORPUS + '{"_id": 1, "text": "one"}\n{"_id": "1", "text": "uno"}\n', QUERIES, QRELS)
+    assert_one_error(invoke("run", "--model", "bm25", "--task", toml, "-q", "-o", tmp_path / "r.json"), "occurs twice")
+    toml = _beir(tmp_path / "b", CORPUS, QUERIES, QRELS)
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text(CORPUS)
+    (toml.parent / "data" / "corpus.jsonl").unlink()
+    (toml.parent / "data" / "corpus.jsonl").symlink_to(outside)
+    assert_one_error(invoke("run", "--model", "bm25", "--task", toml, "-q", "-o", tmp_path / "r.json"), "symlink")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_trec_run_tag_is_one_column(tmp_path):
+    toml = _beir(tmp_path, CORPUS, QUERIES, QRELS)
+    result = invoke(
+        "run", "--model", "bm25", "--task", toml, "--name", "my model\nv2", "-q",
+        "-o", tmp_path / "r.json", "--trec-dir", tmp_path / "trec", "--depth", "2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "trec" / "mini.en-en.run").read_text().splitlines()
+    assert lines and all(len(line.split()) == 6 for line in lines)
+
+
+def test_csv_cells_cannot_become_formulas(tmp_path):
+    record = _record()
+    record["model"]["name"] = '=HYPERLINK("http://x","y")'
+    (tmp_path / "r.json").write_text(json.dumps(record))
+    out = invoke("leaderboard", tmp_path / "r.json", "--format", "csv").output
+    assert "'=HYPERLINK" in out and ',=HYPERLINK' not in out and ',"=HYPERLINK' not in out
+
+
+@pytest.mark.parametrize(
+    ("factory", "culprits"),
+    [
+        ("RaisingEncoder", ["out of memory", "--batch-size"]),
+        ("CrashingEncoder", ["model failed while encoding", "CUDA error"]),
+        ("StringEncoder", ["returned a str"]),
+        ("CubeEncoder", ["shape (", "expected (texts, dimension)"]),
+        ("HugeEncoder", ["overflow"]),
+        ("FloatFingerprint", ["must be strings"]),
+    ],
+)
+def test_broken_encoders_are_named(tmp_path, monkeypatch, factory, culprits):
+    monkeypatch.chdir(Path(__file__).parent)
+    task = str(Path(__file__).parent / "fixtures" / "lareqa-mini.toml")
+    mirror = str(Path(__file__).parent / "fixtures" / "lareqa-mini")
+    result = invoke("run", "--model", f"py:tiny_models:{factory}", "--task", task, "--data-dir", mirror,
+                    "--no-cache", "-q", "-o", tmp_path / "r.json")  # fmt: skip
+    assert_one_error(result, *culprits)
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_codeswitch_needs_two_languages(data_dir, tmp_path):
+    result = invoke("run", "--model", "bm25", "--task", "xquad-r", "--langs", "en", "--perturb", "codeswitch",
+                    "--data-dir", data_dir, "-q", "-o", tmp_path / "r.json")  # fmt: skip
+    assert_one_error(result, "codeswitch", "two languages")
+
+
+@pytest.mark.parametrize(("option", "value"), [("--max-steps", "0"), ("--lr", "-1"), ("--epochs", "0")])
+def test_train_numbers_out_of_range(tmp_path, option, value):
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(GOOD_ROW + GOOD_ROW.replace('"a"', '"b"'))
+    assert_one_error(invoke("train", "--base", tmp_path, "--train-data", pairs, "-o", tmp_path / "o", option, value), option)
+
+
+def test_too_few_pairs_of_a_kind_is_an_input_error(tmp_path):
+    pairs = tmp_path / "pairs.jsonl"
+    rows = [GOOD_ROW.replace('"a"', f'"{i}"').replace('"de"', '"en"') for i in range(4)]  # monolingual only
+    rows.append(GOOD_ROW.replace('"a"', '"x"'))  # one cross-lingual pair
+    pairs.write_text("".join(rows))
+    from xlir_bench.training import train
+
+    (tmp_path / "config.json").write_text("{}")  # passes the model-folder check; the pairs fail before loading
+    with pytest.raises(Exception, match="too few|cross-lingual pairs") as info:
+        train(str(tmp_path), str(pairs), str(tmp_path / "o"), strategy="cross", batch_size=2)
+    assert type(info.value).__name__ == "XlirError"

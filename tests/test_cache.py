@@ -136,7 +136,7 @@ def test_sharded_jobs_fill_the_cache_for_a_run(data_dir, tmp_path):
     assert info.exit_code == 0 and "hash" in info.output
     (entry,) = cache_info(tmp_path)
     assert entry["queries"] + entry["passages"] == distinct_texts(data_dir, ["de"])
-    assert CliRunner().invoke(cli, ["cache", "clear", "--cache-dir", str(tmp_path), "--model", "hash"]).exit_code == 0
+    assert CliRunner().invoke(cli, ["cache", "clear", "--cache-dir", str(tmp_path), "--model", "hash", "--yes"]).exit_code == 0
     assert cache_info(tmp_path) == []
 
 

@@ -131,10 +131,11 @@ def test_symlink_out_of_the_data_root_is_refused(tmp_path):
 def test_only_https_downloads_and_nothing_is_fetched_otherwise(tmp_path, monkeypatch):
     asked = []
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: asked.append(url))
-    spec = _lareqa_task(tmp_path / "tasks", "en.json", url="file:///etc/{lang}")
+    with pytest.raises(xlir_bench.XlirError, match="https"):  # refused when the task file is read
+        _lareqa_task(tmp_path / "tasks", "en.json", url="file:///etc/{lang}")
     root = tmp_path / "download"
-    with pytest.raises(xlir_bench.XlirError, match="only https"):
-        load_task(spec, ("en",), DataSource(root, download=True, origin="cache"))
+    with pytest.raises(xlir_bench.XlirError, match="only https"):  # and by the downloader itself
+        fetch_file(DataSource(root, download=True, origin="cache"), "en.json", "file:///etc/passwd", "0" * 64)
     assert asked == [] and not root.exists()
 
 

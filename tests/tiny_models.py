@@ -116,3 +116,34 @@ class ShortEncoder(_HashEncoder):
 
 def RaisingFactory():  # noqa: N802 - named like the classes it stands beside
     raise RuntimeError("weights missing: /models/x.bin")
+
+
+class RaisingEncoder(_HashEncoder):
+    def encode_passages(self, texts):
+        raise MemoryError
+
+
+class CrashingEncoder(_HashEncoder):
+    def encode_passages(self, texts):
+        raise RuntimeError("CUDA error: device-side assert")
+
+
+class StringEncoder(_HashEncoder):
+    def encode_passages(self, texts):
+        return "not vectors"
+
+
+class CubeEncoder(_HashEncoder):
+    def encode_passages(self, texts):
+        return np.ones((len(texts), 2, 2), np.float32)
+
+
+class HugeEncoder(_HashEncoder):
+    fingerprint = "huge-v1"
+
+    def _embed(self, texts, dim):
+        return super()._embed(texts, dim) * 1e30
+
+
+class FloatFingerprint(_HashEncoder):
+    fingerprint = 1.5

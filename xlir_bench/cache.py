@@ -64,7 +64,7 @@ def _file_mode() -> int:
 
 def folder_name(fingerprint: str) -> str:
     """A fingerprint as a folder name; an encoder's own fingerprint could hold '/' or '..', so hash those."""
-    if _SAFE_FOLDER.match(fingerprint) and fingerprint not in (".", ".."):
+    if _SAFE_FOLDER.fullmatch(fingerprint) and fingerprint not in (".", ".."):
         return fingerprint
     return "fp-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
 
@@ -296,15 +296,24 @@ class CachedEncoder:
 def _is_cache_file(path: Path) -> bool:
     name = path.name
     return path.is_file() and (
-        name in ("model.json", ".lock") or bool(_CHUNK.match(name)) or (name.startswith(".") and name.endswith(".tmp"))
+        name in ("model.json", ".lock") or bool(_CHUNK.fullmatch(name)) or (name.startswith(".") and name.endswith(".tmp"))
     )
 
 
 def _is_cache_folder(folder: Path) -> bool:
     """A model folder as the cache writes it: a safe name and nothing but cache files in it."""
-    if folder.is_symlink() or not folder.is_dir() or not _SAFE_FOLDER.match(folder.name):
+    if folder.is_symlink() or not folder.is_dir() or not _SAFE_FOLDER.fullmatch(folder.name):
         return False
     return all(_is_cache_file(entry) and not entry.is_symlink() for entry in folder.iterdir())
+
+
+def _is_legacy_cache_folder(folder: Path) -> bool:
+    """An untagged (xlir-bench 0.1) model folder: our layout, our own model.json, and at least one chunk."""
+    if not _is_cache_folder(folder):
+        return False
+    meta = _read_json(folder / "model.json")
+    named = meta.get("fingerprint") == folder.name and isinstance(meta.get("dim"), int)
+    return named and any(_CHUNK.fullmatch(p.name) for p in folder.iterdir())
 
 
 def _cache_root(root: str | os.PathLike | None) -> Path | None:
@@ -317,7 +326,7 @@ def _cache_root(root: str | os.PathLike | None) -> Path | None:
     if (folder / TAG_NAME).is_file() and "xlir-bench" in (folder / TAG_NAME).read_text(errors="replace"):
         return folder
     entries = list(folder.iterdir())
-    if entries and all(_is_cache_folder(entry) for entry in entries):  # a cache made before the tag existed
+    if entries and all(_is_legacy_cache_folder(entry) for entry in entries):  # made before the tag existed
         return folder
     if not entries:
         return None

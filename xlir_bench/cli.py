@@ -39,6 +39,22 @@ def _split(value: str | None, option: str = "--langs") -> list[str] | None:
     return items
 
 
+class _Number(click.FloatRange):
+    """A float range that also refuses NaN (click's FloatRange lets it through, and NaN compares false)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
+def _steps(value: int) -> int:
+    if value == 0 or value < -1:
+        raise click.BadParameter(f"{value}: give a positive number of steps, or -1 to train by --epochs")
+    return value
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as ``warning: ...`` on one line, not Python's two lines with a source excerpt."""
     text = " ".join(str(message).split())
@@ -348,17 +364,23 @@ def cache_clear_command(cache_dir, model, yes) -> None:
     from .cache import cache_clear, cache_info, default_cache_dir
 
     folder = cache_dir or default_cache_dir()
-    targets = [e for e in cache_info(cache_dir) if not e["foreign"] and model in (None, e["model"], e["fingerprint"])]
+    entries = cache_info(cache_dir)
+    for e in entries:
+        if e["foreign"]:
+            click.echo(f"warning: {e['fingerprint']} is not a cache folder; it is left untouched", err=True)
+    targets = [e for e in entries if not e["foreign"] and model in (None, e["model"], e["fingerprint"])]
     if not targets:
         click.echo(f"nothing to clear in {folder}" + (f" for model {model!r}" if model else ""))
         return
-    if not yes and sys.stdin.isatty():
-        names = ", ".join(sorted({e["model"] for e in targets}))
+    names = ", ".join(sorted({e["model"] for e in targets}))
+    if not yes and not sys.stdin.isatty():
+        raise XlirError(f"cache clear: would delete {len(targets)} model folder(s) ({names}) in {folder}; pass --yes to confirm")
+    if not yes:
         click.confirm(f"delete the cached vectors of {len(targets)} model folder(s) ({names}) in {folder}?", abort=True)
     cleared = cache_clear(cache_dir, model)
     click.echo(f"removed {len(cleared.removed)} cached model(s) from {folder}")
-    for name in cleared.untouched:
-        click.echo(f"warning: left {name} untouched: it is not a cache folder", err=True)
+    for name in sorted(set(cleared.untouched) - {e["fingerprint"] for e in entries if e["foreign"]}):
+        click.echo(f"warning: left {name} untouched: something appeared in it while clearing", err=True)
 
 
 @cli.command("train-data")
@@ -394,12 +416,23 @@ def train_data_command(source_task, langs, context, data_dir, output) -> None:
 )
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder for checkpoints and log.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(2), help="Pairs per batch.")
-@click.option("--lr", default=2e-5, show_default=True, type=float, help="Peak learning rate.")
-@click.option("--epochs", default=1.0, show_default=True, type=float, help="Passes over the training pairs.")
 @click.option(
-    "--max-steps", default=-1, show_default=True, type=int, help="Stop after this many steps (overrides --epochs)."
+    "--lr", default=2e-5, show_default=True, type=_Number(0, 1, min_open=True), help="Peak learning rate."
 )
-@click.option("--warmup-ratio", default=0.1, show_default=True, type=float, help="Share of steps for LR warm-up.")
+@click.option(
+    "--epochs", default=1.0, show_default=True, type=_Number(0, min_open=True), help="Passes over the training pairs."
+)
+@click.option(
+    "--max-steps",
+    default=-1,
+    show_default=True,
+    type=int,
+    callback=lambda ctx, param, value: _steps(value),
+    help="Stop after this many steps (overrides --epochs; -1: by epochs).",
+)
+@click.option(
+    "--warmup-ratio", default=0.1, show_default=True, type=_Number(0, 1), help="Share of steps for LR warm-up."
+)
 @click.option("--max-length", default=128, show_default=True, type=click.IntRange(8), help="Max tokens per text.")
 @click.option(
     "--mono-ratio", default=None, type=float, help="hybrid: share of monolingual batches [default: by pool size]."
@@ -528,20 +561,32 @@ def report_command(run, output) -> None:
 @click.option(
     "--metric", type=click.Choice(COMPARE_METRICS), default="map", show_default=True, help="Per-query metric to compare."
 )
-@click.option("--max-drop", default=0.01, show_default=True, type=float, help="Largest allowed drop of a family macro.")
+@click.option(
+    "--max-drop",
+    default=0.01,
+    show_default=True,
+    type=_Number(0, 1),
+    help="Largest allowed drop of a family macro.",
+)
 @click.option(
     "--max-setting-drop",
     default=0.03,
     show_default=True,
-    type=float,
+    type=_Number(0, 1),
     help="Largest allowed significant drop of one setting.",
 )
-@click.option("--alpha", default=0.05, show_default=True, type=float, help="Significance level after Holm correction.")
+@click.option(
+    "--alpha",
+    default=0.05,
+    show_default=True,
+    type=_Number(0, 1, min_open=True, max_open=True),
+    help="Significance level after Holm correction.",
+)
 @click.option(
     "--max-relative-change",
     default=0.05,
     show_default=True,
-    type=float,
+    type=_Number(0),
     help="Other measures (bias included): largest allowed significant worsening of a family macro, relative.",
 )
 @click.option(

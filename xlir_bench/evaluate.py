@@ -134,6 +134,8 @@ class _Pipeline:
         self.options = options
         self.perturbations = [parse_perturbation(spec) for spec in options.perturb or []]
         self.families = parse_families(options.settings)
+        if options.langs is not None and len(options.langs) < 2 and any(p.name == "codeswitch" for p in self.perturbations):
+            raise XlirError("--perturb codeswitch: needs at least two languages (words come from a parallel question)")
         # the model first: a wrong --model is the likelier typo, and it must not wait for data loading
         self.retriever = load_retriever(model, options)
         self.tasks, self.plan = plan_settings(options, self.families)
@@ -219,6 +221,11 @@ class _Pipeline:
             rows = slice(start, start + block)
             with self.timer.stage("search_s"):
                 scores = index.scores(reps[rows])
+            if not np.isfinite(scores).all():
+                raise XlirError(
+                    f"model {self.retriever.name}: scores overflow to inf/NaN on {setting.key}; "
+                    "the embeddings are too large (normalise them)"
+                )
             with self.timer.stage("score_s"):
                 parts.append(score_setting(scores, judgements.block(rows), setting.family))
             if run_depth > 0:
@@ -298,7 +305,18 @@ def represent_unique(represent: Callable[[list[str]], Any], texts: list[str]) ->
     """One call over the distinct texts, expanded back to the original order."""
     unique: dict[str, int] = {}
     inverse = [unique.setdefault(text, len(unique)) for text in texts]
-    reps = represent(list(unique))
+    try:
+        reps = represent(list(unique))
+    except XlirError:
+        raise
+    except MemoryError as exc:
+        raise XlirError("the model ran out of memory while encoding; lower --batch-size") from exc
+    except Exception as exc:  # noqa: BLE001 - the user's model may raise anything; --debug shows the traceback
+        raise XlirError(f"the model failed while encoding ({type(exc).__name__}: {exc}); --debug shows where") from exc
+    if isinstance(reps, (str, bytes)) or not hasattr(reps, "__len__"):
+        raise XlirError(f"the model returned a {type(reps).__name__}, not one representation per text")
+    if isinstance(reps, np.ndarray) and reps.ndim != 2:
+        raise XlirError(f"the model returned an array of shape {reps.shape}; expected (texts, dimension)")
     if len(reps) != len(unique):
         raise XlirError(
             f"the model returned {len(reps)} representations for {len(unique)} texts; "

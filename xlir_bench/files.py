@@ -40,6 +40,8 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, mode: int | None = 
     mkstemp alone would make it private (0600).
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # renaming over /dev/null (as root) would replace the device
+        raise XlirError(f"{path}: not a regular file (a device, pipe or folder); give a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if path.suffix == ".gz":
@@ -97,35 +99,44 @@ def confine(root: Path, relative: str, what: str) -> Path:
     candidate = Path(relative)
     if candidate.is_absolute() or relative.startswith("~"):
         raise XlirError(f"{what}: {relative!r} is an absolute path; give a path relative to {root}")
-    resolved = (root / candidate).resolve()
-    if not resolved.is_relative_to(root.resolve()):
-        raise XlirError(f"{what}: {relative!r} leads outside {root}; keep the path inside that folder")
+    try:
+        resolved = (root / candidate).resolve()
+        inside = resolved.is_relative_to(root.resolve())
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise XlirError(f"{what}: {root / candidate} cannot be resolved ({exc}); fix the symlinks") from exc
+    if not inside:
+        link = next((p for p in [root / candidate, *(root / candidate).parents] if p.is_symlink()), None)
+        why = f"{link} is a symlink to {resolved}" if link else f"{relative!r} resolves to {resolved}"
+        raise XlirError(f"{what}: {why}, which leads outside {root}; keep the files inside that folder (copy, not link)")
     return resolved
 
 
 def check_writable_file(path: str | os.PathLike, option: str) -> Path:
-    """Fail now, not after an hour of encoding, if ``path`` cannot be written (folder made if missing)."""
+    """Fail now, not after an hour of encoding, if ``path`` cannot be written; creates nothing."""
     path = Path(path)
     if path.is_dir():
         raise XlirError(f"{option} {path}: is a folder; give a file name")
-    check_writable_folder(path.parent if str(path.parent) else Path("."), option)
+    if path.exists() and not path.is_file():
+        raise XlirError(f"{option} {path}: not a regular file (a device or pipe?); give a file path")
     if path.exists() and not os.access(path, os.W_OK):
         raise XlirError(f"{option} {path}: the file is not writable; choose another path")
+    check_writable_folder(path.parent if str(path.parent) else Path("."), option)
     return path
 
 
 def check_writable_folder(folder: str | os.PathLike, option: str) -> Path:
-    """Create ``folder`` if needed and prove a file can be made in it."""
+    """Prove that ``folder`` exists and takes new files, or could be created; creates nothing.
+
+    Nothing is made now, so a command that fails later on bad input leaves no empty folders.
+    """
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise XlirError(f"{option} {folder}: exists and is not a folder; choose another path")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".xlir-bench-probe.")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise XlirError(f"{option} {folder}: cannot write there ({exc.strerror}); choose another path") from exc
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise XlirError(f"{option} {folder}: {existing} exists and is not a folder; choose another path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise XlirError(f"{option} {folder}: cannot write in {existing} (permission denied); choose another path")
     return folder
 
 
@@ -135,7 +146,7 @@ def read_text(path: str | os.PathLike, what: str, fix: str) -> str:
     if path.is_dir():
         raise XlirError(f"{path}: is a folder, expected a {what} file; {fix}")
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a BOM some editors add is not part of the text
     except FileNotFoundError as exc:
         raise XlirError(f"{path}: no such {what} file; {fix}") from exc
     except UnicodeDecodeError as exc:

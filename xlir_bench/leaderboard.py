@@ -204,11 +204,19 @@ def _groups(frame):
         yield f"{title} ({task}){suffix}", group
 
 
+def _csv_cell(value):
+    """A spreadsheet runs a cell starting with = + - @ as a formula; a leading quote keeps it text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def render(frame, fmt: str = "md") -> str:
     """The leaderboard as ``md`` (tabulate), ``html`` or ``csv``; deterministic for the same records."""
     if fmt == "csv":
         buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, float_format="%.6f", lineterminator="\n")
+        safe = frame.map(_csv_cell)
+        safe.to_csv(buffer, index=False, float_format="%.6f", lineterminator="\n")
         return buffer.getvalue()
     from tabulate import tabulate
 

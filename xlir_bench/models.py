@@ -58,6 +58,12 @@ def load_retriever(model: Any, options: Any) -> Retriever:
             raise XlirError(f"--index {options.index}: model {found.name} has its own index; use --index flat")
         return found
     encoder = found.encoder if isinstance(found, DenseRetriever) else found
+    fingerprint = getattr(encoder, "fingerprint", None)
+    if not isinstance(fingerprint, str) or not isinstance(getattr(encoder, "name", None), str):
+        raise XlirError(
+            f"--model: {type(encoder).__name__}'s name and fingerprint must be strings "
+            f"(got {type(getattr(encoder, 'name', None)).__name__} and {type(fingerprint).__name__})"
+        )
     if not isinstance(encoder, Encoder):
         raise XlirError(
             f"--model: {type(encoder).__name__} is neither an encoder (name, fingerprint, encode_queries, "

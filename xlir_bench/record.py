@@ -190,7 +190,8 @@ class EvaluationResult:
 
     def write_trec(self, folder: str | os.PathLike, run_name: str | None = None) -> list[Path]:
         """A TREC run file (top ``depth``) and a qrels file per setting."""
-        run_name = run_name or self.record["model"]["name"]
+        # the run tag is one whitespace-free column of every TREC line
+        run_name = safe_name(run_name or self.record["model"]["name"])
         written = []
         for task, outcomes in self.outcomes.items():
             for outcome in outcomes:

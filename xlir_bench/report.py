@@ -106,6 +106,8 @@ def _rank_distance_boxes(plt, title: str, settings: list[SettingResult]) -> str 
     if not multi:
         return None
     data = [[v for v in s.per_query.get("rank_distance", []) if v is not None] for s in multi]
+    if not any(data):  # one language: no parallel answers, no distances to draw
+        return None
     fig, ax = plt.subplots(figsize=(1.2 + 0.65 * len(multi), 3.2))
     ax.boxplot([np.asarray(d) + 1 for d in data], showfliers=False)
     ax.set_xticks(range(1, len(multi) + 1), [s.query_lang for s in multi])

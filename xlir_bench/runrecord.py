@@ -10,6 +10,7 @@ version-1 records (the first release) are migrated to version 2 on read.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,11 +212,19 @@ def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
     return value
 
 
+def _finite(value: Any) -> bool:
+    """A JSON number that is a finite float (no NaN/Infinity literals, no 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _number_or_null(value: Any, where: str) -> None:
-    if value is not None:
-        _expect(value, (int, float), where)
-        if not np.isfinite(value):
-            raise _Invalid(f"{where} is {value}, not a finite number")
+    if value is not None and not _finite(value):
+        raise _Invalid(f"{where} is {value!r:.40}, not a finite number or null")
 
 
 def _check_metrics(metrics: Any, where: str) -> None:
@@ -241,14 +250,16 @@ def _check_setting(entry: Any, where: str) -> None:
     qids = _expect(per_query.get("qid"), list, f"{where}.per_query.qid")
     if not all(isinstance(q, str) for q in qids):
         raise _Invalid(f"{where}.per_query.qid holds a non-string id")
+    if len(set(qids)) != len(qids):
+        raise _Invalid(f"{where}.per_query.qid lists a query id twice")
     for name, values in per_query.items():
         if name == "qid":
             continue
         _expect(values, list, f"{where}.per_query.{name}")
         if len(values) != len(qids):
             raise _Invalid(f"{where}.per_query.{name} has {len(values)} values for {len(qids)} queries")
-        if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
-            raise _Invalid(f"{where}.per_query.{name} holds a value that is not a number or null")
+        if not all(v is None or _finite(v) for v in values):
+            raise _Invalid(f"{where}.per_query.{name} holds a value that is not a finite number or null")
 
 
 def _check_top(record: Any) -> None:

@@ -66,7 +66,7 @@ def _qrels_tsv(path: Path) -> dict[str, dict[str, int]]:
             raise XlirError(
                 f"{path}:{number}: {len(row)} tab-separated columns, expected 3 (query-id, corpus-id, score)"
             )
-        if not _INTEGER.match(row[2].strip()):
+        if not _INTEGER.fullmatch(row[2].strip()):
             raise XlirError(f"{path}:{number}: score {row[2]!r} is not an integer grade (0, 1, 2, ...)")
         qrels[row[0]][row[1]] = int(row[2])
     return qrels
@@ -87,6 +87,7 @@ def _language_of(row: dict[str, Any], raw: dict[str, Any], where: Path) -> str:
 def _assemble(queries, docs, qrels, langs) -> dict[str, LanguageData]:
     """Per-language LanguageData from (lang, id, text) queries and docs and id-keyed qrels."""
     _report_unknown(queries, docs, qrels)
+    _refuse_duplicates(docs)
     out = {}
     for lang in langs:
         lang_docs = sorted((doc_id, text) for doc_lang, doc_id, text in docs if doc_lang == lang)
@@ -128,21 +129,45 @@ def _report_unknown(queries, docs, qrels) -> None:
         )
 
 
+def _refuse_duplicates(docs) -> None:
+    seen: set[tuple[str, str]] = set()
+    for lang, doc_id, _ in docs:
+        if (lang, doc_id) in seen:
+            raise XlirError(
+                f"corpus: document id {doc_id!r} ({lang}) occurs twice (ids 1 and \"1\" are the same); give each document one id"
+            )
+        seen.add((lang, doc_id))
+
+
+def _report_other_languages(queries, docs, langs) -> None:
+    """Rows in a language the task does not list are left out; say how many rather than drop them silently."""
+    other_docs = sum(lang not in langs for lang, _, _ in docs)
+    other_queries = sum(lang not in langs for lang, _, _ in queries)
+    if other_docs or other_queries:
+        known = sorted({lang for lang, _, _ in (*docs, *queries)} - set(langs))[:5]
+        warnings.warn(
+            f"{other_docs} documents and {other_queries} queries are in languages the task file does not list "
+            f"({', '.join(known)}); they are left out",
+            stacklevel=2,
+        )
+
+
 def load_beir(
-    raw: dict[str, Any], langs: tuple[str, ...], root: Path
+    raw: dict[str, Any], langs: tuple[str, ...], root: Path, declared: tuple[str, ...] = ()
 ) -> tuple[dict[str, LanguageData], dict[str, str]]:
-    """A BEIR-format task: (per-language data, {file: sha256})."""
+    """A BEIR-format task: (per-language data, {file: sha256}); ``declared`` are all the task's languages."""
+    root = root.resolve()
     base = confine(root, raw["path"], f"{root} task file: path")
     split = raw.get("split", "test")
-    if not re_split.match(split):
+    if not re_split.fullmatch(split):
         raise XlirError(f"task file: split {split!r} must be a plain file name (letters, digits, . _ -)")
     folders = [(lang, confine(base, lang, "language folder")) for lang in langs] if raw.get("per_language_folders") else [(None, base)]
     queries, docs, qrels, checksums = [], [], {}, {}
     for folder_lang, folder in folders:
-        files = {
-            "corpus": folder / "corpus.jsonl",
-            "queries": folder / "queries.jsonl",
-            "qrels": folder / "qrels" / f"{split}.tsv",
+        files = {  # each resolved and kept inside the task file's folder: no symlink may lead out
+            "corpus": confine(root, str((folder / "corpus.jsonl").relative_to(root)), "corpus.jsonl"),
+            "queries": confine(root, str((folder / "queries.jsonl").relative_to(root)), "queries.jsonl"),
+            "qrels": confine(root, str((folder / "qrels" / f"{split}.tsv").relative_to(root)), f"qrels/{split}.tsv"),
         }
         fixed = {**raw, "language": folder_lang} if folder_lang else raw
         for row in _jsonl(files["corpus"]):
@@ -155,6 +180,7 @@ def load_beir(
         for qid, judged in _qrels_tsv(files["qrels"]).items():
             qrels.setdefault(qid, {}).update(judged)
         checksums.update({str(path.relative_to(base.parent)): sha256_file(path) for path in files.values()})
+    _report_other_languages(queries, docs, declared or langs)
     return _assemble(queries, docs, qrels, langs), checksums
 
 

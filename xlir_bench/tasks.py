@@ -12,6 +12,7 @@ This module turns it into settings:
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import sys
@@ -155,7 +156,7 @@ def _check_keys(raw: dict, fmt: str, where: str) -> None:
 
 def _check_languages(raw: dict, where: str) -> tuple[str, ...]:
     langs = raw["languages"]
-    bad = [lang for lang in langs if not isinstance(lang, str) or not _LANG.match(lang) or lang == MULTI_POOL]
+    bad = [lang for lang in langs if not isinstance(lang, str) or not _LANG.fullmatch(lang) or lang == MULTI_POOL]
     if not langs or bad:
         raise XlirError(
             f"{where}: languages must be a non-empty list of codes of letters, digits, _ or - "
@@ -167,15 +168,19 @@ def _check_languages(raw: dict, where: str) -> tuple[str, ...]:
 
 
 def _check_lareqa(raw: dict, langs: tuple[str, ...], where: str) -> None:
-    if "{lang}" not in raw["url_template"]:
-        raise XlirError(f"{where}: url_template must contain {{lang}}")
+    try:
+        filled = raw["url_template"].format(lang="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise XlirError(f"{where}: url_template may hold {{lang}} and nothing else in braces ({exc!r})") from exc
+    if "{lang}" not in raw["url_template"] or not filled.startswith("https://"):
+        raise XlirError(f"{where}: url_template must be an https:// URL containing {{lang}}")
     for lang in langs:
         entry = raw["files"].get(lang)
         if not isinstance(entry, dict) or set(entry) != {"path", "sha256"}:
             raise XlirError(f"{where}: files.{lang} must be {{ path = \"...\", sha256 = \"...\" }}")
         if not isinstance(entry["path"], str) or not entry["path"]:
             raise XlirError(f"{where}: files.{lang}.path must be a relative path inside the data folder")
-        if not isinstance(entry["sha256"], str) or not _SHA256.match(entry["sha256"]):
+        if not isinstance(entry["sha256"], str) or not _SHA256.fullmatch(entry["sha256"]):
             raise XlirError(f"{where}: files.{lang}.sha256 must be 64 lower-case hex digits")
     for lang, entry in raw.get("counts", {}).items():
         ok = isinstance(entry, dict) and all(
@@ -203,11 +208,17 @@ def load_spec(path: Path) -> TaskSpec:
     if fmt not in FORMATS:
         raise XlirError(f"{where}: format {fmt!r} is not one of {', '.join(FORMATS)}")
     _check_keys(raw, fmt, where)
-    if not _NAME.match(raw["name"]):
+    if not _NAME.fullmatch(raw["name"]):
         raise XlirError(
             f"{where}: name {raw['name']!r} must be lower-case letters, digits, '.', '_' or '-' (at most 64)"
         )
     langs = _check_languages(raw, where)
+    threshold = raw.get("relevance_threshold", 1)
+    if not math.isfinite(threshold) or threshold <= 0:
+        raise XlirError(f"{where}: relevance_threshold {threshold} must be a positive number (the lowest relevant grade)")
+    for key in ("language", "language_field"):
+        if key in raw and not _LANG.fullmatch(raw[key]):
+            raise XlirError(f"{where}: {key} {raw[key]!r} must be letters, digits, _ or - (a code or a field name)")
     if fmt == "lareqa":
         _check_lareqa(raw, langs, where)
     elif fmt == "ir_datasets":
@@ -234,6 +245,9 @@ def load_spec(path: Path) -> TaskSpec:
 def task_files() -> list[Path]:
     """Built-in task files, then those in the folders of ``XLIR_BENCH_TASKS`` (os.pathsep-separated)."""
     extra = [Path(folder) for folder in os.environ.get(TASKS_ENV, "").split(os.pathsep) if folder]
+    for folder in extra:
+        if not folder.is_dir():
+            raise XlirError(f"{TASKS_ENV}: {folder} is not a folder; list folders of task files (.toml)")
     return _builtin_task_files() + [path for folder in extra for path in sorted(folder.glob("*.toml"))]
 
 
@@ -328,7 +342,7 @@ def load_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource | None 
         from .sources import load_beir
 
         root = Path(spec.source_file).parent if spec.source_file else Path.cwd()
-        data, checksums = load_beir(spec.options, langs, root)
+        data, checksums = load_beir(spec.options, langs, root, spec.languages)
         return Task(spec, langs, data, checksums)
     if spec.format == "ir_datasets":
         from .sources import load_ir_datasets

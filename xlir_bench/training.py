@@ -17,6 +17,7 @@ datasets, accelerate).
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -25,10 +26,11 @@ from typing import Any
 
 from .errors import XlirError
 from .files import iter_jsonl, write_atomic
-from .sampling import STRATEGIES, PairInfo
+from .sampling import STRATEGIES, PairInfo, plan_batches
 from .tasks import Task
 
 PAIR_FIELDS = ("id", "query_lang", "query", "passage_lang", "passage")
+LANGUAGE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
 
 def build_pairs(task: Task, context: bool = False) -> list[dict[str, str]]:
@@ -71,6 +73,9 @@ def read_pairs(path: str | Path) -> list[dict[str, str]]:
             raise XlirError(
                 f"{path}:{number}: missing or empty {', '.join(missing)}; each line needs {', '.join(PAIR_FIELDS)}"
             )
+        bad = [k for k in ("query_lang", "passage_lang") if not LANGUAGE_CODE.fullmatch(pair[k])]
+        if bad:
+            raise XlirError(f"{path}:{number}: {bad[0]} {pair[bad[0]]!r} is not a language code (letters, digits, _ -)")
         pairs.append(pair)
     if len(pairs) < 2:
         raise XlirError(f"{path}: {len(pairs)} pairs; in-batch negatives need at least two")
@@ -140,6 +145,10 @@ def train(
     kinds = {"mono": sum(i.is_mono for i in info), "cross": sum(not i.is_mono for i in info)}
     if strategy != "hybrid" and kinds[strategy] < 2:
         raise XlirError(f"--strategy {strategy}: {train_data} has {kinds[strategy]} {strategy}-lingual pairs")
+    try:  # the batch plan, before the model loads: too few pairs of a kind is an input error
+        plan_batches(info, batch_size, strategy, seed=seed, mono_ratio=mono_ratio)
+    except ValueError as exc:
+        raise XlirError(f"--train-data {train_data}: {exc}; lower --batch-size or add pairs") from exc
     try:
         model = SentenceTransformer(base, device=device, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - loaders raise many types; the user needs one line
