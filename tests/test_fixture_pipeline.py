@@ -121,3 +121,101 @@ def test_cli_run_compare_leaderboard_report_on_the_fixture(tmp_path, monkeypatch
     assert same.exit_code == 0 and "PASS" in same.output
     report = runner.invoke(cli, ["report", str(tmp_path / "a.json"), "-o", str(tmp_path / "r.html")])
     assert report.exit_code == 0 and "lareqa-mini" in (tmp_path / "r.html").read_text()
+
+
+# --- language-bias measures on the fixture, by hand ----------------------------------------------
+
+
+def _setting(result, key):
+    return next(s for s in result.run.results["lareqa-mini"].settings if s.key == key)
+
+
+def test_bias_measures_by_hand(result):
+    # en q1 answers at ranks 2 (en) and 6 (de); en q2 at 1 (en) and 3 (de); de q1, q2 at 1 (de) and 2 (en)
+    en, de = _setting(result, "en->all"), _setting(result, "de->all")
+    assert en.per_query["same_lang_first"] == [1.0, 1.0] and de.per_query["same_lang_first"] == [1.0, 1.0]
+    assert en.per_query["strong_alignment"] == [0.0, 0.0] and de.per_query["strong_alignment"] == [1.0, 1.0]
+    assert en.per_query["r_precision"] == [0.5, 0.5] and de.per_query["r_precision"] == [1.0, 1.0]
+    assert _setting(result, "en->en").per_query["r_precision"] == [0.0, 1.0]
+    bias = result.run.results["lareqa-mini"].extra["bias"]
+    assert bias["rank_matrix"]["en"] == {"de": {"mean": 4.5, "median": 4.5}, "en": {"mean": 1.5, "median": 1.5}}
+    assert bias["rank_matrix"]["de"] == {"de": {"mean": 1.0, "median": 1.0}, "en": {"mean": 2.0, "median": 2.0}}
+    assert bias["first_answer_language"] == {"en": {"de": 0.0, "en": 1.0}, "de": {"de": 1.0, "en": 0.0}}
+    # each question is asked in one other language only, so its consistency is the same RBO seen from both sides
+    assert en.per_query["translation_consistency"] == de.per_query["translation_consistency"]
+    assert all(0.0 < v < 1.0 for v in en.per_query["translation_consistency"])
+
+
+CONCEPTS = {  # translation-invariant: every translation of a text has the same vector
+    ("Paris is the capital of France.", "Paris ist die Hauptstadt Frankreichs."): [1, 0, 0, 0],
+    ("It lies on the Seine.", "Es liegt an der Seine."): [0, 1, 0, 0],
+    ("Berlin is in Germany.", "Berlin liegt in Deutschland."): [0, 0, 1, 0],
+    ("The Spree flows through it.", "Die Spree fließt hindurch."): [0, 0, 0, 1],
+    ("What is the capital of France?", "Was ist die Hauptstadt Frankreichs?"): [1, 0, 0.3, 0],
+    ("Which river flows through Berlin?", "Welcher Fluss fließt durch Berlin?"): [0, 0, 0.3, 1],
+}
+
+
+class InvariantEncoder:
+    """Every translation maps to one vector; ``language_weight`` > 0 adds a vector per language."""
+
+    name = "invariant"
+    language_weight = 0.0
+
+    @property
+    def fingerprint(self):
+        return f"invariant-{self.language_weight}"
+
+    def _encode(self, texts, query):
+        rows = []
+        for text in texts:
+            (pair, vector), = [(p, v) for p, v in CONCEPTS.items() if text in p]
+            lang = [0.0, 0.0]
+            lang[pair.index(text)] = 1.0 if query else self.language_weight
+            rows.append(vector + [x * (1.0 if self.language_weight else 0.0) for x in lang])
+        return np.array(rows, dtype=np.float32)
+
+    def encode_queries(self, texts):
+        return self._encode(texts, True)
+
+    def encode_passages(self, texts):
+        return self._encode(texts, False)
+
+
+class BiasedEncoder(InvariantEncoder):
+    language_weight = 1.0
+
+
+def _multi(encoder):
+    run = xlir_bench.evaluate(encoder, tasks=[TASK], data_dir=MIRROR, use_cache=False, settings="multi", progress=False)
+    return run.run.results["lareqa-mini"].macro["multi"]
+
+
+def test_a_translation_invariant_encoder_is_language_agnostic():
+    macro = _multi(InvariantEncoder())
+    assert macro["rank_distance"] == 1.0  # R - 1 with R = 2 parallel answers: they sit side by side
+    assert macro["strong_alignment"] == 1.0
+    assert macro["translation_consistency"] == pytest.approx(1.0)
+    assert macro["same_lang_first"] == 0.5  # 1 / R: the tie goes to the larger docno (en) for both languages
+
+
+def test_a_language_vector_makes_it_biased():
+    agnostic, biased = _multi(InvariantEncoder()), _multi(BiasedEncoder())
+    assert biased["same_lang_first"] == 1.0
+    assert biased["rank_distance"] > agnostic["rank_distance"]
+    assert biased["translation_consistency"] < agnostic["translation_consistency"]
+
+
+def test_intervals_are_seeded_and_equal_an_independent_bootstrap():
+    from xlir_bench.bootstrap import macro_interval
+
+    runs = [
+        xlir_bench.evaluate(HandEncoder(), tasks=[TASK], data_dir=MIRROR, use_cache=False, progress=False, bootstrap=200)
+        for _ in range(2)
+    ]
+    first, second = (r.run.results["lareqa-mini"].extra["intervals"] for r in runs)
+    assert first == second
+    settings = [s for s in runs[0].run.results["lareqa-mini"].settings if s.family == "multi"]
+    alone = macro_interval([(s.query_ids, s.values("map")) for s in settings], n_resamples=200, seed=0)
+    assert first["multi"]["map"] == pytest.approx([alone.low, alone.high])
+    assert first["multi"]["map"][0] <= runs[0].run.results["lareqa-mini"].macro["multi"]["map"] <= first["multi"]["map"][1]

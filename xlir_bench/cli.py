@@ -21,6 +21,7 @@ from .evaluate import evaluate
 from .files import check_writable_file, check_writable_folder, safe_name, write_atomic
 from .record import EvaluationResult
 from .tasks import registry
+from .text import with_interval
 
 DEBUG_ENV = "XLIR_BENCH_DEBUG"
 # Per-query measures every setting keeps; rank distance only exists for multilingual pools.
@@ -145,7 +146,7 @@ def tasks_command() -> None:
         click.echo(tabulate(rows, headers=["lang", "questions", "candidates"], tablefmt="simple") + "\n")
 
 
-SUMMARY = ("map", "recall@10", "ndcg@10", "mrr@10", "rank_distance", "same_lang_top10_share")
+SUMMARY = ("map", "recall@10", "ndcg@10", "mrr@10", "rank_distance", "same_lang_first", "translation_consistency")
 
 
 def _summary_table(result: EvaluationResult) -> str:
@@ -154,13 +155,20 @@ def _summary_table(result: EvaluationResult) -> str:
     from .measures import REGISTRY
 
     run = result.run
+    digits = {"rank_distance": 1}
     rows = [
-        [task, family, sum(s.family == family for s in res.settings), *(metrics.get(name) for name in SUMMARY)]
+        [task, family, sum(s.family == family for s in res.settings)]
+        + [
+            with_interval(metrics.get(name), res.extra.get("intervals", {}).get(family, {}).get(name), digits.get(name, 4))
+            for name in SUMMARY
+        ]
         for task, res in run.results.items()
         for family, metrics in res.macro.items()
     ]
     headers = ["task", "family", "settings", *(REGISTRY[name].label for name in SUMMARY)]
-    table = tabulate(rows, headers=headers, floatfmt=".4f", missingval="")
+    table = tabulate(rows, headers=headers, disable_numparse=True)
+    if run.extra.get("bootstrap", {}).get("resamples"):
+        table += f"\n(± half the 95 % bootstrap interval, {run.extra['bootstrap']['resamples']} question resamples)"
     if "robustness" in run.extra:
         spec = " + ".join(run.extra["perturbation"]["spec"])
         rows = [
@@ -221,6 +229,13 @@ def _summary_table(result: EvaluationResult) -> str:
     help="Perturb the questions (repeatable): typo, insert, delete, substitute, swap, diacritics, case, punct, codeswitch, dialect.",
 )
 @click.option("--perturb-seed", default=0, show_default=True, type=int, help="Seed of the perturbations.")
+@click.option(
+    "--bootstrap",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="Question resamples for the 95 % intervals of every family macro (0: none).",
+)
 @click.option(
     "--index",
     "index_kind",

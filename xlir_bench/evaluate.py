@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .bias import CONSISTENCY_DEPTH, task_bias
 from .cache import CachedEncoder
 from .constants import DEFAULT_TASKS, FAMILIES, INDEX_KINDS, MULTI_POOL
 from .errors import XlirError
@@ -24,7 +25,7 @@ from .index import PoolIndex, top_k
 from .judgements import Judgements, Pool, pools_of
 from .models import load_retriever
 from .perturb import parse_perturbation, perturb_task_questions
-from .record import EvaluationResult, add_robustness, build_record, task_results
+from .record import Bootstrap, EvaluationResult, add_robustness, build_record, task_results
 from .retrievers import DenseRetriever
 from .scoring import SettingScores, score_retrieved, score_setting
 from .tasks import Setting, Task, enumerate_settings, has_judged_queries, load_selection, parse_families
@@ -47,6 +48,8 @@ class EvalOptions:
     perturb_seed: int = 0
     index: str = "flat"
     ann_depth: int = 1000
+    bootstrap: int = 1000  # resamples of the family-macro intervals; 0 turns them off
+    bootstrap_seed: int = 0
     model_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -82,6 +85,7 @@ class SettingOutcome:
     judgements: Judgements
     top: np.ndarray | None = None  # (queries, depth) candidate ids, best first
     top_scores: np.ndarray | None = None
+    top_positions: np.ndarray | None = None  # multi: (queries, <= 100) pool positions, for translation consistency
 
     @property
     def qrels(self) -> dict[str, dict[str, int]]:
@@ -143,6 +147,7 @@ class _Pipeline:
         self.calls: dict[str, dict[str, dict[str, int]]] = {}
         self.texts: dict[str, dict[str, dict[str, int]]] = {}
         self.truncated: dict[str, int] = {}
+        self.bias: dict[str, dict[str, Any]] = {}
 
     @property
     def cached(self) -> CachedEncoder | None:
@@ -160,8 +165,10 @@ class _Pipeline:
                 indexes = {name: self.retriever.build_index(_parts(passages, pool)) for name, pool in pools.items()}
             if self.perturbations:
                 clean[task.name] = self.score(task, queries, pools, indexes, run_depth=0)
+                task_bias(clean[task.name])
                 queries, examples[task.name] = self.represent_perturbed(task, passages)
             outcomes[task.name] = self.score(task, queries, pools, indexes, run_depth=self.options.depth)
+            self.bias[task.name] = task_bias(outcomes[task.name])
         if self.cached is not None:
             self.cached.close_progress()
         return EvaluationResult(self.record(outcomes, clean, examples), outcomes=outcomes)
@@ -216,7 +223,7 @@ class _Pipeline:
     def _score_exact(self, setting, index, reps, judgements: Judgements, run_depth: int) -> SettingOutcome:
         """Exact measures over blocks of queries: peak memory is one (block x pool) score matrix."""
         block = max(1, SCORE_BLOCK_BYTES // (4 * max(index.ntotal, 1)))
-        parts, tops, top_scores = [], [], []
+        parts, tops, top_scores, positions = [], [], [], []
         for start in range(0, len(judgements.query_ids), block):
             rows = slice(start, start + block)
             with self.timer.stage("search_s"):
@@ -228,11 +235,15 @@ class _Pipeline:
                 )
             with self.timer.stage("score_s"):
                 parts.append(score_setting(scores, judgements.block(rows), setting.family))
-            if run_depth > 0:
-                with self.timer.stage("search_s"):
+            with self.timer.stage("search_s"):
+                if run_depth > 0:
                     tops.append(top_k(scores, run_depth))
                     top_scores.append(np.take_along_axis(scores, tops[-1], axis=1))
+                if setting.family == "multi":
+                    positions.append(top_k(scores, CONSISTENCY_DEPTH))
         outcome = SettingOutcome(setting, SettingScores.concatenate(parts), judgements)
+        if positions:
+            outcome.top_positions = np.concatenate(positions)
         if run_depth > 0:
             outcome.top = np.asarray(judgements.pool.candidate_ids)[np.concatenate(tops)]
             outcome.top_scores = np.concatenate(top_scores)
@@ -246,6 +257,8 @@ class _Pipeline:
         with self.timer.stage("score_s"):
             scores = score_retrieved(top, judgements, setting.family, ann_recall=recall)
         outcome = SettingOutcome(setting, scores, judgements)
+        if setting.family == "multi" and (top >= 0).all():
+            outcome.top_positions = top[:, :CONSISTENCY_DEPTH]
         if self.options.depth > 0:
             keep = top[:, : self.options.depth]
             outcome.top = np.asarray(judgements.pool.candidate_ids)[np.maximum(keep, 0)]
@@ -253,10 +266,14 @@ class _Pipeline:
         return outcome
 
     def record(self, outcomes, clean, examples) -> dict[str, Any]:
+        uncertainty = Bootstrap(self.options.bootstrap, self.options.bootstrap_seed)
+        with self.timer.stage("score_s"):
+            results = {name: task_results(task_outcomes, self.bias[name], uncertainty) for name, task_outcomes in outcomes.items()}
         self.timer.seconds["total_s"] = time.perf_counter() - self.started
         record = build_record(
-            self.retriever, self.tasks, outcomes, self.timer.seconds, self.calls, self.texts, self.families, self.options.name
+            self.retriever, self.tasks, results, self.timer.seconds, self.calls, self.texts, self.families, self.options.name
         )
+        record["bootstrap"] = {"resamples": uncertainty.resamples, "seed": uncertainty.seed, "confidence": 0.95}
         record["truncated_texts"] = self.truncated
         if isinstance(self.retriever, DenseRetriever) and self.retriever.index != "flat":
             record["index"] = {"kind": self.options.index, "depth": self.options.ann_depth, "recall_sample": ANN_SAMPLE}

@@ -24,7 +24,7 @@ from .measures import REGISTRY, measure
 from .runrecord import RunRecord, load_record
 from .significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni, randomization_test
 from .tasks import registry
-from .text import md_cell
+from .text import md_cell, with_interval
 
 # Multilingual-pool macros shown beside the ranking metric: every registered measure that names a column.
 MEASURE_COLUMNS = {m.column: m.name for m in REGISTRY.values() if m.column}
@@ -124,11 +124,13 @@ def leaderboard(
 
 def _row(path: str, record: RunRecord, task: str, metric: str) -> dict[str, Any]:
     macro = record.results[task].macro
+    intervals = record.results[task].extra.get("intervals", {})
     row = {
         "task": task,
         "data": _data_id(record, task),
         "model": record.model_name,
         **{family: macro.get(family, {}).get(metric) for family in ("multi", "cross", "mono")},
+        **{f"{family} 95% CI": intervals.get(family, {}).get(metric) for family in ("multi", "cross", "mono")},
         **{column: macro.get("multi", {}).get(name) for column, name in MEASURE_COLUMNS.items()},
         "date": record.created[:10],
         "fingerprint": record.fingerprint[:8],
@@ -204,6 +206,19 @@ def _groups(frame):
         yield f"{title} ({task}){suffix}", group
 
 
+def _with_intervals(group):
+    """multi/cross/mono as ``value ± half-width`` where the record has a bootstrap interval."""
+    group = group.copy()
+    for family in ("multi", "cross", "mono"):
+        cis = group.get(f"{family} 95% CI")
+        if cis is None or not any(isinstance(ci, list) for ci in cis):
+            continue
+        group[family] = [
+            with_interval(v, ci) if v == v and v is not None else None for v, ci in zip(group[family], cis, strict=True)
+        ]
+    return group
+
+
 def _csv_cell(value):
     """A spreadsheet runs a cell starting with = + - @ as a formula; a leading quote keeps it text."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
@@ -228,6 +243,7 @@ def render(frame, fmt: str = "md") -> str:
     )
     parts = []
     for title, group in _groups(frame):
+        group = _with_intervals(group)
         table = group[COLUMNS].astype(object).where(group[COLUMNS].notna(), None).values.tolist()
         if fmt == "html":
             parts.append(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .bootstrap import family_intervals
 from .files import safe_name, write_atomic
 from .measures import REGISTRY, nan_mean
 from .runrecord import SCHEMA_VERSION, RunRecord, load_record
@@ -88,15 +90,52 @@ def _macro(entries: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return macro
 
 
-def task_results(outcomes: list[Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Bootstrap:
+    """How the family-macro intervals are drawn: B question resamples (0: none) from one seed."""
+
+    resamples: int = 1000
+    seed: int = 0
+
+
+def task_results(
+    outcomes: list[Any], bias: dict[str, Any] | None = None, bootstrap: Bootstrap | None = None
+) -> dict[str, Any]:
+    """A task's record entry: family and per-query-language macros, settings, bias summaries, intervals."""
     entries = [_setting_entry(outcome) for outcome in outcomes]
     by_lang = {}
     for lang in dict.fromkeys(entry["query_lang"] for entry in entries):
         by_lang[lang] = _macro([entry for entry in entries if entry["query_lang"] == lang])
-    return {"macro": _macro(entries), "by_query_lang": by_lang, "settings": entries}
+    result = {"macro": _macro(entries), "by_query_lang": by_lang, "settings": entries}
+    if bias:
+        result["bias"] = bias
+    if bootstrap is not None and bootstrap.resamples > 0:
+        result["intervals"] = _intervals(entries, bootstrap)
+    return result
 
 
-def build_record(retriever, tasks, outcomes, timings, calls, texts, families, name=None) -> dict[str, Any]:
+def _intervals(entries: list[dict[str, Any]], bootstrap: Bootstrap) -> dict[str, dict[str, list[float | None]]]:
+    """95 % percentile intervals of every family macro of every per-query measure, questions resampled."""
+    out = {}
+    for family in ("mono", "cross", "multi"):
+        settings = [entry for entry in entries if entry["family"] == family]
+        if not settings:
+            continue
+        names = [name for name in settings[0]["per_query"] if name != "qid"]
+        measures = {
+            name: [
+                (s["per_query"]["qid"], [np.nan if v is None else v for v in s["per_query"][name]])
+                for s in settings
+                if name in s["per_query"]
+            ]
+            for name in names
+        }
+        found = family_intervals(measures, bootstrap.resamples, bootstrap.seed)
+        out[family] = {name: [_clean(i.low), _clean(i.high)] for name, i in found.items()}
+    return out
+
+
+def build_record(retriever, tasks, results, timings, calls, texts, families, name=None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -108,7 +147,7 @@ def build_record(retriever, tasks, outcomes, timings, calls, texts, families, na
         "timings": {key: round(value, 3) for key, value in timings.items()},
         "encode_calls": calls,
         "encoded_texts": texts,
-        "results": {name: task_results(task_outcomes) for name, task_outcomes in outcomes.items()},
+        "results": results,
     }
 
 

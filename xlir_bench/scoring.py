@@ -19,6 +19,7 @@ import numpy as np
 from .index import top_k
 from .judgements import Judgements
 from .measures import REGISTRY, Context, Judged, nan_mean
+from .measures.rank_matrix import rank_by_language
 
 MULTI = "multi"
 
@@ -50,6 +51,7 @@ class SettingScores:
     query_ids: list[str]
     per_query: dict[str, np.ndarray]
     setting_values: dict[str, float] = field(default_factory=dict)
+    lang_ranks: np.ndarray | None = None  # multi: (queries, pool languages) rank of each language's answer
 
     def mean(self) -> dict[str, float]:
         means = {name: nan_mean(values) for name, values in self.per_query.items()}
@@ -60,10 +62,12 @@ class SettingScores:
         """The scores of consecutive blocks of queries as one setting's scores."""
         if len(parts) == 1:
             return parts[0]
+        lang_ranks = None if parts[0].lang_ranks is None else np.concatenate([p.lang_ranks for p in parts])
         return cls(
             [qid for part in parts for qid in part.query_ids],
             {name: np.concatenate([part.per_query[name] for part in parts]) for name in parts[0].per_query},
             parts[0].setting_values,
+            lang_ranks,
         )
 
 
@@ -112,11 +116,12 @@ def _measures(judged, binary, judgements, family, top10, ann_recall=None, bias_b
     bias_context = context if bias_binary is None else replace(context, binary=bias_binary)
     per_query, setting_values = {}, {}
     for name, measure in REGISTRY.items():
-        if not measure.applies(family):
+        if not measure.applies(family) or measure.stage != "setting":
             continue
         value = measure.compute(bias_context if measure.scope == MULTI else context)
         if measure.per_query:
             per_query[name] = np.asarray(value, dtype=np.float64)
         elif value is not None:
             setting_values[name] = float(value)
-    return SettingScores(judgements.query_ids, per_query, setting_values)
+    lang_ranks = rank_by_language(bias_context.binary, judgements.rel_langs, list(judgements.pool.offsets)) if multi else None
+    return SettingScores(judgements.query_ids, per_query, setting_values, lang_ranks)

@@ -22,3 +22,12 @@ def md_cell(value: object) -> str:
 def html_text(value: object) -> str:
     """Text for an HTML element or attribute (quotes included)."""
     return html.escape(str(value), quote=True)
+
+
+def with_interval(value: float | None, interval: list | None, digits: int = 4) -> str:
+    """``0.2988 ± 0.0108`` (half the 95 % interval's width), or the value alone when there is no interval."""
+    if value is None:
+        return ""
+    if not interval or None in interval:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ± {(interval[1] - interval[0]) / 2:.{digits}f}"

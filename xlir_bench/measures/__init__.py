@@ -18,9 +18,12 @@ from ._ranks import n_relevant, pad_ranks
 from .ap import average_precision
 from .language_share import same_language_share
 from .ndcg import ndcg_at_k
+from .r_precision import r_precision
 from .rank_distance import rank_distance
 from .recall import recall_at_k
 from .rr import reciprocal_rank
+from .same_lang_first import same_lang_first
+from .strong_alignment import strong_alignment
 
 
 def nan_mean(values) -> float:
@@ -88,6 +91,8 @@ class Measure:
     robustness: bool = False
     column: str | None = None
     citation: str = ""
+    stage: str = "setting"  # "task": computed across a task's settings once all are scored
+
 
     def applies(self, family: str) -> bool:
         return self.scope == "all" or family == self.scope
@@ -176,6 +181,37 @@ register(
         higher_is_better=None,
         scope="multi",
         per_query=False,
+    )
+)
+register(Measure("r_precision", "R-prec", lambda c: r_precision(c.binary), citation="trec_eval Rprec"))
+register(
+    Measure(
+        "same_lang_first",
+        "same-lang first",
+        lambda c: same_lang_first(c.binary, c.rel_langs, c.query_lang),
+        higher_is_better=False,
+        scope="multi",
+        column="same-lang first",
+    )
+)
+register(
+    Measure(
+        "strong_alignment",
+        "strong align.",
+        lambda c: strong_alignment(c.binary),
+        scope="multi",
+        citation="roy2020lareqa",
+    )
+)
+register(
+    Measure(
+        "translation_consistency",
+        "transl. consist.",
+        lambda c: None,  # needs every language's ranking of the question: filled per task by the pipeline
+        scope="multi",
+        column="transl. consist.",
+        citation="webber2010similarity",
+        stage="task",
     )
 )
 register(Measure("ann_recall", "ANN recall", lambda c: c.ann_recall, per_query=False, scope="all"))
