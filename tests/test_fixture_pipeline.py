@@ -120,7 +120,9 @@ def test_cli_run_compare_leaderboard_report_on_the_fixture(tmp_path, monkeypatch
     same = runner.invoke(cli, ["compare", str(tmp_path / "a.json"), str(tmp_path / "a.json")])
     assert same.exit_code == 0 and "PASS" in same.output
     report = runner.invoke(cli, ["report", str(tmp_path / "a.json"), "-o", str(tmp_path / "r.html")])
-    assert report.exit_code == 0 and "lareqa-mini" in (tmp_path / "r.html").read_text()
+    page = (tmp_path / "r.html").read_text()
+    assert report.exit_code == 0 and "lareqa-mini" in page
+    assert "where the answers rank" in page and "language of the first answer" in page and "95 % bootstrap" in page
 
 
 # --- language-bias measures on the fixture, by hand ----------------------------------------------
