@@ -54,8 +54,19 @@ task = "xquad-slice.toml"
 
 
 @pytest.fixture
-def grid_dir(tmp_path):
-    """A folder with a (never loaded) model folder and a de/es training file: 4 mono + 4 cross pairs."""
+def grid_dir(tmp_path, data_dir, monkeypatch):
+    """A folder with a (never loaded) model folder, a de/es training file (4 mono + 4 cross pairs), a leaky task."""
+    monkeypatch.setenv("XLIR_BENCH_DATA", str(data_dir))
+    leak = tmp_path / "leak"
+    (leak / "qrels").mkdir(parents=True)
+    (leak / "queries.jsonl").write_text("".join(f'{{"_id": "q{i}", "text": "question q{i}"}}\n' for i in range(4)))
+    (leak / "corpus.jsonl").write_text("".join(f'{{"_id": "d{i}", "text": "answer q{i}"}}\n' for i in range(4)))
+    (leak / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"q{i}\td{i}\t1\n" for i in range(4))
+    )
+    (tmp_path / "leak.toml").write_text(
+        'name = "leak"\nformat = "beir"\npath = "leak"\nlanguage = "de"\nlanguages = ["de"]\nlicense = "test"\n'
+    )
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "modules.json").write_text("[]")
     pairs = [PAIR.format(id=f"q{i}", q=q, p=p) for i in range(4) for q, p in (("de", "de"), ("de", "es"))]
@@ -180,6 +191,10 @@ def test_bad_grids_are_refused_before_training(grid_dir, body, message):
         ('[[eval]]\ntask = "xquad-r"\nseen = "yes"\n', r"eval\[1\]\.seen: 'yes' is a str; expected true or false"),
         ('[[eval]]\ntask = "xquad-r"\nlang = ["en"]\n', r"eval\[1\]\.lang: unknown key; did you mean 'langs'\?"),
         ('[[eval]]\ntask = "xquad-r"\n[[eval]]\ntask = "xquad-r"\n', r"eval\[2\]: task xquad-r is evaluated twice"),
+        (
+            '[[eval]]\ntask = "leak.toml"\n',
+            r"eval\[1\]: 8 training questions and 8 training passages also occur in leak; .*set seen = true",
+        ),
     ],
 )
 def test_bad_evaluations_are_refused(grid_dir, evals, message):
@@ -314,6 +329,8 @@ def test_a_killed_cell_resumes_from_its_checkpoint_and_trains_once(sweep_dir, tm
     assert first == ["mono-s1", "mono-s2"] and hook.steps == 12 + 4
     assert [p.name for p in (cell_two / "train").glob("checkpoint-*")] == ["checkpoint-4"]
     assert not (cell_two / "runs").exists() and not (cell_two / "train" / "final").exists()
+    (interrupted,) = json.loads((work / "out" / "sweep.json").read_text())["sessions"]
+    assert interrupted["interrupted"].startswith("Killed") and interrupted["trained"] == ["mono-s1"]
 
     counter = KillCellTwo()
     counter.trainings = 10  # never kills
@@ -404,3 +421,32 @@ def test_interval_kinds():
     # mean 2, sd 1, t(0.975, 2) = 4.302653 -> half width 4.302653 / sqrt(3) = 2.484138
     assert three["kind"] == "t95" and three["low"] == pytest.approx(2 - 2.484138, abs=1e-6)
     assert np.isclose(three["high"], 2 + 2.484138, atol=1e-6)
+
+
+def test_frozen_embeddings_stay_and_the_models_prompts_are_trained_with(tmp_path, data_dir):
+    from safetensors.torch import load_file
+    from sentence_transformers import SentenceTransformer
+    from tiny_data import mlqa_pairs
+    from tiny_models import build_tiny_sentence_transformer
+
+    from xlir_bench.training import train
+
+    model = SentenceTransformer(str(build_tiny_sentence_transformer(tmp_path / "tiny")), device="cpu")
+    model.prompts = {"query": "query: ", "passage": "passage: "}  # as an e5 folder declares them
+    model.save(str(tmp_path / "prompted"))
+    pairs = mlqa_pairs(tmp_path / "pairs.jsonl", data_dir)
+    options = dict(strategy="mono", batch_size=8, learning_rate=5e-3, max_steps=3, max_length=32, device="cpu")
+    log = train(str(tmp_path / "prompted"), str(pairs), str(tmp_path / "out"), freeze_embeddings=True, **options)
+    assert log["options"]["prompts"] == {"anchor": "query: ", "positive": "passage: "}
+    before = load_file(tmp_path / "prompted" / "model.safetensors")
+    after = load_file(tmp_path / "out" / "final" / "model.safetensors")
+    (embedding,) = [k for k in before if k.endswith("word_embeddings.weight")]
+    assert (before[embedding] == after[embedding]).all()
+    assert not (
+        before["encoder.layer.0.attention.self.query.weight"] == after["encoder.layer.0.attention.self.query.weight"]
+    ).all()
+
+
+def test_a_seen_evaluation_may_share_the_training_texts(grid_dir):
+    grid = load_grid(write_grid(grid_dir, GOOD, '[[eval]]\ntask = "leak.toml"\nseen = true\n'))
+    assert [(e.task, e.seen) for e in grid.evals] == [("leak", True)]

@@ -245,6 +245,7 @@ def load_grid(path: str | Path) -> Grid:
     _check_perturb(where, perturb)
     options = {key: where.typed(f"train.{key}", train[key], TRAIN_KEYS[key]) for key in TRAIN_KEYS if key in train}
     _check_positive(where, options, raw)
+    _check_zero_shot(where, evals, pairs, data_dir)  # last: it reads the evaluation data
     return Grid(
         path=path,
         name=raw.get("name", path.stem),
@@ -447,6 +448,22 @@ def _evals(where: _Where, entries: Any) -> list[EvalSpec]:
     return evals
 
 
+def _check_zero_shot(where: _Where, evals: list[EvalSpec], pairs: list[dict[str, str]], data_dir: str | None) -> None:
+    """An evaluation not flagged ``seen`` must share no text with the training pairs (else it is not zero-shot)."""
+    from .data import resolve_source
+    from .tasks import get_spec, load_task
+
+    for number, spec in enumerate(evals, 1):
+        if spec.seen:
+            continue
+        task_spec = get_spec(spec.ref)
+        source = resolve_source(data_dir) if task_spec.format == "lareqa" else None
+        task = load_task(task_spec, spec.langs or task_spec.languages, source)
+        warning = training.overlap_warning(pairs, task)
+        if warning:
+            raise where.error(f"eval[{number}]", f"{warning}; set seen = true or train on other data")
+
+
 def _check_perturb(where: _Where, specs: list[str]) -> None:
     from .perturb import parse_perturbation
 
@@ -509,10 +526,12 @@ def run_sweep(
     data_path = _write_train_data(grid, out)
     plan = grid.plan()
     _write_manifest(out, plan, None)
-    if grid.reference:
-        _run_cell(grid, out, None, data_path, session, progress, callbacks, say)
-    for cell in grid.cells:
-        _run_cell(grid, out, cell, data_path, session, progress, callbacks, say)
+    try:
+        for cell in ([None] if grid.reference else []) + grid.cells:
+            _run_cell(grid, out, cell, data_path, session, progress, callbacks, say)
+    except BaseException as exc:  # keep the accounting of an interrupted session too
+        _write_manifest(out, plan, {**session.summary(), "interrupted": f"{type(exc).__name__}: {exc}"})
+        raise
     report_s = 0.0
     if report:
         from .sweep_report import write_report
@@ -576,8 +595,8 @@ def record_paths(grid_evals: Sequence[dict[str, Any]], perturb: Sequence[str], c
     return paths
 
 
-def record_is_valid(path: Path, model_name: str, spec: dict[str, Any], perturbed: bool) -> bool:
-    """A finished record: readable, of this cell's model, of the planned selection (and perturbation)."""
+def record_is_valid(path: Path, model_name: str, spec: dict[str, Any], perturbation: dict[str, Any] | None) -> bool:
+    """A finished record: readable, of this cell's model, of the planned selection and perturbation (or none)."""
     if not path.is_file():
         return False
     try:
@@ -589,8 +608,20 @@ def record_is_valid(path: Path, model_name: str, spec: dict[str, Any], perturbed
         record["model"]["name"] == model_name
         and list(selection.get("families", [])) == list(spec["settings"])
         and (spec["langs"] is None or list(selection.get("langs", [])) == list(spec["langs"]))
-        and ("perturbation" in record) == perturbed
+        and _perturbation_of(record) == perturbation
     )
+
+
+def _perturbation_of(record: dict[str, Any]) -> dict[str, Any] | None:
+    if "perturbation" not in record:
+        return None
+    return {"spec": record["perturbation"]["spec"], "seed": record["perturbation"]["seed"]}
+
+
+def _planned_perturbation(grid: Grid) -> dict[str, Any]:
+    from .perturb import parse_perturbation
+
+    return {"spec": [parse_perturbation(spec).spec for spec in grid.perturb], "seed": grid.perturb_seed}
 
 
 def _training_done(train_dir: Path, steps: int) -> bool:
@@ -608,10 +639,13 @@ def _run_cell(grid, out, cell, data_path, session, progress, callbacks, say) -> 
     state = _read_json(cell_dir / "cell.json") or {"name": name, "train_s": 0.0, "eval_s": {}}
     state["options"] = cell.options if cell else None
     trained = cell is None or _training_done(cell_dir / "train", cell.options["steps"])
+    perturbation = _planned_perturbation(grid)
     missing = [
         key
         for key, path in paths.items()
-        if not record_is_valid(path, model_name, _spec_of(evals, key), key.endswith("-perturbed"))
+        if not record_is_valid(
+            path, model_name, _spec_of(evals, key), perturbation if key.endswith("-perturbed") else None
+        )
     ]
     if trained and not missing:
         session.skipped.append(name)
@@ -672,16 +706,21 @@ def _train_cell(grid, cell, cell_dir, data_path, state, session, callbacks, say)
 
 def _evaluate_cell(grid, cell_dir, model, model_name, evals, paths, missing, state, session, progress, say) -> None:
     from .evaluate import evaluate
+    from .models import load_model
 
     # With a perturbation, clean and perturbed runs share the passages' embeddings through a cell-local cache.
     cache = cell_dir / ".embeddings"
+    start = time.perf_counter()
+    encoder = load_model(model, progress=progress, device=grid.device, batch_size=grid.eval_batch_size)
+    state["load_s"] = round(time.perf_counter() - start, 3)
+    session.eval_s += state["load_s"]
     for key in missing:
         spec = _spec_of(evals, key)
         perturbed = key.endswith("-perturbed")
         say(f"{cell_dir.name}: evaluating {key}")
         start = time.perf_counter()
         result = evaluate(
-            model,
+            encoder,
             tasks=[spec["ref"]],
             data_dir=grid.data_dir,
             settings=spec["settings"],
@@ -692,8 +731,6 @@ def _evaluate_cell(grid, cell_dir, model, model_name, evals, paths, missing, sta
             use_cache=bool(grid.perturb),
             perturb=grid.perturb if perturbed else None,
             perturb_seed=grid.perturb_seed,
-            device=grid.device,
-            batch_size=grid.eval_batch_size,
         )
         result.save(paths[key])
         elapsed = time.perf_counter() - start
