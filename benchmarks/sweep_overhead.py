@@ -71,7 +71,7 @@ def main() -> None:
         ["report (significance, plots)", first["report_s"], f"{first['report_s'] / work_s:.3f} of the cells' time"],
         ["re-run over finished cells", skip_s, f"skipped {len(again['skipped'])}"],
     ]
-    print(tabulate(rows, headers=["measure", "seconds / ratio", "note"], floatfmt=".3f", tablefmt="github"))
+    print(tabulate(rows, headers=["measure", "seconds / ratio", "note"], floatfmt=".4f", tablefmt="github"))
 
 
 if __name__ == "__main__":

@@ -452,7 +452,13 @@ def _plots(folder: Path, summary: dict[str, Any]) -> dict[str, list[tuple[str, s
                     [v["mean"] - (v["low"] if v["low"] is not None else v["mean"]) for _, v in series],
                     [(v["high"] if v["high"] is not None else v["mean"]) - v["mean"] for _, v in series],
                 ]
-                ax.errorbar(xs, means, yerr=errors, marker="o", capsize=3, label=family)
+                drawn_line = ax.errorbar(xs, means, yerr=errors, marker="o", capsize=3, label=family)
+                base = data["configs"].get("base")
+                reference = (
+                    (base or {}).get(metric) if metric == "rank_distance" else (base or {}).get("map", {}).get(family)
+                )
+                if reference:  # the untrained model, for scale
+                    ax.axhline(reference["mean"], linestyle="--", linewidth=0.8, color=drawn_line.lines[0].get_color())
             if not drawn:
                 plt.close(fig)
                 continue
@@ -467,7 +473,7 @@ def _plots(folder: Path, summary: dict[str, Any]) -> dict[str, list[tuple[str, s
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in task)  # a user's task name
             name = f"report/{safe}-{metric.replace('_', '-')}.png"
             _write_bytes(folder / name, buffer.getvalue())
-            alt = f"{task}: {label} against the mono ratio α, mean over seeds with the interval"
+            alt = f"{task}: {label} against the mono ratio α, mean over seeds with the interval; dashed: untrained base"
             figures.setdefault(task, []).append((name, alt))
     return figures
 
