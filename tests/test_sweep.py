@@ -450,3 +450,19 @@ def test_frozen_embeddings_stay_and_the_models_prompts_are_trained_with(tmp_path
 def test_a_seen_evaluation_may_share_the_training_texts(grid_dir):
     grid = load_grid(write_grid(grid_dir, GOOD, '[[eval]]\ntask = "leak.toml"\nseen = true\n'))
     assert [(e.task, e.seen) for e in grid.evals] == [("leak", True)]
+
+
+def test_a_record_of_another_perturbation_or_selection_is_not_finished(sweep_dir):
+    from xlir_bench.sweep import record_is_valid
+
+    runs = sweep_dir / "out" / "cells" / "mono-s1" / "runs"
+    spec = {"task": "xquad-slice", "langs": None, "settings": ["mono", "cross", "multi"]}
+    planned = {"spec": ["dialect:0.03"], "seed": 0}
+    assert record_is_valid(runs / "xquad-slice.json.gz", "tiny<b>|x+mono-s1", spec, None)
+    assert record_is_valid(runs / "xquad-slice-perturbed.json.gz", "tiny<b>|x+mono-s1", spec, planned)
+    assert not record_is_valid(
+        runs / "xquad-slice-perturbed.json.gz", "tiny<b>|x+mono-s1", spec, {**planned, "seed": 1}
+    )
+    assert not record_is_valid(runs / "xquad-slice.json.gz", "tiny<b>|x+mono-s1", {**spec, "langs": ["en"]}, None)
+    assert not record_is_valid(runs / "xquad-slice.json.gz", "tiny<b>|x+mono-s2", spec, None)
+    assert not record_is_valid(runs / "missing.json.gz", "tiny<b>|x+mono-s1", spec, None)
