@@ -651,6 +651,43 @@ def compare_command(
     ctx.exit(comparison.exit_code)
 
 
+@cli.command("sweep")
+@click.argument("grid", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Path(file_okay=False), help="Folder of the sweep's cells (required to run).")
+@click.option("--dry-run", is_flag=True, help="Check the grid and list its cells; train nothing.")
+@click.option("--no-report", is_flag=True, help="Do not write the report at the end.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars during evaluation.")
+def sweep_command(grid, output, dry_run, no_report, quiet) -> None:
+    """Train and evaluate every cell of a grid file (TOML); re-runs skip finished cells and resume interrupted ones."""
+    from .sweep import describe, load_grid, run_sweep
+
+    if dry_run:
+        click.echo(describe(load_grid(grid)))
+        return
+    if output is None:
+        raise XlirError("sweep: --output DIR is required; give the folder for the cells' models and run records")
+    done = run_sweep(
+        grid, output, progress=not quiet, report=not no_report, log=lambda line: click.echo(line, err=True)
+    )
+    click.echo(
+        f"trained {len(done['trained'])}, evaluated {len(done['evaluated'])}, skipped {len(done['skipped'])} cells; "
+        f"train {done['train_s']:.1f}s, eval {done['eval_s']:.1f}s, runner {done['overhead_s']:.1f}s, "
+        f"report {done['report_s']:.1f}s"
+    )
+    if not no_report:
+        click.echo(f"report: {Path(output) / 'report.md'}, {Path(output) / 'report.html'}", err=True)
+
+
+@cli.command("sweep-report")
+@click.argument("folder", type=click.Path(file_okay=False))
+def sweep_report_command(folder) -> None:
+    """Write report.md, report.html and report.json for a sweep's output FOLDER (from its run records)."""
+    from .sweep_report import write_report
+
+    paths = write_report(folder)
+    click.echo(f"report: {paths['md']}, {paths['html']}", err=True)
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="xlir-bench")

@@ -121,8 +121,19 @@ def train(
     seed: int = 42,
     device: str | None = None,
     logging_steps: int = 10,
+    freeze_embeddings: bool = False,
+    save_steps: int | None = None,
+    resume: bool = False,
+    callbacks: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune ``base`` on ``train_data``; saves checkpoints, ``final/`` and ``training_log.json`` in ``output``."""
+    """Fine-tune ``base`` on ``train_data``; saves checkpoints, ``final/`` and ``training_log.json`` in ``output``.
+
+    ``freeze_embeddings`` keeps the token-embedding matrix fixed (only the encoder
+    layers learn). ``save_steps`` checkpoints every that many steps (default: once
+    at the end); ``resume`` continues from the newest checkpoint in ``output`` when
+    there is one, so an interrupted run does not repeat finished steps. ``callbacks``
+    are extra ``transformers.TrainerCallback`` objects.
+    """
     if strategy not in STRATEGIES:
         raise XlirError(f"--strategy {strategy}: choose hybrid, mono or cross")
     if mono_ratio is not None and not 0.0 <= mono_ratio <= 1.0:
@@ -154,6 +165,9 @@ def train(
     except Exception as exc:  # noqa: BLE001 - loaders raise many types; the user needs one line
         raise XlirError(f"--base {base}: not a loadable sentence-transformers model ({type(exc).__name__}: {exc})") from exc
     model.max_seq_length = max_length
+    if freeze_embeddings:
+        _freeze_token_embeddings(model)
+    prompts = training_prompts(model)
     dataset = Dataset.from_dict({"anchor": [p["query"] for p in pairs], "positive": [p["passage"] for p in pairs]})
     args = SentenceTransformerTrainingArguments(
         output_dir=str(output),
@@ -166,19 +180,24 @@ def train(
         data_seed=seed,
         logging_steps=logging_steps,
         save_strategy="epoch" if max_steps < 0 else "steps",
-        save_steps=max(max_steps, 1),
+        save_steps=save_steps or max(max_steps, 1),
         save_total_limit=1,
         report_to="none",
         batch_sampler=partial(StrategyBatchSampler, pairs=info, strategy=strategy, mono_ratio=mono_ratio),
         dataloader_drop_last=True,
         use_cpu=device == "cpu",
+        prompts=prompts or None,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         trainer = SentenceTransformerTrainer(
-            model=model, args=args, train_dataset=dataset, loss=MultipleNegativesRankingLoss(model)
+            model=model,
+            args=args,
+            train_dataset=dataset,
+            loss=MultipleNegativesRankingLoss(model),
+            callbacks=list(callbacks or []) or None,
         )
-        trainer.train()
+        trainer.train(resume_from_checkpoint=last_checkpoint(output) if resume else None)
     final = Path(output) / "final"
     model.save(str(final))
     log = {
@@ -195,6 +214,8 @@ def train(
             "max_length": max_length,
             "mono_ratio": mono_ratio,
             "seed": seed,
+            "freeze_embeddings": freeze_embeddings,
+            "prompts": prompts,
         },
         "steps": trainer.state.global_step,
         "history": trainer.state.log_history,
@@ -235,3 +256,32 @@ def train_and_evaluate(
     )
     result.save(Path(output) / f"run-{eval_task}.json")
     return summary, result
+
+
+def training_prompts(model: Any) -> dict[str, str]:
+    """The model's own query/passage prompts (e5's ``query: ``/``passage: ``) for the question and passage columns.
+
+    Evaluation prepends these prompts (:class:`~xlir_bench.encoders.SentenceTransformerEncoder`),
+    so training must see the texts the same way.
+    """
+    prompts = getattr(model, "prompts", None) or {}
+    chosen = {"anchor": prompts.get("query", ""), "positive": prompts.get("passage", prompts.get("document", ""))}
+    return {column: prompt for column, prompt in chosen.items() if prompt}
+
+
+def last_checkpoint(output: str | Path) -> str | None:
+    """The newest ``checkpoint-N`` folder the trainer left in ``output``, or None."""
+    folder = Path(output)
+    if not folder.is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(folder))
+
+
+def _freeze_token_embeddings(model: Any) -> None:
+    """Stop gradients to the first module's token-embedding matrix (position/type embeddings still learn)."""
+    auto_model = getattr(model[0], "auto_model", None)
+    if auto_model is None or not hasattr(auto_model, "get_input_embeddings"):
+        raise XlirError("freeze_embeddings: the model's first module has no token-embedding matrix to freeze")
+    auto_model.get_input_embeddings().weight.requires_grad_(False)
