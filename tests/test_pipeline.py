@@ -129,3 +129,26 @@ def test_tiny_sentence_transformer_end_to_end(data_dir, tmp_path):
     assert (
         other.fingerprint != xlir_bench.models.load_model(str(folder), progress=False, query_prompt="q: ").fingerprint
     )
+
+
+def test_shared_gemm_and_query_blocks_do_not_change_a_single_number(data_dir, monkeypatch):
+    """Pools sliced from the union pool's scores, and scoring in blocks of 7 queries, equal the plain computation."""
+    import importlib
+
+    from tiny_models import ProjectionEncoder
+
+    pipeline = importlib.import_module("xlir_bench.evaluate")  # the package's `evaluate` is the function
+
+    def run():
+        result = xlir_bench.evaluate(
+            ProjectionEncoder(), tasks=["xquad-r"], langs=["de", "en", "zh"], data_dir=str(data_dir),
+            use_cache=False, progress=False, bootstrap=0,
+        )  # fmt: skip
+        return {s.key: s.per_query for s in result.run.results["xquad-r"].settings}
+
+    shared = run()
+    monkeypatch.setattr(pipeline, "DenseIndex", type("NotShared", (), {}))  # no pool is recognised as sliceable
+    separate = run()
+    monkeypatch.setattr(pipeline, "SCORE_BLOCK_BYTES", 4 * 7 * 3700)  # about 7 queries per block of the union
+    blocked = run()
+    assert shared == separate == blocked

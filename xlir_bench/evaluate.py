@@ -21,7 +21,7 @@ from .bias import CONSISTENCY_DEPTH, task_bias
 from .cache import CachedEncoder
 from .constants import DEFAULT_TASKS, FAMILIES, INDEX_KINDS, MULTI_POOL
 from .errors import XlirError
-from .index import PoolIndex, top_k
+from .index import DenseIndex, PoolIndex, top_k
 from .judgements import Judgements, Pool, pools_of
 from .models import load_retriever
 from .perturb import parse_perturbation, perturb_task_questions
@@ -209,38 +209,73 @@ class _Pipeline:
         return queries, _examples(task, perturbed)
 
     def score(self, task, queries, pools, indexes, run_depth: int) -> list[SettingOutcome]:
-        outcomes = []
-        for setting in self.plan[task.name]:
-            judgements = Judgements.for_setting(task, setting, pools[setting.pool])
-            reps = _take(queries[setting.query_lang], judgements.rows)
-            index = indexes[setting.pool]
-            if index.approximate:
-                outcomes.append(self._score_approximate(setting, index, reps, judgements))
-            else:
-                outcomes.append(self._score_exact(setting, index, reps, judgements, run_depth))
-        return outcomes
+        """Every setting's outcome, in plan order; dense exact pools share one GEMM per block of queries."""
+        settings = self.plan[task.name]
+        judged = {s.key: Judgements.for_setting(task, s, pools[s.pool]) for s in settings}
+        union = indexes.get(MULTI_POOL)
+        # a language pool's scores are columns of the union pool's (bitwise: same BLAS kernel per element)
+        shared = isinstance(union, DenseIndex) and all(isinstance(indexes[s.pool], DenseIndex) for s in settings)
+        done: dict[str, SettingOutcome] = {}
+        for lang in dict.fromkeys(s.query_lang for s in settings):
+            mine = [s for s in settings if s.query_lang == lang]
+            if shared:
+                done.update(self._score_shared(mine, judged, union, pools, queries[lang], run_depth))
+                continue
+            for setting in mine:
+                judgements, index = judged[setting.key], indexes[setting.pool]
+                reps = _take(queries[lang], judgements.rows)
+                if index.approximate:
+                    done[setting.key] = self._score_approximate(setting, index, reps, judgements)
+                else:
+                    source = _BlockSource(lambda rows, reps=reps, index=index: index.scores(reps[rows]))
+                    done[setting.key] = self._score_exact(setting, judgements, source, run_depth)
+        return [done[s.key] for s in settings]
 
-    def _score_exact(self, setting, index, reps, judgements: Judgements, run_depth: int) -> SettingOutcome:
+    def _score_shared(self, settings, judged, union, pools, reps, run_depth: int) -> dict[str, SettingOutcome]:
+        """One query language's settings from blocks of its scores against the union pool, sliced per pool."""
+        union_pool = pools[MULTI_POOL]
+        block = _block_rows(union.ntotal)
+        cache: dict[int, np.ndarray] = {}
+
+        def union_scores(start: int) -> np.ndarray:
+            if start not in cache:
+                cache.clear()  # one block of the union at a time
+                with self.timer.stage("search_s"):
+                    cache[start] = union.scores(reps[start : start + block])
+            return cache[start]
+
+        out = {}
+        for setting in settings:
+            judgements = judged[setting.key]
+            first = union_pool.offsets[setting.pool] if setting.pool != MULTI_POOL else 0
+            width = union.ntotal if setting.pool == MULTI_POOL else len(pools[setting.pool].candidate_ids)
+            source = _BlockSource(
+                lambda rows, j=judgements, a=first, w=width: _sliced(union_scores, j.rows[rows], block, a, w), block
+            )
+            out[setting.key] = self._score_exact(setting, judgements, source, run_depth)
+        return out
+
+    def _score_exact(self, setting, judgements: Judgements, source: _BlockSource, run_depth: int) -> SettingOutcome:
         """Exact measures over blocks of queries: peak memory is one (block x pool) score matrix."""
-        block = max(1, SCORE_BLOCK_BYTES // (4 * max(index.ntotal, 1)))
         parts, tops, top_scores, positions = [], [], [], []
-        for start in range(0, len(judgements.query_ids), block):
-            rows = slice(start, start + block)
+        for rows in source.blocks(len(judgements.query_ids), judgements.pool):
             with self.timer.stage("search_s"):
-                scores = index.scores(reps[rows])
+                scores = source.scores(rows)
             if not np.isfinite(scores).all():
                 raise XlirError(
                     f"model {self.retriever.name}: scores overflow to inf/NaN on {setting.key}; "
                     "the embeddings are too large (normalise them)"
                 )
-            with self.timer.stage("score_s"):
-                parts.append(score_setting(scores, judgements.block(rows), setting.family))
             with self.timer.stage("search_s"):
-                if run_depth > 0:
-                    tops.append(top_k(scores, run_depth))
-                    top_scores.append(np.take_along_axis(scores, tops[-1], axis=1))
-                if setting.family == "multi":
-                    positions.append(top_k(scores, CONSISTENCY_DEPTH))
+                depth = max(run_depth, CONSISTENCY_DEPTH if setting.family == "multi" else 0)
+                top = top_k(scores, depth) if depth else None
+            with self.timer.stage("score_s"):
+                parts.append(score_setting(scores, judgements.block(rows), setting.family, top))
+            if run_depth > 0:
+                tops.append(top[:, :run_depth])
+                top_scores.append(np.take_along_axis(scores, tops[-1], axis=1))
+            if setting.family == "multi":
+                positions.append(top[:, :CONSISTENCY_DEPTH])
         outcome = SettingOutcome(setting, SettingScores.concatenate(parts), judgements)
         if positions:
             outcome.top_positions = np.concatenate(positions)
@@ -289,6 +324,35 @@ class _Pipeline:
 
 # Peak memory of exact scoring: one (queries x pool) float32 block at a time, whatever the number of queries.
 SCORE_BLOCK_BYTES = 256 * 2**20
+
+
+def _block_rows(pool_size: int) -> int:
+    return max(2, SCORE_BLOCK_BYTES // (4 * max(pool_size, 1)))
+
+
+@dataclass
+class _BlockSource:
+    """Where a setting's score blocks come from; ``block`` aligns its blocks with a shared source's."""
+
+    scores: Callable[[slice], np.ndarray]
+    block: int | None = None
+
+    def blocks(self, n_queries: int, pool: Pool) -> Iterator[slice]:
+        size = self.block or _block_rows(len(pool.candidate_ids))
+        starts = list(range(0, n_queries, size))
+        if len(starts) > 1 and n_queries - starts[-1] == 1:
+            starts.pop()  # no block of one query: BLAS's one-row path rounds differently from its GEMM
+        for i, start in enumerate(starts):
+            yield slice(start, starts[i + 1] if i + 1 < len(starts) else n_queries)
+
+
+def _sliced(union_scores, query_rows: np.ndarray, block: int, first: int, width: int) -> np.ndarray:
+    """The columns [first, first + width) of the union scores of ``query_rows`` (rows of the language's questions)."""
+    out = np.empty((len(query_rows), width), dtype=np.float32)
+    for start in np.unique(query_rows // block) * block:
+        inside = (query_rows >= start) & (query_rows < start + block)
+        out[inside] = union_scores(int(start))[query_rows[inside] - start, first : first + width]
+    return out
 ANN_SAMPLE = 100
 # A dense encoder reads at most ``max_tokens`` tokens; no script needs more than this many
 # characters per token, so cutting here never changes what the model sees, and a megabyte

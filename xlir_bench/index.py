@@ -45,8 +45,15 @@ class DenseIndex:
         return flat.reshape(self.ntotal, self._index.d)
 
     def scores(self, queries: np.ndarray) -> np.ndarray:
-        """Inner product of every query with every candidate, shape (queries, candidates)."""
-        return np.ascontiguousarray(queries, dtype=np.float32) @ self.vectors.T
+        """Inner product of every query with every candidate, shape (queries, candidates).
+
+        One query goes through the same GEMM as many (BLAS's one-row path rounds
+        differently), so a query's scores never depend on how queries are blocked.
+        """
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if len(queries) == 1:
+            return (np.vstack([queries, queries]) @ self.vectors.T)[:1]
+        return queries @ self.vectors.T
 
 
 class ApproximateIndex:

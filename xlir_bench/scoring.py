@@ -71,10 +71,20 @@ class SettingScores:
         )
 
 
-def score_setting(scores: np.ndarray, judgements: Judgements, family: str) -> SettingScores:
-    """Every registered measure that applies to ``family``, from the full score matrix of the judged queries."""
+def score_setting(
+    scores: np.ndarray, judgements: Judgements, family: str, top: np.ndarray | None = None
+) -> SettingScores:
+    """Every registered measure that applies to ``family``, from the full score matrix of the judged queries.
+
+    ``top``, when the caller already has each row's top-k (k >= 10, trec_eval order), saves a second top-k.
+    """
     judged = Judged(exact_ranks(scores, judgements.positions), judgements.grades, judgements.threshold)
-    top10 = top_k(scores, 10) if family == MULTI else None
+    if family != MULTI:
+        top10 = None
+    elif top is not None and top.shape[1] >= min(10, scores.shape[1]):
+        top10 = top[:, :10]
+    else:
+        top10 = top_k(scores, 10)
     return _measures(judged, judged.binary, judgements, family, top10)
 
 
