@@ -10,6 +10,11 @@ b/a <= 1.15, non-encoding time <= 20 s, peak RSS <= 3 GB.
 
     python benchmarks/pipeline_overhead.py --data-dir ../shared/data/lareqa            # full XQuAD-R + MLQA-R
     python benchmarks/pipeline_overhead.py --tasks xquad-r --langs en,de --model bm25  # quick look
+    python benchmarks/pipeline_overhead.py --warm-cache ~/.cache/xlir-bench/embeddings # the bias-report target
+
+``--warm-cache DIR`` runs (b) against a cache that already holds every vector (every
+measure, bootstrap 1000) and checks the bias-report targets instead: everything but
+encoding <= 5 s and peak RSS <= 1.5 GB on 2 cores.
 """
 
 from __future__ import annotations
@@ -35,9 +40,13 @@ def main() -> None:
     parser.add_argument(
         "--cache-dir", default=None, help="Embedding cache for (b); must be empty (cold) [default: a temp dir]."
     )
+    parser.add_argument("--warm-cache", default=None, help="A cache holding every vector: time all but encoding.")
     args = parser.parse_args()
     tasks = args.tasks.split(",")
     langs = args.langs.split(",") if args.langs else None
+    if args.warm_cache:
+        warm(args.model, tasks, langs, args.data_dir, args.warm_cache)
+        return
 
     with tempfile.TemporaryDirectory() as scratch:
         cache_dir = args.cache_dir or scratch
@@ -76,6 +85,25 @@ def main() -> None:
         line = ", ".join(f"{family} mAP {macro[family]['map']:.4f}" for family in macro)
         distance = macro.get("multi", {}).get("rank_distance")
         print(f"{task}: {line}; rank distance {'n/a' if distance is None else f'{distance:.1f}'}")
+
+
+def warm(model: str, tasks: list[str], langs: list[str] | None, data_dir: str | None, cache_dir: str) -> None:
+    start = time.perf_counter()
+    result = xlir_bench.evaluate(model, tasks=tasks, langs=langs, data_dir=data_dir, progress=False, cache_dir=cache_dir)
+    wall = time.perf_counter() - start
+    timings, cache = result.record["timings"], result.record.get("cache", {})
+    if cache.get("encoded"):
+        raise SystemExit(f"--warm-cache {cache_dir}: {cache['encoded']} texts were encoded; fill the cache first")
+    settings = sum(len(r["settings"]) for r in result.record["results"].values())
+    rows = [
+        ["evaluate, wall", f"{wall:.2f}", f"{settings} settings, bootstrap {result.record['bootstrap']['resamples']}"],
+        ["    reading cached vectors", f"{timings['encode_s']:.2f}", f"{cache.get('hits', 0)} vectors"],
+        ["    search (GEMM, indexes, top-k)", f"{timings['search_s']:.2f}", ""],
+        ["    scoring (ranks, every measure, intervals)", f"{timings['score_s']:.2f}", ""],
+        ["everything except encoding", f"{wall:.2f}", "target <= 5 s (nothing is encoded)"],
+        ["peak RSS (GB)", f"{peak_rss_gb():.2f}", "target <= 1.5"],
+    ]
+    print(tabulate(rows, headers=["measure", "seconds", "note"], tablefmt="github"))
 
 
 if __name__ == "__main__":

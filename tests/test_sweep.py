@@ -13,10 +13,15 @@ from click.testing import CliRunner
 
 from xlir_bench import XlirError
 from xlir_bench.cli import cli
-from xlir_bench.record import load_record
+from xlir_bench.record import load_record as load_run
 from xlir_bench.sweep import load_grid, run_sweep
 
 pytest.importorskip("datasets")
+
+
+def load_record(path):
+    """The record as its JSON document (what these tests compare)."""
+    return load_run(path).to_json()
 pytest.importorskip("accelerate")
 
 PAIR = (

@@ -134,42 +134,16 @@ def train(
     there is one, so an interrupted run does not repeat finished steps. ``callbacks``
     are extra ``transformers.TrainerCallback`` objects.
     """
-    if strategy not in STRATEGIES:
-        raise XlirError(f"--strategy {strategy}: choose hybrid, mono or cross")
-    if mono_ratio is not None and not 0.0 <= mono_ratio <= 1.0:
-        raise XlirError(f"--mono-ratio {mono_ratio}: must be between 0 and 1")
-    try:
-        from datasets import Dataset
-        from sentence_transformers import (
-            SentenceTransformer,
-            SentenceTransformerTrainer,
-            SentenceTransformerTrainingArguments,
-        )
-        from sentence_transformers.losses import MultipleNegativesRankingLoss
-
-        from .st_sampler import StrategyBatchSampler
-    except ImportError as exc:
-        raise XlirError("train: needs the train extra; pip install torch==2.13.0 'xlir-bench[train]' (in a checkout: pip install torch==2.13.0 '.[train]')") from exc
+    options = {k: v for k, v in locals().items() if k not in ("base", "train_data", "output", "callbacks", "resume")}
+    modules = _training_modules()
     check_model_folder(base)
-    pairs = read_pairs(train_data)
-    info = [PairInfo(p["id"], p["query_lang"], p["passage_lang"]) for p in pairs]
-    kinds = {"mono": sum(i.is_mono for i in info), "cross": sum(not i.is_mono for i in info)}
-    if strategy != "hybrid" and kinds[strategy] < 2:
-        raise XlirError(f"--strategy {strategy}: {train_data} has {kinds[strategy]} {strategy}-lingual pairs")
-    try:  # the batch plan, before the model loads: too few pairs of a kind is an input error
-        plan_batches(info, batch_size, strategy, seed=seed, mono_ratio=mono_ratio)
-    except ValueError as exc:
-        raise XlirError(f"--train-data {train_data}: {exc}; lower --batch-size or add pairs") from exc
-    try:
-        model = SentenceTransformer(base, device=device, local_files_only=True)
-    except Exception as exc:  # noqa: BLE001 - loaders raise many types; the user needs one line
-        raise XlirError(f"--base {base}: not a loadable sentence-transformers model ({type(exc).__name__}: {exc})") from exc
-    model.max_seq_length = max_length
-    if freeze_embeddings:
-        _freeze_token_embeddings(model)
+    pairs, info, kinds = _checked_pairs(train_data, strategy, batch_size, seed, mono_ratio)
+    model = _load_base(base, device, max_length, freeze_embeddings)
     prompts = training_prompts(model)
-    dataset = Dataset.from_dict({"anchor": [p["query"] for p in pairs], "positive": [p["passage"] for p in pairs]})
-    args = SentenceTransformerTrainingArguments(
+    dataset = modules["Dataset"].from_dict(
+        {"anchor": [p["query"] for p in pairs], "positive": [p["passage"] for p in pairs]}
+    )
+    args = modules["SentenceTransformerTrainingArguments"](
         output_dir=str(output),
         per_device_train_batch_size=batch_size,
         learning_rate=learning_rate,
@@ -183,45 +157,88 @@ def train(
         save_steps=save_steps or max(max_steps, 1),
         save_total_limit=1,
         report_to="none",
-        batch_sampler=partial(StrategyBatchSampler, pairs=info, strategy=strategy, mono_ratio=mono_ratio),
+        batch_sampler=partial(modules["StrategyBatchSampler"], pairs=info, strategy=strategy, mono_ratio=mono_ratio),
         dataloader_drop_last=True,
         use_cpu=device == "cpu",
         prompts=prompts or None,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        trainer = SentenceTransformerTrainer(
+        trainer = modules["SentenceTransformerTrainer"](
             model=model,
             args=args,
             train_dataset=dataset,
-            loss=MultipleNegativesRankingLoss(model),
+            loss=modules["MultipleNegativesRankingLoss"](model),
             callbacks=list(callbacks or []) or None,
         )
         trainer.train(resume_from_checkpoint=last_checkpoint(output) if resume else None)
     final = Path(output) / "final"
     model.save(str(final))
+    keep = ("batch_size", "learning_rate", "epochs", "max_steps", "warmup_ratio", "max_length", "mono_ratio", "seed")
     log = {
         "base": base,
         "train_data": str(train_data),
         "strategy": strategy,
         "pairs": kinds,
-        "options": {
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "epochs": epochs,
-            "max_steps": max_steps,
-            "warmup_ratio": warmup_ratio,
-            "max_length": max_length,
-            "mono_ratio": mono_ratio,
-            "seed": seed,
-            "freeze_embeddings": freeze_embeddings,
-            "prompts": prompts,
-        },
+        "options": {**{k: options[k] for k in keep}, "freeze_embeddings": freeze_embeddings, "prompts": prompts},
         "steps": trainer.state.global_step,
         "history": trainer.state.log_history,
     }
     write_atomic(Path(output) / "training_log.json", json.dumps(log, indent=1))
     return {"model": str(final), **log}
+
+
+def _training_modules() -> dict[str, Any]:
+    """The train extra's classes, or one line saying how to install them."""
+    try:
+        from datasets import Dataset
+        from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+        from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+        from .st_sampler import StrategyBatchSampler
+    except ImportError as exc:
+        raise XlirError(
+            "train: needs the train extra; pip install torch==2.13.0 'xlir-bench[train]' "
+            "(in a checkout: pip install torch==2.13.0 '.[train]')"
+        ) from exc
+    return {
+        "Dataset": Dataset,
+        "SentenceTransformerTrainer": SentenceTransformerTrainer,
+        "SentenceTransformerTrainingArguments": SentenceTransformerTrainingArguments,
+        "MultipleNegativesRankingLoss": MultipleNegativesRankingLoss,
+        "StrategyBatchSampler": StrategyBatchSampler,
+    }
+
+
+def _checked_pairs(train_data: str, strategy: str, batch_size: int, seed: int, mono_ratio: float | None):
+    """The pairs, their (id, languages) and kind counts; refuses data the strategy cannot batch, before any model loads."""
+    if strategy not in STRATEGIES:
+        raise XlirError(f"--strategy {strategy}: choose hybrid, mono or cross")
+    if mono_ratio is not None and not 0.0 <= mono_ratio <= 1.0:
+        raise XlirError(f"--mono-ratio {mono_ratio}: must be between 0 and 1")
+    pairs = read_pairs(train_data)
+    info = [PairInfo(p["id"], p["query_lang"], p["passage_lang"]) for p in pairs]
+    kinds = {"mono": sum(i.is_mono for i in info), "cross": sum(not i.is_mono for i in info)}
+    if strategy != "hybrid" and kinds[strategy] < 2:
+        raise XlirError(f"--strategy {strategy}: {train_data} has {kinds[strategy]} {strategy}-lingual pairs")
+    try:
+        plan_batches(info, batch_size, strategy, seed=seed, mono_ratio=mono_ratio)
+    except ValueError as exc:
+        raise XlirError(f"--train-data {train_data}: {exc}; lower --batch-size or add pairs") from exc
+    return pairs, info, kinds
+
+
+def _load_base(base: str, device: str | None, max_length: int, freeze_embeddings: bool) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        model = SentenceTransformer(base, device=device, local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - loaders raise many types; the user needs one line
+        raise XlirError(f"--base {base}: not a loadable sentence-transformers model ({type(exc).__name__}: {exc})") from exc
+    model.max_seq_length = max_length
+    if freeze_embeddings:
+        _freeze_token_embeddings(model)
+    return model
 
 
 def train_and_evaluate(
