@@ -21,18 +21,18 @@ import numpy as np
 from tabulate import tabulate
 
 from xlir_bench.bootstrap import macro_interval
-from xlir_bench.data import resolve_source
-from xlir_bench.evaluate import Timer, _encode_task, _union_layout, with_cache
-from xlir_bench.index import build_index, top_k
+from xlir_bench.evaluate import EvalOptions, represent_unique
+from xlir_bench.index import top_k
 from xlir_bench.measures import rank_distance
 from xlir_bench.measures.r_precision import r_precision
 from xlir_bench.measures.rank_matrix import rank_by_language, summarize_rank_matrix
 from xlir_bench.measures.same_lang_first import same_lang_first
 from xlir_bench.measures.strong_alignment import strong_alignment
 from xlir_bench.measures.translation_consistency import translation_consistency
-from xlir_bench.models import load_model
+from xlir_bench.models import load_retriever
+from xlir_bench.runrecord import load_record
 from xlir_bench.scoring import exact_ranks
-from xlir_bench.tasks import get_spec, load_task, select_langs
+from xlir_bench.tasks import load_selection
 
 BLOCK = 1000  # queries scored at once: bounds the (queries, pool) score matrix of MLQA-R's large pool
 MEASURES = {
@@ -47,7 +47,7 @@ def judged(task, lang, offsets):
     """Question ids of ``lang`` with their relevant pool positions and those candidates' languages, padded."""
     qids, rows = [], []
     for qid in task.data[lang].question_ids:
-        pairs = [(offsets[y] + p, y) for y in task.langs for p, g in task.data[y].qrels.get(qid, {}).items() if g > 0]
+        pairs = [(offsets[y] + p, y) for y in sorted(task.langs) for p, g in task.data[y].qrels.get(qid, {}).items() if g > 0]
         if pairs:
             qids.append(qid)
             rows.append(pairs)
@@ -60,13 +60,17 @@ def judged(task, lang, offsets):
     return qids, positions, rel_langs
 
 
-def run_task(task, encoder, resamples: int, seed: int) -> None:
-    timer = Timer()
-    queries, passages, _, _ = _encode_task(encoder, task, timer)
-    index = build_index(encoder, [passages[lang] for lang in task.langs])
-    offsets, _ = _union_layout(task)
+def run_task(task, encoder, resamples: int, seed: int, record=None) -> float:
+    """Print the bias measures recomputed here; return the largest difference from ``record``'s (0 without one)."""
+    started = time.perf_counter()
+    langs = sorted(task.langs)  # the union pool in language-code order, as the pipeline builds it
+    queries = {lang: represent_unique(encoder.represent_queries, task.data[lang].questions) for lang in langs}
+    passages = {lang: represent_unique(encoder.represent_passages, task.data[lang].candidates) for lang in langs}
+    encode_s = time.perf_counter() - started
+    index = encoder.build_index([passages[lang] for lang in langs])
+    offsets = dict(zip(langs, np.cumsum([0] + [len(task.data[y].candidates) for y in langs[:-1]]), strict=True))
     per_lang, tops, kernel_s = {}, {}, 0.0
-    for lang in task.langs:
+    for lang in langs:
         qids, positions, rel_langs = judged(task, lang, offsets)
         rows = [task.data[lang].question_ids.index(qid) for qid in qids]
         reps = (
@@ -83,10 +87,10 @@ def run_task(task, encoder, resamples: int, seed: int) -> None:
         ranks, tops[lang] = np.vstack(ranks), (qids, np.vstack(top))
         start = time.perf_counter()
         values = {name: fn(ranks, rel_langs, lang) for name, fn in MEASURES.items()}
-        matrix = summarize_rank_matrix(rank_by_language(ranks, rel_langs, task.langs), task.langs)
+        matrix = summarize_rank_matrix(rank_by_language(ranks, rel_langs, langs), langs)
         kernel_s += time.perf_counter() - start
         own = matrix[lang]["mean"]
-        others = [matrix[y]["mean"] for y in task.langs if y != lang and matrix[y]["mean"] is not None]
+        others = [matrix[y]["mean"] for y in langs if y != lang and matrix[y]["mean"] is not None]
         per_lang[lang] = (qids, values, own, float(np.mean(others)))
     start = time.perf_counter()
     consistency = translation_consistency(tops)
@@ -96,9 +100,7 @@ def run_task(task, encoder, resamples: int, seed: int) -> None:
         [lang, *(np.nanmean(values[name]) for name in MEASURES), np.nanmean(consistency[lang][1]), own, other]
         for lang, (qids, values, own, other) in per_lang.items()
     ]
-    print(
-        f"\n{task.name}: {encoder.name}, multilingual pool of {sum(len(task.data[y].candidates) for y in task.langs)}"
-    )
+    print(f"\n{task.name}: {encoder.name}, multilingual pool of {sum(len(task.data[y].candidates) for y in langs)}")
     print(tabulate(table, headers=["query lang", *names, "own-lang mean rank", "other-lang mean rank"], floatfmt=".3f"))
     start = time.perf_counter()
     macros = []
@@ -111,8 +113,18 @@ def run_task(task, encoder, resamples: int, seed: int) -> None:
     boot_s = time.perf_counter() - start
     print(tabulate(macros, headers=["macro over query langs", "estimate", "95% low", "95% high"], floatfmt=".4f"))
     print(
-        f"encode {timer.seconds['encode_s']:.1f} s, kernels {kernel_s:.2f} s, bootstrap (B={resamples}) {boot_s:.2f} s"
+        f"encode {encode_s:.1f} s, kernels {kernel_s:.2f} s, bootstrap (B={resamples}) {boot_s:.2f} s"
     )
+    if record is None:
+        return 0.0
+    worst = 0.0
+    stored = {s.query_lang: s.metrics for s in record.results[task.name].settings if s.family == "multi"}
+    for lang, (_, values, _, _) in per_lang.items():
+        ours = {**{name: float(np.nanmean(v)) for name, v in values.items()}, "translation_consistency": float(np.nanmean(consistency[lang][1]))}
+        for name, value in ours.items():
+            worst = max(worst, abs(value - stored[lang][name]))
+    print(f"largest difference from {task.name} in the record: {worst:.2e}")
+    return worst
 
 
 def main() -> None:
@@ -123,12 +135,17 @@ def main() -> None:
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--record", default=None, help="A pipeline run record of the same model: its numbers must agree.")
     args = parser.parse_args()
-    encoder = with_cache(load_model(args.model, progress=False), args.cache_dir, args.cache_dir is not None)
-    source = resolve_source(args.data_dir)
-    for name in args.tasks.split(","):
-        spec = get_spec(name)
-        run_task(load_task(spec, select_langs(spec, None), source), encoder, args.resamples, args.seed)
+    options = EvalOptions(cache_dir=args.cache_dir, use_cache=args.cache_dir is not None, progress=False)
+    encoder = load_retriever(args.model, options)
+    record = load_record(args.record) if args.record else None
+    worst = max(
+        run_task(task, encoder, args.resamples, args.seed, record)
+        for task in load_selection(args.tasks.split(","), None, args.data_dir)
+    )
+    if record is not None and worst > 1e-5:  # the record's per-query values are rounded to 6 decimals
+        raise SystemExit(f"the pipeline's bias measures differ from this recomputation by {worst:.2e}")
 
 
 if __name__ == "__main__":
