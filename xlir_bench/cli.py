@@ -51,11 +51,14 @@ def tasks_command() -> None:
             f"{count['mono']} mono + {count['cross']} cross + {count['multi']} multi settings; "
             f"licence {spec.license}"
         )
-        rows = [
-            [lang, spec.counts.get(lang, {}).get("questions", "-"), spec.counts.get(lang, {}).get("candidates", "-")]
-            for lang in spec.languages
-        ]
+        rows = [[lang, *_mono_sizes(spec.counts.get(lang, {}), lang)] for lang in spec.languages]
         click.echo(tabulate(rows, headers=["lang", "questions", "candidates"], tablefmt="simple") + "\n")
+
+
+def _mono_sizes(counts: dict, lang: str) -> list:
+    """(questions, candidates) of a language: LAReQA counts, or a paragraph task's lang -> lang setting."""
+    sizes = counts.get(lang, counts)
+    return [sizes.get("questions", sizes.get("queries", "-")), sizes.get("candidates", sizes.get("documents", "-"))]
 
 
 def _summary_table(result: EvaluationResult) -> str:

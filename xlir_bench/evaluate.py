@@ -144,7 +144,8 @@ def _select(task_names, families, langs, data_dir) -> tuple[list[Task], dict[str
             f"empty selection: --settings {','.join(families)} over --langs {','.join(langs or [])} gives no setting; "
             "cross needs two languages, or add mono/multi"
         )
-    source = resolve_source(data_dir) if any(spec.format == "lareqa" for spec, _ in selection) else None
+    pinned = ("lareqa", "lareqa-paragraph")
+    source = resolve_source(data_dir) if any(spec.format in pinned for spec, _ in selection) else None
     loaded = [load_task(spec, chosen, source) for spec, chosen in selection if plan[spec.name]]
     for task in loaded:  # bring-your-own data may not judge every language pair
         plan[task.name] = [setting for setting in plan[task.name] if has_judged_queries(task, setting)]
@@ -271,10 +272,15 @@ def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidat
 
     A query counts when the pool holds at least one candidate judged at or above
     the task's relevance threshold (its binary-relevant candidates); every
-    candidate with a grade above 0 keeps its grade for nDCG.
+    candidate with a grade above 0 keeps its grade for nDCG. A single-language
+    pool is restricted to ``pool_for[query_lang]`` when the pool language has one.
     """
     data = task.data[setting.query_lang]
     candidate_ids = [cid for lang in setting.pool_langs for cid in task.data[lang].candidate_ids]
+    subset = None if setting.family == "multi" else task.data[setting.pool].pool_for.get(setting.query_lang)
+    if subset is not None:  # a pair corpus: the pool is a subset of the language's candidates
+        candidate_ids = [candidate_ids[i] for i in subset]
+        local = {position: i for i, position in enumerate(subset)}
     threshold = task.spec.relevance_threshold
     rows, judged = [], []
     for row, qid in enumerate(data.question_ids):
@@ -284,6 +290,8 @@ def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidat
             for position, grade in task.data[lang].qrels.get(qid, {}).items()
             if grade > 0
         ]
+        if subset is not None:
+            pairs = [(local[position], grade) for position, grade in pairs if position in local]
         if any(grade >= threshold for _, grade in pairs):
             rows.append(row)
             judged.append(pairs)
@@ -298,12 +306,14 @@ def _score_one(task, setting, index, pool_offsets, query_reps, langs_of_candidat
     multi = setting.family == "multi"
     bias = (langs_of_candidates if multi else None, setting.query_lang)
     qrels = {qid: {candidate_ids[p]: g for p, g in pairs} for qid, pairs in zip(query_ids, judged, strict=True)}
-    if getattr(index, "approximate", False):
+    if getattr(index, "approximate", False) and subset is None:
         top_scores, top = timer.timed("search_s", index.search, reps, search.ann_depth)
         result = timer.timed("score_s", score_retrieved, top, positions, grades, threshold, query_ids, *bias)
         outcome = SettingOutcome(setting, result, qrels, ann_recall=_ann_recall(index, reps, top))
     else:
         scores = timer.timed("search_s", index.scores, reps)
+        if subset is not None:  # pair corpora are small (MLQA: <= 1,000 paragraphs): exact scores over the subset
+            scores = scores[:, np.asarray(subset, dtype=np.int64)]
         result = timer.timed("score_s", score_setting, scores, positions, grades, threshold, query_ids, *bias)
         outcome = SettingOutcome(setting, result, qrels)
         top = timer.timed("search_s", top_k, scores, search.run_depth) if search.run_depth > 0 else None

@@ -35,8 +35,10 @@ class TaskSpec:
     """What a task file declares; no data is read.
 
     ``format`` picks the loader: ``lareqa`` (pinned files, ``files``/``counts``/
-    ``url_template``), ``beir`` or ``ir_datasets`` (see :mod:`xlir_bench.sources`,
-    whose options stay in ``options``).
+    ``url_template``), ``lareqa-paragraph`` (MTEB-style paragraph retrieval over
+    the pinned files of ``source_task``, see :mod:`xlir_bench.paragraphs`),
+    ``beir`` or ``ir_datasets`` (see :mod:`xlir_bench.sources`); format-specific
+    keys stay in ``options``.
     """
 
     name: str
@@ -100,8 +102,24 @@ def _builtin_task_files() -> list[Path]:
     return sorted(task_folder().glob("*.toml"))
 
 
-FORMATS = ("lareqa", "beir", "ir_datasets")
-_REQUIRED = {"lareqa": ("files", "url_template"), "beir": ("path",), "ir_datasets": ("ir_datasets",)}
+FORMATS = ("lareqa", "lareqa-paragraph", "beir", "ir_datasets")
+_REQUIRED = {
+    "lareqa": ("files", "url_template"),
+    "lareqa-paragraph": ("source_task",),
+    "beir": ("path",),
+    "ir_datasets": ("ir_datasets",),
+}
+_UNITS = {"lareqa": "sentence", "lareqa-paragraph": "paragraph"}
+_OPTIONS = (
+    "path",
+    "split",
+    "language",
+    "language_field",
+    "per_language_folders",
+    "ir_datasets",
+    "source_task",
+    "strip",
+)
 
 
 def load_spec(path: Path) -> TaskSpec:
@@ -113,6 +131,8 @@ def load_spec(path: Path) -> TaskSpec:
         for key in _REQUIRED[fmt]:
             if key not in raw:
                 raise KeyError(f"{key} (needed by format {fmt})")
+        if fmt == "lareqa-paragraph":
+            raw = {**_source_files(path, raw["source_task"]), **raw}
         return TaskSpec(
             name=raw["name"],
             title=raw.get("title", raw["name"]),
@@ -124,18 +144,25 @@ def load_spec(path: Path) -> TaskSpec:
             counts=raw.get("counts", {}),
             url_template=raw.get("url_template", ""),
             license_url=raw.get("license_url", ""),
-            candidate_unit=raw.get("candidate_unit", "sentence" if fmt == "lareqa" else "document"),
+            candidate_unit=raw.get("candidate_unit", _UNITS.get(fmt, "document")),
             format=fmt,
             relevance_threshold=float(raw.get("relevance_threshold", 1)),
-            options={
-                key: value
-                for key, value in raw.items()
-                if key in ("path", "split", "language", "language_field", "per_language_folders", "ir_datasets")
-            },
+            options={key: value for key, value in raw.items() if key in _OPTIONS},
             source_file=str(path),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise XlirError(f"{path}: invalid task file ({type(exc).__name__}: {exc}); fix the TOML") from exc
+
+
+def _source_files(path: Path, source_task: str) -> dict:
+    """The pinned ``files`` and ``url_template`` of the LAReQA task file beside ``path`` that a paragraph task reuses."""
+    source = path.parent / f"{source_task}.toml"
+    if not source.is_file():
+        raise XlirError(f"{path}: source_task {source_task!r} needs {source} beside it; fix source_task")
+    spec = load_spec(source)
+    if spec.format != "lareqa":
+        raise XlirError(f"{path}: source_task {source_task!r} has format {spec.format!r}; it must be a lareqa task")
+    return {"files": spec.files, "url_template": spec.url_template}
 
 
 def task_files() -> list[Path]:
@@ -213,6 +240,11 @@ def load_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource | None 
         from .sources import load_ir_datasets
 
         data, checksums = load_ir_datasets(spec.options, langs)
+        return Task(spec, langs, data, checksums)
+    if spec.format == "lareqa-paragraph":
+        from .paragraphs import load_paragraph_task
+
+        data, checksums = load_paragraph_task(spec, langs, source or resolve_source())
         return Task(spec, langs, data, checksums)
     return _load_lareqa_task(spec, langs, source or resolve_source())
 
