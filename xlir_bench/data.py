@@ -56,6 +56,9 @@ class LanguageData:
     qrels: dict[str, dict[int, int]]
     paragraph_of: list[int] = field(default_factory=list)  # candidate index -> index in ``paragraphs``
     paragraphs: list[str] = field(default_factory=list)
+    # Query language -> the candidate indices that make up this language's pool for its queries
+    # (MTEB-style pair corpora, see :mod:`xlir_bench.paragraphs`); absent: every candidate.
+    pool_for: dict[str, list[int]] = field(default_factory=dict)
 
     @cached_property
     def answer_of(self) -> dict[str, int]:

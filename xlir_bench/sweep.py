@@ -457,7 +457,7 @@ def _check_zero_shot(where: _Where, evals: list[EvalSpec], pairs: list[dict[str,
         if spec.seen:
             continue
         task_spec = get_spec(spec.ref)
-        source = resolve_source(data_dir) if task_spec.format == "lareqa" else None
+        source = resolve_source(data_dir) if task_spec.format in ("lareqa", "lareqa-paragraph") else None
         task = load_task(task_spec, spec.langs or task_spec.languages, source)
         warning = training.overlap_warning(pairs, task)
         if warning:

@@ -39,8 +39,10 @@ class TaskSpec:
     """What a task file declares; no data is read.
 
     ``format`` picks the loader: ``lareqa`` (pinned files, ``files``/``counts``/
-    ``url_template``), ``beir`` or ``ir_datasets`` (see :mod:`xlir_bench.sources`,
-    whose options stay in ``options``).
+    ``url_template``), ``lareqa-paragraph`` (MTEB-style paragraph retrieval over
+    the pinned files of ``source_task``, see :mod:`xlir_bench.paragraphs`),
+    ``beir`` or ``ir_datasets`` (see :mod:`xlir_bench.sources`); format-specific
+    keys stay in ``options``.
     """
 
     name: str
@@ -104,7 +106,7 @@ def _builtin_task_files() -> list[Path]:
     return sorted(task_folder().glob("*.toml"))
 
 
-FORMATS = ("lareqa", "beir", "ir_datasets")
+FORMATS = ("lareqa", "lareqa-paragraph", "beir", "ir_datasets")
 OVERRIDE_ENV = "XLIR_BENCH_OVERRIDE_TASKS"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _LANG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -128,9 +130,16 @@ _BY_FORMAT = {
     "lareqa": {"files": dict, "counts": dict, "url_template": str},
     "beir": {"path": str, "split": str, "language": str, "language_field": str, "per_language_folders": bool},
     "ir_datasets": {"ir_datasets": dict},
+    "lareqa-paragraph": {"source_task": str, "strip": bool, "counts": dict},
 }
-_REQUIRED = {"lareqa": ("files", "url_template"), "beir": ("path",), "ir_datasets": ("ir_datasets",)}
-_OPTIONS = ("path", "split", "language", "language_field", "per_language_folders", "ir_datasets")
+_REQUIRED = {
+    "lareqa": ("files", "url_template"),
+    "lareqa-paragraph": ("source_task",),
+    "beir": ("path",),
+    "ir_datasets": ("ir_datasets",),
+}
+_UNITS = {"lareqa": "sentence", "lareqa-paragraph": "paragraph"}
+_OPTIONS = ("path", "split", "language", "language_field", "per_language_folders", "ir_datasets", "source_task", "strip")
 
 
 def _type_name(kind) -> str:
@@ -223,6 +232,10 @@ def load_spec(path: Path) -> TaskSpec:
         _check_lareqa(raw, langs, where)
     elif fmt == "ir_datasets":
         _check_ir_datasets(raw, where)
+    elif fmt == "lareqa-paragraph":
+        if not _NAME.fullmatch(raw["source_task"]):
+            raise XlirError(f"{where}: source_task {raw['source_task']!r} must be a task name beside this file")
+        raw = {**_source_files(path, raw["source_task"]), **raw}
     return TaskSpec(
         name=raw["name"],
         title=raw.get("title", raw["name"]),
@@ -234,12 +247,23 @@ def load_spec(path: Path) -> TaskSpec:
         counts=raw.get("counts", {}),
         url_template=raw.get("url_template", ""),
         license_url=raw.get("license_url", ""),
-        candidate_unit=raw.get("candidate_unit", "sentence" if fmt == "lareqa" else "document"),
+        candidate_unit=raw.get("candidate_unit", _UNITS.get(fmt, "document")),
         format=fmt,
         relevance_threshold=float(raw.get("relevance_threshold", 1)),
         options={key: value for key, value in raw.items() if key in _OPTIONS},
         source_file=str(path),
     )
+
+
+def _source_files(path: Path, source_task: str) -> dict:
+    """The pinned ``files`` and ``url_template`` of the LAReQA task file beside ``path`` that a paragraph task reuses."""
+    source = path.parent / f"{source_task}.toml"
+    if not source.is_file():
+        raise XlirError(f"{path}: source_task {source_task!r} needs {source} beside it; fix source_task")
+    spec = load_spec(source)
+    if spec.format != "lareqa":
+        raise XlirError(f"{path}: source_task {source_task!r} has format {spec.format!r}; it must be a lareqa task")
+    return {"files": spec.files, "url_template": spec.url_template}
 
 
 def task_files() -> list[Path]:
@@ -349,6 +373,11 @@ def load_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource | None 
 
         data, checksums = load_ir_datasets(spec.options, langs)
         return Task(spec, langs, data, checksums)
+    if spec.format == "lareqa-paragraph":
+        from .paragraphs import load_paragraph_task
+
+        data, checksums = load_paragraph_task(spec, langs, source or resolve_source())
+        return Task(spec, langs, data, checksums)
     return _load_lareqa_task(spec, langs, source or resolve_source())
 
 
@@ -357,7 +386,8 @@ def load_selection(
 ) -> list[Task]:
     """The one way to go from task names (or task files) and a language list to loaded tasks."""
     selection = [(spec, select_langs(spec, list(langs) if langs else None)) for spec in map(get_spec, names)]
-    source = resolve_source(data_dir) if any(spec.format == "lareqa" for spec, _ in selection) else None
+    pinned = any(spec.format in ("lareqa", "lareqa-paragraph") for spec, _ in selection)  # files from the mirror
+    source = resolve_source(data_dir) if pinned else None
     return [load_task(spec, chosen, source) for spec, chosen in selection]
 
 
