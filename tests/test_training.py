@@ -96,8 +96,8 @@ def test_tiny_model_trains_and_evaluates(data_dir, tmp_path, strategy):
     assert log["steps"] == 120 and len(losses) == 12 and log["pairs"] == {"mono": 48, "cross": 48}
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.1  # in-batch-negative loss goes down (from ln 8)
     record = load_record(out / "run-xquad-r.json")
-    assert record["model"]["name"] == "st+hybrid"
-    assert len(record["results"]["xquad-r"]["settings"]) == 2 + 2 + 2
+    assert record.model_name == "st+hybrid"
+    assert len(record.results["xquad-r"].settings) == 2 + 2 + 2
 
 
 def test_overlap_with_the_evaluation_task_is_reported(data_dir):
