@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .data import cache_root
+from .encoders import Wraps
 from .errors import XlirError
 from .files import write_atomic
 
@@ -217,7 +218,7 @@ def _remove_orphans(folder: Path) -> None:
 
 
 @dataclass
-class CachedEncoder:
+class CachedEncoder(Wraps):
     """Wraps an encoder: cached texts are read back, the rest encoded in chunks and stored as they finish.
 
     One progress bar covers the whole run (:meth:`start_progress` sets its total,
@@ -237,14 +238,6 @@ class CachedEncoder:
         self.progress = bool(getattr(self.encoder, "progress", False))
         if self.progress:
             self.encoder.progress = False
-
-    @property
-    def name(self) -> str:
-        return self.encoder.name
-
-    @property
-    def fingerprint(self) -> str:
-        return self.encoder.fingerprint
 
     def missing(self, role: str, texts: Sequence[str]) -> int:
         """How many of the distinct ``texts`` are not cached yet (for the plan printed before encoding)."""

@@ -41,6 +41,20 @@ class Encoder(Protocol):
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
+class Wraps:
+    """A wrapper (cache, retriever) that is known by the name and fingerprint of the encoder it wraps."""
+
+    encoder: Encoder
+
+    @property
+    def name(self) -> str:
+        return self.encoder.name
+
+    @property
+    def fingerprint(self) -> str:
+        return self.encoder.fingerprint
+
+
 def _digest(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

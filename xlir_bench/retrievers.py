@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .constants import INDEX_KINDS
+from .encoders import Wraps
 from .errors import XlirError
 from .index import ApproximateIndex, DenseIndex, PoolIndex
 
@@ -58,7 +59,7 @@ def _matrix(out: Any) -> np.ndarray:
         raise XlirError(f"the model's output is not a matrix of numbers ({exc})") from exc
 
 
-class DenseRetriever:
+class DenseRetriever(Wraps):
     """An encoder (any object with the encoder protocol) and a FAISS index: exact flat, or HNSW/IVF."""
 
     def __init__(self, encoder: Any, index: str = "flat", ann_depth: int = 1000) -> None:
@@ -67,14 +68,6 @@ class DenseRetriever:
         self.encoder = encoder
         self.index = index
         self.ann_depth = ann_depth
-
-    @property
-    def name(self) -> str:
-        return self.encoder.name
-
-    @property
-    def fingerprint(self) -> str:
-        return self.encoder.fingerprint
 
     @property
     def max_tokens(self) -> int:
