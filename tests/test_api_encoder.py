@@ -445,7 +445,7 @@ def test_a_changed_api_dimension_is_not_mixed_into_the_cache(stub, tmp_path):
         CachedEncoder(later, EmbeddingCache(tmp_path / "cache", later.fingerprint, later.name)).encode_passages(
             TEXTS[:8]
         )
-    assert_one_line(error.value, f"dimension {DIM * 2}", f"holds {DIM}", "cache clear")
+    assert_one_line(error.value, f"shape (4, {DIM * 2})", f"holds dimension {DIM}", "cache clear")
     assert len(cached_vectors(cache.folder)) == 4
 
 

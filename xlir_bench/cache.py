@@ -216,10 +216,12 @@ class CachedEncoder:
                 positions = missing[start : start + self.chunk_texts]
                 batch = [texts[i] for i in positions]
                 vectors = np.asarray(encode(batch), dtype=np.float32)
-                if vectors.ndim == 2 and self.cache.dim not in (None, vectors.shape[1]):  # an API model changed
+                if vectors.ndim == 2 and self.cache.dim not in (None, vectors.shape[1]):
                     raise XlirError(
-                        f"model {self.name}: the encoder now returns dimension {vectors.shape[1]} but the cache "
-                        f"{self.cache.folder} holds {self.cache.dim}; clear it (xlir-bench cache clear --model {self.name})"
+                        f"model {self.name}: {role} embeddings have shape {vectors.shape} but the cache "
+                        f"{self.cache.folder} holds dimension {self.cache.dim} for this model; query and passage "
+                        "encoders must share one dimension, and keep it (an API model may change behind its name: "
+                        f"xlir-bench cache clear --model {self.name})"
                     )
                 if vectors.ndim == 2 and np.isfinite(vectors).all():
                     self.cache.put(role, batch, vectors)  # never store what the harness will refuse
