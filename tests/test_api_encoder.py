@@ -375,6 +375,8 @@ def test_unreachable_server_is_one_error_after_retries():
         ({"api_input_type": "query"}, ("--api-input-type query", "QUERY,PASSAGE")),
         ({"api_input_type_field": "task"}, ("--api-input-type-field", "--api-input-type")),
         ({"api_key_env": "XLIR_SURELY_UNSET_VAR"}, ("XLIR_SURELY_UNSET_VAR", "not set")),
+        ({"api_concurrency": 0}, ("--api-concurrency 0", "at least 1")),
+        ({"api_timeout": 0}, ("--api-timeout 0", "more than 0")),
     ],
 )
 def test_bad_options_are_refused(options, words):

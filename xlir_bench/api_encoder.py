@@ -165,6 +165,7 @@ class OpenAIEncoder:
         if api_input_type_field and self.input_type is None:
             raise XlirError("--api-input-type-field: give --api-input-type QUERY,PASSAGE too, the values to send in it")
         self.prompts = {"query": query_prompt or "", "passage": passage_prompt or ""}
+        _check_ranges(batch_size, api_concurrency, api_max_retries, api_timeout, api_backoff, api_rpm, api_dimensions)
         self.dimensions = api_dimensions
         self.batch_size = batch_size
         self.concurrency = api_concurrency
@@ -379,6 +380,23 @@ class OpenAIEncoder:
         if self._key:
             message = message.replace(self._key, "[key]")
         return XlirError(message)
+
+
+def _check_ranges(batch_size, concurrency, max_retries, timeout, backoff, rpm, dimensions) -> None:
+    """What the CLI's option types check, for callers of the Python API."""
+    limits = [
+        ("--batch-size", batch_size, 1),
+        ("--api-concurrency", concurrency, 1),
+        ("--api-max-retries", max_retries, 0),
+        ("--api-backoff", backoff, 0),
+        ("--api-dimensions", dimensions if dimensions is not None else 1, 1),
+    ]
+    for option, value, low in limits:
+        if value < low:
+            raise XlirError(f"{option} {value}: must be at least {low}")
+    for option, value in (("--api-timeout", timeout), ("--api-rpm", rpm if rpm is not None else 1)):
+        if not value > 0:
+            raise XlirError(f"{option} {value}: must be more than 0")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
