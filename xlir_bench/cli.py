@@ -249,7 +249,13 @@ def run_command(
     as_json,
     **api_options,
 ) -> None:
-    """Evaluate a model on every selected setting and write one run record."""
+    """Evaluate a model on every selected setting and write one run record.
+
+    With --model openai:NAME, questions and candidates are told apart by separate model
+    names (--api-query-model/--api-passage-model), an input-type field (--api-input-type),
+    and/or text prefixes (--query-prompt/--passage-prompt, e.g. E5's 'query: ').
+    The API key is read from $OPENAI_API_KEY (--api-key-env) and never written anywhere.
+    """
     result = evaluate(
         model,
         tasks=_split(tasks),
