@@ -141,7 +141,7 @@ class OpenAIEncoder:
         api_dimensions: int | None = None,
         api_concurrency: int = 4,
         api_rpm: float | None = None,
-        api_timeout: float = 60.0,
+        api_timeout: float = 300.0,
         api_max_retries: int = 5,
         api_backoff: float = 0.5,
         batch_size: int = 64,

@@ -83,7 +83,7 @@ def _api_options(command):
         click.option(
             "--api-timeout",
             type=click.FloatRange(0, min_open=True),
-            help=f"{api} seconds to wait for a reply [default: 60].",
+            help=f"{api} seconds to wait for a reply, queueing at the server included [default: 300].",
         ),
         click.option(
             "--api-max-retries",
