@@ -103,7 +103,7 @@ def test_default_output_path(data_dir, tmp_path, monkeypatch):
         ),
         (
             ["--task", "xquad-r", "--langs", "en", "--model", "py:tiny_models:MismatchedEncoder"],
-            ["dimensional", "nothing was cached"],
+            ["shape", "one dimension"],
         ),
         (["--task", "xquad-r", "--langs", "en", "--model", "py:tiny_models:NaNEncoder"], ["NaN", "xquad-r/en"]),
         (["--task", "xquad-r", "--langs", "en", "--model", "py:tiny_models:Missing"], ["cannot import Missing"]),

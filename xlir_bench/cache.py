@@ -275,6 +275,13 @@ class CachedEncoder(Wraps):
                     f"model {self.name}: returned {len(vectors) if vectors.ndim else 0} vectors for {len(batch)} texts; "
                     "an encoder must return one row per text (nothing was cached)"
                 )
+            if self.cache.dim not in (None, vectors.shape[1]):
+                raise XlirError(
+                    f"model {self.name}: {role} embeddings have shape {vectors.shape} but the cache "
+                    f"{self.cache.folder} holds dimension {self.cache.dim} for this model; query and passage "
+                    "encoders must share one dimension, and keep it (an API model may change behind its name: "
+                    f"xlir-bench cache clear --model {self.name})"
+                )
             if np.isfinite(vectors).all():
                 self.cache.put(role, batch, vectors)  # never store what the harness will refuse
             for i, vector in zip(positions, vectors, strict=True):

