@@ -464,7 +464,7 @@ def test_csv_cells_cannot_become_formulas(tmp_path):
         ("RaisingEncoder", ["out of memory", "--batch-size"]),
         ("CrashingEncoder", ["model failed while encoding", "CUDA error"]),
         ("StringEncoder", ["returned a str"]),
-        ("CubeEncoder", ["shape (", "expected (texts, dimension)"]),
+        ("CubeEncoder", ["encode_passages returned an array of shape (4, 2, 2)", "expected (4, dimension)"]),
         ("HugeEncoder", ["overflow"]),
         ("FloatFingerprint", ["must be strings"]),
     ],
@@ -503,3 +503,60 @@ def test_too_few_pairs_of_a_kind_is_an_input_error(tmp_path):
     with pytest.raises(Exception, match="too few|cross-lingual pairs") as info:
         train(str(tmp_path), str(pairs), str(tmp_path / "o"), strategy="cross", batch_size=2)
     assert type(info.value).__name__ == "XlirError"
+
+
+# --- found by the second battery -------------------------------------------------------------------
+
+
+def test_a_record_whose_metrics_lack_a_per_query_measure_is_refused(tmp_path, good_record):
+    record = _record()
+    record["results"]["t"]["settings"][0]["metrics"] = {}
+    (tmp_path / "bad.json").write_text(json.dumps(record))
+    assert_one_error(invoke("compare", good_record, tmp_path / "bad.json"), "metrics lacks map")
+
+
+def test_infinity_in_an_optional_section_is_refused(tmp_path):
+    record = _record()
+    record["results"]["t"]["bias"] = {"rank_matrix": {"en": {"en": {"mean": float("inf"), "median": 1.0}}}}
+    (tmp_path / "bad.json").write_text(json.dumps(record))
+    assert_one_error(invoke("report", tmp_path / "bad.json", "-o", tmp_path / "r.html"), "bias.rank_matrix.en.en.mean")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_an_output_in_proc_is_refused_before_any_work(tmp_path, monkeypatch):
+    import glob
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    task, mirror = Path(__file__).parent / "fixtures" / "lareqa-mini.toml", Path(__file__).parent / "fixtures" / "lareqa-mini"
+    result = invoke("run", "--model", "bm25", "--task", task, "--data-dir", mirror, "-q", "-o", "/proc/xlir-bench-test.json")
+    assert_one_error(result, "--output", "/proc")
+    assert "plan:" not in result.stderr and not glob.glob(str(tmp_path / "xlir-bench-rescued-*"))
+
+
+@pytest.mark.parametrize("template", ["https://x/{lang.json}", "https://x/{lang[x]}{lang}"])
+def test_url_templates_with_field_access(tmp_path, template):
+    toml = tmp_path / "t.toml"
+    toml.write_text(
+        f'name = "t"\nlicense = "x"\nlanguages = ["en"]\nurl_template = "{template}"\n'
+        f'[files]\nen = {{ path = "en.json", sha256 = "{"a" * 64}" }}\n'
+    )
+    assert_one_error(invoke("run", "--task", toml, "-q"), "url_template")
+
+
+def test_zero_dimensional_embeddings_are_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent)
+    task, mirror = Path(__file__).parent / "fixtures" / "lareqa-mini.toml", Path(__file__).parent / "fixtures" / "lareqa-mini"
+    result = invoke("run", "--model", "py:tiny_models:ZeroDimEncoder", "--task", task, "--data-dir", mirror,
+                    "--no-cache", "-q", "-o", tmp_path / "r.json")  # fmt: skip
+    assert_one_error(result, "dimension 0")
+
+
+def test_cache_names_files_it_did_not_write(tmp_path):
+    import numpy as np
+
+    from xlir_bench.cache import EmbeddingCache
+
+    EmbeddingCache(tmp_path / "c", "fp", "m").put("query", ["x"], np.ones((1, 2), np.float32))
+    (tmp_path / "c" / "fp" / "notes.txt").write_text("mine")
+    result = invoke("cache", "info", "--cache-dir", tmp_path / "c")
+    assert result.exit_code == 0 and "notes.txt" in result.stderr and "move them out" in result.stderr

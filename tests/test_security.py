@@ -221,7 +221,7 @@ def hostile_record(tmp_path) -> Path:
         "versions": {"<pkg>": "<v>"},
         "timings": {"total_s": 1.0},
         "encode_calls": {},
-        "results": {"<task>": {"macro": {"<family>": {"map": 0.5}}, "by_query_lang": {}, "settings": settings}},
+        "results": {"<task>": {"macro": {"mono": {"map": 0.5}, "<family>": {"map": 0.5}}, "by_query_lang": {}, "settings": settings}},
     }
     path = tmp_path / "hostile.json.gz"
     path.write_bytes(gzip.compress(json.dumps(record).encode()))

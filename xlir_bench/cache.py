@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from .data import cache_root
-from .encoders import Wraps
+from .encoders import Wraps, as_matrix
 from .errors import XlirError
 from .files import write_atomic
 
@@ -269,12 +269,8 @@ class CachedEncoder(Wraps):
         for start in range(0, len(missing), self.chunk_texts):
             positions = missing[start : start + self.chunk_texts]
             batch = [texts[i] for i in positions]
-            vectors = np.asarray(encode(batch), dtype=np.float32)
-            if vectors.ndim != 2 or len(vectors) != len(batch):
-                raise XlirError(
-                    f"model {self.name}: returned {len(vectors) if vectors.ndim else 0} vectors for {len(batch)} texts; "
-                    "an encoder must return one row per text (nothing was cached)"
-                )
+            method = "encode_queries" if role == "query" else "encode_passages"
+            vectors = as_matrix(encode(batch), len(batch), f"model {self.name}: {method}")
             if self.cache.dim not in (None, vectors.shape[1]):
                 raise XlirError(
                     f"model {self.name}: {role} embeddings have shape {vectors.shape} but the cache "
@@ -356,7 +352,8 @@ def cache_info(root: str | os.PathLike | None = None) -> list[dict]:
     entries = []
     for sub in sorted(p for p in folder.iterdir() if p.name != TAG_NAME):
         if not _is_cache_folder(sub):
-            entries.append({"model": None, "fingerprint": sub.name, "foreign": True})
+            strangers = sorted(p.name for p in sub.iterdir() if not _is_cache_file(p))[:3] if sub.is_dir() else []
+            entries.append({"model": None, "fingerprint": sub.name, "foreign": True, "strangers": strangers})
             continue
         meta = _read_json(sub / "model.json")
         counts, damaged = dict.fromkeys(ROLES, 0), 0

@@ -422,6 +422,15 @@ def cache_group() -> None:
     """Inspect or clear the embedding cache."""
 
 
+def _foreign(entry: dict) -> str:
+    if entry.get("strangers"):
+        return (
+            f"{entry['fingerprint']} holds files xlir-bench did not write ({', '.join(entry['strangers'])}); "
+            "info and clear leave the folder alone until you move them out"
+        )
+    return f"{entry['fingerprint']} is not a cache folder; xlir-bench leaves it alone"
+
+
 _CACHE_DIR_HELP = "Embedding cache folder [default: ~/.cache/xlir-bench/embeddings]."
 
 
@@ -444,7 +453,7 @@ def cache_info_command(cache_dir) -> None:
     click.echo(tabulate(rows, headers=headers) if rows else "(empty)")
     for e in entries:
         if e["foreign"]:
-            click.echo(f"warning: {e['fingerprint']} is not a cache folder; xlir-bench leaves it alone", err=True)
+            click.echo(f"warning: {_foreign(e)}", err=True)
         elif e["damaged_chunks"] or not e["metadata_ok"]:
             click.echo(
                 f"warning: {e['fingerprint']}: {e['damaged_chunks']} damaged chunk(s)"
@@ -466,7 +475,7 @@ def cache_clear_command(cache_dir, model, yes) -> None:
     entries = cache_info(cache_dir)
     for e in entries:
         if e["foreign"]:
-            click.echo(f"warning: {e['fingerprint']} is not a cache folder; it is left untouched", err=True)
+            click.echo(f"warning: {_foreign(e)}", err=True)
     targets = [e for e in entries if not e["foreign"] and model in (None, e["model"], e["fingerprint"])]
     if not targets:
         click.echo(f"nothing to clear in {folder}" + (f" for model {model!r}" if model else ""))

@@ -19,7 +19,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -39,6 +39,21 @@ class Encoder(Protocol):
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def as_matrix(out: Any, n_texts: int, method: str) -> np.ndarray:
+    """An encoder's output as a (texts, dimension) float32 matrix, or one line saying what came back instead."""
+    if not isinstance(out, (np.ndarray, list, tuple)) and type(out).__module__.split(".")[0] not in ("torch", "jax"):
+        raise XlirError(f"{method} returned a {type(out).__name__}; expected a 2-D float array, one row per text")
+    try:
+        matrix = np.asarray(out, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise XlirError(f"{method} returned something that is not a matrix of numbers ({exc})") from exc
+    if matrix.ndim != 2 or len(matrix) != n_texts:
+        raise XlirError(
+            f"{method} returned an array of shape {matrix.shape}; expected ({n_texts}, dimension), one row per text"
+        )
+    return matrix
 
 
 class Wraps:

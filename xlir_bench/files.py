@@ -137,6 +137,12 @@ def check_writable_folder(folder: str | os.PathLike, option: str) -> Path:
         raise XlirError(f"{option} {folder}: {existing} exists and is not a folder; choose another path")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise XlirError(f"{option} {folder}: cannot write in {existing} (permission denied); choose another path")
+    try:  # os.access trusts permission bits; /proc, read-only mounts and root need a real try
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".xlir-bench-probe.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise XlirError(f"{option} {folder}: cannot write in {existing} ({exc.strerror}); choose another path") from exc
     return folder
 
 

@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .constants import INDEX_KINDS
-from .encoders import Wraps
+from .encoders import Wraps, as_matrix
 from .errors import XlirError
 from .index import ApproximateIndex, DenseIndex, PoolIndex
 
@@ -49,16 +49,6 @@ class Retriever(Protocol):
         """What the run record says about this retriever beyond its name and fingerprint."""
 
 
-def _matrix(out: Any) -> np.ndarray:
-    """An encoder's output as float32, or one line saying what came back instead."""
-    if not isinstance(out, (np.ndarray, list, tuple)) and type(out).__module__.split(".")[0] not in ("torch", "jax"):
-        raise XlirError(f"the model returned a {type(out).__name__}, not one vector per text")
-    try:
-        return np.asarray(out, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise XlirError(f"the model's output is not a matrix of numbers ({exc})") from exc
-
-
 class DenseRetriever(Wraps):
     """An encoder (any object with the encoder protocol) and a FAISS index: exact flat, or HNSW/IVF."""
 
@@ -74,13 +64,15 @@ class DenseRetriever(Wraps):
         return int(getattr(self.encoder, "max_tokens", None) or getattr(getattr(self.encoder, "encoder", None), "max_tokens", None) or 512)
 
     def represent_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return _matrix(self.encoder.encode_queries(texts))
+        return as_matrix(self.encoder.encode_queries(texts), len(texts), "encode_queries")
 
     def represent_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return _matrix(self.encoder.encode_passages(texts))
+        return as_matrix(self.encoder.encode_passages(texts), len(texts), "encode_passages")
 
     def check(self, where: str, queries: np.ndarray, passages: np.ndarray) -> None:
-        if queries.ndim != 2 or passages.ndim != 2 or queries.shape[1] != passages.shape[1] or queries.shape[1] == 0:
+        if queries.shape[1] == 0 or passages.shape[1] == 0:
+            raise XlirError(f"{where}: the embeddings have dimension 0; the encoder must return vectors with values")
+        if queries.shape[1] != passages.shape[1]:
             raise XlirError(
                 f"{where}: query embeddings have shape {queries.shape} but passage embeddings {passages.shape}; "
                 "query and passage encoders must share one dimension"

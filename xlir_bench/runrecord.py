@@ -97,11 +97,17 @@ class TaskResult:
             SettingResult.from_json(entry, f"{where}.settings[{i}]")
             for i, entry in enumerate(_expect(raw["settings"], list, f"{where}.settings"))
         ]
+        for family in dict.fromkeys(s.family for s in settings):
+            names = {n for s in settings if s.family == family for n in s.per_query if n != "qid"}
+            missing = sorted(names - set(raw["macro"].get(family, {})))
+            if missing:
+                raise _Invalid(f"{where}.macro.{family} lacks {', '.join(missing)}")
         by_lang = raw.get("by_query_lang", {})
         for lang, families in _expect(by_lang, dict, f"{where}.by_query_lang").items():
             for family, metrics in _expect(families, dict, f"{where}.by_query_lang.{lang}").items():
                 _check_metrics(metrics, f"{where}.by_query_lang.{lang}.{family}")
         extra = {k: v for k, v in raw.items() if k not in ("macro", "settings", "by_query_lang")}
+        _check_numbers(extra, where)
         return cls(raw["macro"], settings, by_lang, extra)
 
     def to_json(self) -> dict[str, Any]:
@@ -227,6 +233,18 @@ def _number_or_null(value: Any, where: str) -> None:
         raise _Invalid(f"{where} is {value!r:.40}, not a finite number or null")
 
 
+def _check_numbers(value: Any, where: str) -> None:
+    """Every number anywhere in an optional section (bias summaries, intervals) must be finite."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_numbers(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_numbers(item, f"{where}[{i}]")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and not _finite(value):
+        raise _Invalid(f"{where} is {value!r:.40}, not a finite number")
+
+
 def _check_metrics(metrics: Any, where: str) -> None:
     for name, value in _expect(metrics, dict, where).items():
         _number_or_null(value, f"{where}.{name}")
@@ -260,6 +278,8 @@ def _check_setting(entry: Any, where: str) -> None:
             raise _Invalid(f"{where}.per_query.{name} has {len(values)} values for {len(qids)} queries")
         if not all(v is None or _finite(v) for v in values):
             raise _Invalid(f"{where}.per_query.{name} holds a value that is not a finite number or null")
+        if name not in entry["metrics"]:
+            raise _Invalid(f"{where}.metrics lacks {name}, which per_query holds")
 
 
 def _check_top(record: Any) -> None:

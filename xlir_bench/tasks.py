@@ -179,7 +179,7 @@ def _check_languages(raw: dict, where: str) -> tuple[str, ...]:
 def _check_lareqa(raw: dict, langs: tuple[str, ...], where: str) -> None:
     try:
         filled = raw["url_template"].format(lang="x")
-    except (KeyError, IndexError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - str.format raises several types for a bad field
         raise XlirError(f"{where}: url_template may hold {{lang}} and nothing else in braces ({exc!r})") from exc
     if "{lang}" not in raw["url_template"] or not filled.startswith("https://"):
         raise XlirError(f"{where}: url_template must be an https:// URL containing {{lang}}")
