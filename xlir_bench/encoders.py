@@ -183,8 +183,9 @@ class SentenceTransformerEncoder:
 
     Prompts: ``query_prompt``/``passage_prompt`` are prepended to the texts; when
     not given, the model's own configured prompts named ``query`` and
-    ``passage`` (or ``document``) are used, else none. Embeddings are
-    L2-normalised unless ``normalize=False`` (then the score is the raw dot product).
+    ``passage`` (or ``document``) are used, else none. The score is the model's own
+    similarity function: embeddings are L2-normalised for a cosine model (the default)
+    and left as they are for a dot-product model; ``normalize`` overrides that.
     """
 
     def __init__(
@@ -195,7 +196,7 @@ class SentenceTransformerEncoder:
         device: str | None = None,
         batch_size: int = 32,
         trust_remote_code: bool = False,
-        normalize: bool = True,
+        normalize: bool | None = None,
         progress: bool = True,
     ) -> None:
         path = Path(model).expanduser()
@@ -228,7 +229,7 @@ class SentenceTransformerEncoder:
         )
         self.name = path.name if path.exists() else model
         self.batch_size = batch_size
-        self.normalize = normalize
+        self.normalize = normalize if normalize is not None else _normalizes(self._model, model)
         self.progress = progress
         self._source = model
         self._fingerprint: str | None = None
@@ -239,7 +240,7 @@ class SentenceTransformerEncoder:
             weights = hashlib.sha256()
             for key, tensor in sorted(self._model.state_dict().items()):
                 weights.update(key.encode())
-                weights.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+                weights.update(_tensor_bytes(tensor))
             options = (self.query_prompt, self.passage_prompt, self.normalize, self._model.max_seq_length)
             self._fingerprint = _digest("sentence-transformers", weights.hexdigest(), options)
         return self._fingerprint
@@ -260,3 +261,23 @@ class SentenceTransformerEncoder:
             show_progress_bar=self.progress,
         )
         return np.asarray(embeddings, dtype=np.float32)
+
+
+def _normalizes(model: Any, name: str) -> bool:
+    """Whether inner products of this model's embeddings need unit vectors to be its similarity."""
+    similarity = getattr(model, "similarity_fn_name", None) or "cosine"
+    similarity = str(getattr(similarity, "value", similarity))
+    if similarity in ("cosine", "dot"):
+        return similarity == "cosine"
+    raise XlirError(
+        f"--model {name}: its similarity function is {similarity}; xlir-bench ranks by inner product, "
+        "so it takes cosine or dot models only"
+    )
+
+
+def _tensor_bytes(tensor: Any) -> bytes:
+    """A tensor's raw bytes, whatever its dtype (numpy has no bfloat16, so reinterpret in torch)."""
+    import torch
+
+    flat = tensor.detach().cpu().contiguous().reshape(-1)
+    return flat.view(torch.uint8).numpy().tobytes()
