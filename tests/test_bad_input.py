@@ -319,7 +319,7 @@ def test_an_encoder_returning_too_few_rows_caches_nothing(tmp_path, monkeypatch,
         "run", "--model", "py:tiny_models:ShortEncoder", "--task", "xquad-r", "--langs", "en",
         "--data-dir", data_dir, "--cache-dir", cache, "-q", "-o", tmp_path / "r.json",
     )  # fmt: skip
-    assert_one_error(result, "vectors for", "one row per text")
+    assert_one_error(result, "encode_passages returned an array of shape", "one row per text")
     assert not list(cache.rglob("passage-*.npz")) and not (tmp_path / "r.json").exists()
 
 
