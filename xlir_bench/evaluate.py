@@ -359,13 +359,26 @@ class _BlockSource:
 
 
 def _sliced(union_scores, query_rows: np.ndarray, block: int, columns: np.ndarray) -> np.ndarray:
-    """The given columns of the union scores of ``query_rows`` (rows of the language's questions)."""
+    """The given columns of the union scores of ``query_rows`` (rows of the language's questions).
+
+    Columns are cut before rows are gathered, and a block whose rows are all wanted in order
+    is only sliced (a view), so a setting never copies the whole union block.
+    """
     contiguous = len(columns) > 0 and columns[-1] - columns[0] == len(columns) - 1
     wanted = slice(int(columns[0]), int(columns[-1]) + 1) if contiguous else columns
+    starts = np.unique(query_rows // block) * block
+    if len(starts) == 1:
+        scores = union_scores(int(starts[0]))
+        local = query_rows - starts[0]
+        if contiguous and len(local) == len(scores) and np.array_equal(local, np.arange(len(scores))):
+            return scores[:, wanted]
+        return scores[local, wanted] if contiguous else scores[np.ix_(local, columns)]
     out = np.empty((len(query_rows), len(columns)), dtype=np.float32)
-    for start in np.unique(query_rows // block) * block:
+    for start in starts:
         inside = (query_rows >= start) & (query_rows < start + block)
-        out[inside] = union_scores(int(start))[query_rows[inside] - start][:, wanted]
+        local = query_rows[inside] - start
+        scores = union_scores(int(start))
+        out[inside] = scores[local, wanted] if contiguous else scores[np.ix_(local, columns)]
     return out
 
 
