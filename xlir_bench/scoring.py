@@ -38,8 +38,14 @@ def exact_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
         present = relevant[:, j] >= 0
         cols = np.where(present, relevant[:, j], 0)
         threshold = scores[rows, cols][:, None]
-        higher = (scores > threshold).sum(axis=1)
-        tied_after = ((scores == threshold) & (positions > cols[:, None])).sum(axis=1)
+        higher = np.count_nonzero(scores > threshold, axis=1)
+        tied = np.count_nonzero(scores == threshold, axis=1)  # includes the candidate itself
+        tied_after = np.zeros(n_queries, dtype=np.int64)
+        # ties are rare for dense scores: only the rows that have one look at positions (same counts, less work)
+        sub = np.flatnonzero(tied > 1)
+        if sub.size:
+            same = scores[sub] == threshold[sub]
+            tied_after[sub] = np.count_nonzero(same & (positions > cols[sub, None]), axis=1)
         ranks[:, j] = np.where(present, 1 + higher + tied_after, np.inf)
     return ranks
 
