@@ -34,7 +34,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .data import DataSource, LanguageData, fetch_file
+from .data import DataSource, LanguageData
 from .errors import XlirError
 
 Row = tuple[str, str, str]  # (question id, question, context)
@@ -45,12 +45,10 @@ def load_paragraph_task(
 ) -> tuple[dict[str, LanguageData], dict[str, str]]:
     """Verify and read the source task's files of ``langs``; (per-language data, {file: sha256})."""
     strip = bool(spec.options.get("strip", False))
-    rows, checksums = {}, {}
-    for lang in langs:
-        entry = spec.files[lang]
-        path = fetch_file(source, entry["path"], spec.url(lang), entry["sha256"])
-        checksums[entry["path"]] = entry["sha256"]
-        rows[lang] = read_rows(path, strip)
+    from .tasks import pinned_files  # tasks imports this module lazily; no cycle at import time
+
+    paths, checksums = pinned_files(spec, langs, source)
+    rows = {lang: read_rows(path, strip) for lang, path in paths.items()}
     queries = {lang: question_groups(rows[lang]) for lang in langs}
     data = {lang: _language(lang, rows[lang], queries) for lang in langs}
     check_counts(spec, data)

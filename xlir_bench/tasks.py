@@ -401,13 +401,21 @@ def has_judged_queries(task: Task, setting: Setting) -> bool:
     return False
 
 
-def _load_lareqa_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource) -> Task:
-    """Verify and parse the files of ``langs``; refuse data whose counts differ from the published ones."""
-    data, checksums = {}, {}
+def pinned_files(spec: TaskSpec, langs: tuple[str, ...], source: DataSource) -> tuple[dict[str, Path], dict[str, str]]:
+    """The verified local file of each language (downloaded if allowed) and {file: sha256} for the record."""
+    paths, checksums = {}, {}
     for lang in langs:
         entry = spec.files[lang]
-        path = fetch_file(source, entry["path"], spec.url(lang), entry["sha256"])
+        paths[lang] = fetch_file(source, entry["path"], spec.url(lang), entry["sha256"])
         checksums[entry["path"]] = entry["sha256"]
+    return paths, checksums
+
+
+def _load_lareqa_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource) -> Task:
+    """Verify and parse the files of ``langs``; refuse data whose counts differ from the published ones."""
+    paths, checksums = pinned_files(spec, langs, source)
+    data = {}
+    for lang, path in paths.items():
         data[lang] = load_lareqa(path, lang)
         _check_counts(spec, data[lang], path)
     return Task(spec, langs, data, checksums)
