@@ -91,6 +91,30 @@ def test_exact_ranks_equal_brute_force_on_tied_random_scores():
     assert np.array_equal(exact_ranks(scores, relevant), brute_force_ranks(scores, relevant))
 
 
+def test_compacted_ranks_equal_brute_force_with_ties_and_unjudged_rows():
+    # Relevant candidates among each row's best, so only a small share of the matrix is above
+    # the floor and the compacted path runs; ties everywhere; the last rows judge nothing.
+    from xlir_bench.scoring import _ranks_above_floor
+
+    rng = np.random.default_rng(11)
+    scores = rng.integers(0, 400, size=(30, 500)).astype(np.float32) / 9
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :20]
+    relevant = np.where(rng.random((30, 5)) < 0.8, best[:, rng.permutation(20)[:5]], -1)
+    relevant[-3:] = -1
+    ranks = _ranks_above_floor(scores, relevant)
+    assert ranks is not None
+    assert np.array_equal(ranks, brute_force_ranks(scores, relevant))
+    assert np.array_equal(exact_ranks(scores, relevant), ranks)
+
+
+def test_top_k_on_a_large_pool_matches_full_sort_with_ties():
+    rng = np.random.default_rng(5)
+    scores = rng.integers(0, 50, size=(12, 2000)).astype(np.float32)  # ties across every cut-off
+    full = np.stack([np.lexsort((-np.arange(2000), -row)) for row in scores])
+    for k in (1, 7, 100, 333):
+        assert np.array_equal(top_k(scores, k), full[:, :k])
+
+
 def test_top_k_matches_full_sort_with_ties():
     rng = np.random.default_rng(3)
     scores = rng.integers(0, 6, size=(25, 80)).astype(np.float32)

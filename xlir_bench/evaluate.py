@@ -8,9 +8,12 @@ the result. ``encode_calls`` in the run record counts the calls.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -67,13 +70,17 @@ class Timer:
 
     seconds: dict[str, float] = field(default_factory=lambda: {"encode_s": 0.0, "search_s": 0.0, "score_s": 0.0})
 
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Add the block's seconds to a stage (summed over the threads that score languages at once)."""
         start = time.perf_counter()
         try:
             yield
         finally:
-            self.seconds[name] += time.perf_counter() - start
+            with self._lock:
+                self.seconds[name] += time.perf_counter() - start
 
 
 @dataclass
@@ -217,11 +224,20 @@ class _Pipeline:
         # a language pool's scores are columns of the union pool's (bitwise: same BLAS kernel per element)
         shared = isinstance(union, DenseIndex) and all(isinstance(indexes[s.pool], DenseIndex) for s in settings)
         done: dict[str, SettingOutcome] = {}
-        for lang in dict.fromkeys(s.query_lang for s in settings):
+        langs = list(dict.fromkeys(s.query_lang for s in settings))
+        if shared:
+            # Query languages are independent and their work is numpy and BLAS, which release the GIL:
+            # a thread per core scores two languages at once (results do not depend on the order).
+            def one_language(lang: str) -> dict[str, SettingOutcome]:
+                mine = [s for s in settings if s.query_lang == lang]
+                return self._score_shared(mine, judged, union, pools, queries[lang], run_depth)
+
+            with ThreadPoolExecutor(max_workers=_scoring_threads()) as pool:
+                for outcomes in pool.map(one_language, langs):
+                    done.update(outcomes)
+            return [done[s.key] for s in settings]
+        for lang in langs:
             mine = [s for s in settings if s.query_lang == lang]
-            if shared:
-                done.update(self._score_shared(mine, judged, union, pools, queries[lang], run_depth))
-                continue
             for setting in mine:
                 judgements, index = judged[setting.key], indexes[setting.pool]
                 reps = _take(queries[lang], judgements.rows)
@@ -332,6 +348,14 @@ class _Pipeline:
         if api_usage is not None:  # embedding APIs: requests, retries and billed tokens
             record["api"] = api_usage()
         return record
+
+
+def _scoring_threads() -> int:
+    """Query languages scored at once: one per core this process may use (each holds one score block)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 # Peak memory of exact scoring: one (queries x pool) float32 block at a time, whatever the number of queries.

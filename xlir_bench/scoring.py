@@ -30,6 +30,15 @@ def exact_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     ``scores`` is (queries, pool); ``relevant`` is (queries, max relevant) pool
     positions padded with -1. Returns float ranks padded with ``inf``.
     """
+    if relevant.shape[1] > 1:
+        ranks = _ranks_above_floor(scores, relevant)
+        if ranks is not None:
+            return ranks
+    return _ranks_by_counting(scores, relevant)
+
+
+def _ranks_by_counting(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """exact_ranks by two passes over the whole score matrix per relevant column."""
     n_queries, pool_size = scores.shape
     ranks = np.full(relevant.shape, np.inf)
     rows = np.arange(n_queries)
@@ -48,6 +57,51 @@ def exact_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
             tied_after[sub] = np.count_nonzero(same & (positions > cols[sub, None]), axis=1)
         ranks[:, j] = np.where(present, 1 + higher + tied_after, np.inf)
     return ranks
+
+
+# Above this share of the score matrix at or above the rows' floors, counting over the whole
+# matrix is cheaper than compacting it first.
+COMPACT_SHARE = 0.5
+
+
+def _ranks_above_floor(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray | None:
+    """exact_ranks for many relevant candidates per query (the multilingual pool) in one pass.
+
+    Only candidates scoring at or above a query's worst relevant candidate can outrank or tie
+    any of its relevant candidates, so the matrix is compacted to those once and every relevant
+    column counts over the (usually small) compacted rows. None when the compacted share is large.
+    """
+    n_queries, pool_size = scores.shape
+    present = relevant >= 0
+    if not present.any():
+        return np.full(relevant.shape, np.inf)
+    cols = np.where(present, relevant, 0)
+    thresholds = np.take_along_axis(scores, cols, axis=1)
+    floor = np.where(present, thresholds, np.inf).min(axis=1)
+    flat = np.flatnonzero(scores >= floor[:, None])
+    if flat.size > COMPACT_SHARE * scores.size:
+        return None
+    values = scores.ravel()[flat]
+    bounds = np.searchsorted(flat, np.arange(n_queries + 1) * pool_size)
+    counts = np.diff(bounds)
+    ranks = np.full(relevant.shape, np.inf)
+    for j in range(relevant.shape[1]):
+        threshold = np.repeat(thresholds[:, j], counts)
+        higher = _segment_counts(values > threshold, bounds)
+        same = values == threshold
+        tied_after = 0
+        if np.count_nonzero(same) > np.count_nonzero(present[:, j]):  # a tie besides the candidates themselves
+            later = flat - np.repeat(np.arange(n_queries) * pool_size, counts) > np.repeat(cols[:, j], counts)
+            tied_after = _segment_counts(same & later, bounds)
+        ranks[:, j] = np.where(present[:, j], 1 + higher + tied_after, np.inf)
+    return ranks
+
+
+def _segment_counts(flags: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """True flags per segment [bounds[i], bounds[i+1]); a query without candidates counts 0."""
+    # reduceat gives an empty segment the element at its start: a trailing False makes that 0 at the end,
+    # and elsewhere only queries without a relevant candidate (masked by the caller) have empty segments
+    return np.add.reduceat(np.append(flags, False), bounds[:-1], dtype=np.int64)
 
 
 @dataclass
