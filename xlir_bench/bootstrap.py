@@ -96,23 +96,50 @@ def bootstrap_distribution(
     return _over_resamples(lambda counts: _macros(counts, values, mask, n_settings), values.shape[0], n_resamples, seed)
 
 
-def _layout(settings: list[SettingValues]) -> tuple[np.ndarray, np.ndarray, int]:
+def _layout(settings: list[SettingValues], rows_of: _RowIndex | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Value matrix V (|U|, settings), 0 where missing or NaN, and its 0/1 mask, over the sorted union U of ids."""
-    ids = [[str(qid) for qid in qids] for qids, _ in settings]
-    row_of = {qid: row for row, qid in enumerate(sorted({qid for qids in ids for qid in qids}))}
-    values = np.zeros((len(row_of), len(settings)))
-    mask = np.zeros((len(row_of), len(settings)))
-    for s, ((_, raw), qids) in enumerate(zip(settings, ids, strict=True)):
+    rows_of = rows_of or _RowIndex()
+    n_rows, setting_rows = rows_of([qids for qids, _ in settings])
+    values = np.zeros((n_rows, len(settings)))
+    mask = np.zeros((n_rows, len(settings)))
+    for s, ((qids, raw), rows) in enumerate(zip(settings, setting_rows, strict=True)):
         v = np.asarray(raw, dtype=np.float64)
         if v.shape != (len(qids),):
             raise ValueError(f"setting {s}: {len(qids)} question ids but values of shape {v.shape}")
-        rows = np.fromiter((row_of[qid] for qid in qids), dtype=np.intp, count=len(qids))
-        if np.unique(rows).size != rows.size:
-            raise ValueError(f"setting {s}: question ids repeat")
         defined = ~np.isnan(v)
         values[rows[defined], s] = v[defined]
         mask[rows[defined], s] = 1.0
     return values, mask, len(settings)
+
+
+class _RowIndex:
+    """Rows of the sorted union of question ids, per setting; remembers the last id lists it was given.
+
+    The measures of one family share their settings' id lists (the same objects), so the
+    union and the rows are worked out once per family instead of once per measure.
+    """
+
+    def __init__(self) -> None:
+        self._ids: list[Sequence[str]] | None = None
+        self._result: tuple[int, list[np.ndarray]] = (0, [])
+
+    def __call__(self, ids: list[Sequence[str]]) -> tuple[int, list[np.ndarray]]:
+        same = self._ids is not None and len(ids) == len(self._ids) and all(a is b for a, b in zip(ids, self._ids, strict=True))
+        if not same:
+            self._ids, self._result = ids, _union_rows(ids)
+        return self._result
+
+
+def _union_rows(ids: list[Sequence[str]]) -> tuple[int, list[np.ndarray]]:
+    names = [[str(qid) for qid in qids] for qids in ids]
+    row_of = {qid: row for row, qid in enumerate(sorted({qid for qids in names for qid in qids}))}
+    setting_rows = []
+    for s, qids in enumerate(names):
+        rows = np.fromiter((row_of[qid] for qid in qids), dtype=np.intp, count=len(qids))
+        if np.unique(rows).size != rows.size:
+            raise ValueError(f"setting {s}: question ids repeat")
+        setting_rows.append(rows)
+    return len(row_of), setting_rows
 
 
 def _macros(counts: np.ndarray, values: np.ndarray, mask: np.ndarray, n_settings: int) -> np.ndarray:
@@ -168,7 +195,8 @@ def family_intervals(
     measure alone with the same seed (the draws depend only on |U| and the seed).
     """
     names = list(measures)
-    layouts = [_layout(list(measures[name])) for name in names]
+    rows_of = _RowIndex()
+    layouts = [_layout(list(measures[name]), rows_of) for name in names]
     if not layouts:
         return {}
     sizes = {values.shape[0] for values, _, _ in layouts}

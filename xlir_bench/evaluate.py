@@ -219,7 +219,8 @@ class _Pipeline:
     def score(self, task, queries, pools, indexes, run_depth: int) -> list[SettingOutcome]:
         """Every setting's outcome, in plan order; dense exact pools share one GEMM per block of queries."""
         settings = self.plan[task.name]
-        judged = {s.key: Judgements.for_setting(task, s, setting_pool(task, s, pools)) for s in settings}
+        memo: dict = {}  # a (query language, pool language) table serves its cross setting and the multilingual one
+        judged = {s.key: Judgements.for_setting(task, s, setting_pool(task, s, pools), memo) for s in settings}
         union = indexes.get(MULTI_POOL)
         # a language pool's scores are columns of the union pool's (bitwise: same BLAS kernel per element)
         shared = isinstance(union, DenseIndex) and all(isinstance(indexes[s.pool], DenseIndex) for s in settings)

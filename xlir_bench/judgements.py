@@ -66,31 +66,41 @@ class Judgements:
     threshold: float
 
     @classmethod
-    def for_setting(cls, task: Task, setting: Setting, pool: Pool) -> Judgements:
+    def for_setting(
+        cls, task: Task, setting: Setting, pool: Pool, memo: dict[tuple[str, str], tuple] | None = None
+    ) -> Judgements:
+        """The setting's judged queries; ``memo`` shares each (query language, pool language) table across settings."""
         data = task.data[setting.query_lang]
-        threshold = task.spec.relevance_threshold
-        rows, judged = [], []
-        local = None if pool.columns is None else {int(c): i for i, c in enumerate(pool.columns)}
-        for row, qid in enumerate(data.question_ids):
-            pairs = [
-                (pool.offsets[lang] + position, grade)
-                for lang in setting.pool_langs
-                for position, grade in task.data[lang].qrels.get(qid, {}).items()
-                if grade > 0
-            ]
-            if local is not None:  # positions in the language pool -> positions in the pair corpus
-                pairs = [(local[p], g) for p, g in pairs if p in local]
-            if any(grade >= threshold for _, grade in pairs):
-                rows.append(row)
-                judged.append(pairs)
-        width = max(len(pairs) for pairs in judged)
-        positions = np.full((len(judged), width), -1, dtype=np.int64)
-        grades = np.zeros((len(judged), width))
-        for q, pairs in enumerate(judged):
-            positions[q, : len(pairs)] = [p for p, _ in pairs]
-            grades[q, : len(pairs)] = [g for _, g in pairs]
+        memo = {} if memo is None else memo
+        tables = []
+        for lang in setting.pool_langs:
+            if (setting.query_lang, lang) not in memo:
+                memo[setting.query_lang, lang] = _relevant_in(task, setting.query_lang, lang)
+            positions, grades = memo[setting.query_lang, lang]
+            tables.append((np.where(positions >= 0, positions + pool.offsets[lang], -1), grades))
+        positions = np.hstack([p for p, _ in tables])
+        grades = np.hstack([g for _, g in tables])
+        if pool.columns is not None:  # positions in the language pool -> positions in the pair corpus
+            local = np.full(len(task.data[setting.pool].candidates), -1)
+            local[pool.columns] = np.arange(len(pool.columns))
+            positions = np.where(positions >= 0, local[np.maximum(positions, 0)], -1)
+            grades = np.where(positions >= 0, grades, 0.0)
+        # judged pairs first, in table order; padding (-1, 0) after them
+        order = np.argsort(positions < 0, axis=1, kind="stable")
+        positions = np.take_along_axis(positions, order, axis=1)
+        grades = np.take_along_axis(grades, order, axis=1)
+        rows = np.flatnonzero((grades >= task.spec.relevance_threshold).any(axis=1))
+        width = int((positions[rows] >= 0).sum(axis=1).max()) if rows.size else 0
         query_ids = [data.question_ids[r] for r in rows]
-        return cls(setting.query_lang, query_ids, np.asarray(rows, dtype=np.int64), pool, positions, grades, threshold)
+        return cls(
+            setting.query_lang,
+            query_ids,
+            rows.astype(np.int64),
+            pool,
+            positions[rows, :width].astype(np.int64),
+            grades[rows, :width].astype(np.float64),
+            task.spec.relevance_threshold,
+        )
 
     @cached_property
     def rel_langs(self) -> np.ndarray:
@@ -120,6 +130,26 @@ class Judgements:
             qid: {ids[p]: int(g) if float(g).is_integer() else float(g) for p, g in zip(pos, grade, strict=True) if p >= 0}
             for qid, pos, grade in zip(self.query_ids, self.positions, self.grades, strict=True)
         }
+
+
+def _relevant_in(task: Task, query_lang: str, lang: str) -> tuple[np.ndarray, np.ndarray]:
+    """For every question of ``query_lang``: positions (in ``lang``'s pool) and grades > 0 of its candidates there.
+
+    Two (questions, width) arrays in qrels order, padded with -1 and 0.
+    """
+    qrels = task.data[lang].qrels
+    pairs = [
+        [(position, grade) for position, grade in qrels.get(qid, {}).items() if grade > 0]
+        for qid in task.data[query_lang].question_ids
+    ]
+    width = max((len(p) for p in pairs), default=0)
+    positions = np.full((len(pairs), width), -1, dtype=np.int64)
+    grades = np.zeros((len(pairs), width))
+    for row, judged in enumerate(pairs):
+        if judged:
+            positions[row, : len(judged)] = [p for p, _ in judged]
+            grades[row, : len(judged)] = [g for _, g in judged]
+    return positions, grades
 
 
 def setting_pool(task: Task, setting: Setting, pools: dict[str, Pool]) -> Pool:
