@@ -209,7 +209,7 @@ def _ray_options(command):
             "--ray-address",
             metavar="ADDR",
             help=f"{ray} join this cluster (HOST:PORT of `ray start --head`, ray://HOST:PORT, or auto) "
-            "[default: start Ray on this machine].",
+            "[default: $RAY_ADDRESS if set, else start Ray on this machine].",
         ),
         click.option(
             "--workers",

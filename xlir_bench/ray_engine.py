@@ -11,9 +11,10 @@ no access to the cache's storage and a killed run keeps every chunk written
 before the kill. An actor that dies is restarted and its batch retried (up to
 ``max_retries`` times); beyond that the run stops with one error line.
 
-Without an address Ray starts on this machine and stops at the end; with one
-(``host:port`` of a ``ray start --head``, ``auto``, or ``ray://host:port``) it
-joins that cluster, whose nodes must have xlir-bench and the model installed.
+Without an address (``--ray-address``, else ``$RAY_ADDRESS``) Ray starts on this
+machine and stops at the end; with one (``host:port`` of a ``ray start --head``,
+``auto``, or ``ray://host:port``) it joins that cluster, whose nodes must have
+xlir-bench and the model installed.
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ def import_ray() -> Any:
 def check_engine(options: RayOptions) -> None:
     """Ray importable and the address reachable: checked before the model and the data are loaded."""
     import_ray()
-    if options.address:
-        _probe(options.address, options.connect_timeout)
+    address = cluster_address(options)
+    if address:
+        _probe(address, options.connect_timeout)
 
 
 class ActorEncoder:
@@ -103,6 +105,8 @@ class ActorEncoder:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         roles, texts = batch["role"], batch["text"]
+        if not len(texts):
+            return {"role": roles, "text": texts, "vector": np.zeros((0, 0), dtype=np.float32)}
         parts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for role, encode in (("query", self.encoder.encode_queries), ("passage", self.encoder.encode_passages)):
             rows = np.flatnonzero(roles == role)
@@ -119,6 +123,11 @@ class ActorEncoder:
                 )
             vectors[rows] = matrix
         return {"role": roles, "text": texts, "vector": vectors}
+
+
+def cluster_address(options: RayOptions) -> str | None:
+    """--ray-address, else $RAY_ADDRESS (set inside a Ray job), else None: start Ray on this machine."""
+    return options.address or os.environ.get("RAY_ADDRESS") or None
 
 
 def _probe(address: str, timeout: float) -> None:
@@ -145,8 +154,9 @@ def ray_session(options: RayOptions) -> Iterator[Any]:
     A session started here is shut down on the way out; one opened by the caller is left as it was.
     """
     ray = import_ray()
-    if options.address:
-        _probe(options.address, options.connect_timeout)
+    address = cluster_address(options)
+    if address:
+        _probe(address, options.connect_timeout)
     if ray.is_initialized():
         yield ray
         return
@@ -154,13 +164,13 @@ def ray_session(options: RayOptions) -> Iterator[Any]:
 
     try:
         ray.init(
-            address=options.address or "local",
-            include_dashboard=False if not options.address else None,
+            address=address or "local",
+            include_dashboard=False if not address else None,
             logging_level=logging.ERROR,  # start-up chatter would bury the plan and the result
             log_to_driver=False,
         )
     except Exception as exc:  # noqa: BLE001 - ray.init raises ConnectionError, RuntimeError, ValueError ...
-        where = f"--ray-address {options.address}" if options.address else "--engine ray (local Ray)"
+        where = f"--ray-address {address}" if address else "--engine ray (local Ray)"
         raise XlirError(f"{where}: could not start or join Ray ({type(exc).__name__}: {_one_line(exc)})") from None
     try:
         yield ray
@@ -202,12 +212,14 @@ def pool_size(ray: Any, options: RayOptions) -> int:
 def missing_items(cached: CachedEncoder, items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """The distinct (role, text) pairs of ``items`` the cache does not hold, in first-seen order."""
     todo: list[tuple[str, str]] = []
+    hits = cached.cache.stats.hits  # a probe, not a use: the evaluation's own lookups are the ones to count
     for role in ROLES:
         texts = list(dict.fromkeys(text for item_role, text in items if item_role == role))
         for start in range(0, len(texts), MISSING_SCAN):
             part = texts[start : start + MISSING_SCAN]
             _, missing = cached.cache.get(role, part)
             todo.extend((role, part[i]) for i in missing)
+    cached.cache.stats.hits = hits
     return todo
 
 
@@ -231,6 +243,8 @@ class _Writer:
 
     def add(self, batch: dict[str, np.ndarray]) -> None:
         vectors = np.asarray(batch["vector"], dtype=np.float32)
+        if not len(vectors):
+            return
         finite = np.isfinite(vectors).all(axis=1)
         self.stats.not_finite += int((~finite).sum())  # never store what the harness will refuse
         for role in ROLES:
