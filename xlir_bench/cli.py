@@ -11,6 +11,7 @@ import sys
 import tempfile
 import warnings
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import click
@@ -189,6 +190,64 @@ def _api_options(command):
     return command
 
 
+RAY_ONLY = ("ray_address", "workers", "cpus_per_worker", "gpus_per_worker", "max_retries")
+
+
+def _ray_options(command):
+    """``--engine ray`` and its options (see :mod:`xlir_bench.ray_engine`); None = Ray's default."""
+    ray = "--engine ray:"
+    options = [
+        click.option(
+            "--engine",
+            type=click.Choice(["inprocess", "ray"]),
+            default="inprocess",
+            show_default=True,
+            help="Encode in this process, or on Ray Data: Ray on this machine, or the cluster at --ray-address "
+            "(pip install 'xlir-bench[ray]'); either way vectors go into the embedding cache.",
+        ),
+        click.option(
+            "--ray-address",
+            metavar="ADDR",
+            help=f"{ray} join this cluster (HOST:PORT of `ray start --head`, ray://HOST:PORT, or auto) "
+            "[default: $RAY_ADDRESS if set, else start Ray on this machine].",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(1),
+            help=f"{ray} encoder actors, each loading the model once [default: the cluster's CPUs / --cpus-per-worker, "
+            "or its GPUs / --gpus-per-worker].",
+        ),
+        click.option(
+            "--cpus-per-worker", type=_Number(0, min_open=True), help=f"{ray} CPUs (threads) per actor [default: 1]."
+        ),
+        click.option("--gpus-per-worker", type=_Number(0), help=f"{ray} GPUs per actor [default: 0]."),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(0),
+            help=f"{ray} restarts of an actor that died, each retrying its batch [default: 3].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _engine(options: dict, batch_size: int | None):
+    """Pops the engine options: a RayOptions for --engine ray, None in-process (where Ray options are refused)."""
+    engine = options.pop("engine")
+    given = {key: options.pop(key) for key in RAY_ONLY}
+    if engine != "ray":
+        for key, value in given.items():
+            if value is not None:
+                raise XlirError(f"--{key.replace('_', '-')}: only with --engine ray")
+        return None
+    from .ray_engine import DEFAULT_BATCH, RayOptions
+
+    chosen = {key: value for key, value in given.items() if value is not None}
+    address = chosen.pop("ray_address", None)
+    return RayOptions(address=address, batch_size=batch_size or DEFAULT_BATCH, **chosen)
+
+
 @cli.command("tasks")
 def tasks_command() -> None:
     """List tasks with their setting counts and per-language sizes."""
@@ -317,6 +376,7 @@ def _summary_table(result: EvaluationResult) -> str:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
 @_api_options
+@_ray_options
 def run_command(output, trec_dir, quiet, as_json, **options) -> None:
     """Evaluate a model on every selected setting and write one run record.
 
@@ -324,12 +384,20 @@ def run_command(output, trec_dir, quiet, as_json, **options) -> None:
     names (--api-query-model/--api-passage-model), an input-type field (--api-input-type),
     and/or text prefixes (--query-prompt/--passage-prompt, e.g. E5's 'query: ').
     The API key is read from $OPENAI_API_KEY (--api-key-env) and never written anywhere.
+    With --engine ray the texts not yet cached are first encoded on Ray (see `encode --help`).
     """
     output = Path(output) if output else _default_output(options["name"] or options["model"])
     check_writable_file(output, "--output")  # before an hour of encoding, not after
     if trec_dir:
         check_writable_folder(trec_dir, "--trec-dir")
-    result = evaluate(options.pop("model"), **_eval_options(options, trec_dir, progress=not quiet and not as_json))
+    ray = _engine(options, options["batch_size"])
+    model, kwargs = options.pop("model"), _eval_options(options, trec_dir, progress=not quiet and not as_json)
+    if ray is not None:
+        from .evaluate import EvalOptions
+        from .ray_engine import prefill
+
+        model = prefill(model, EvalOptions.from_kwargs(kwargs), ray)
+    result = evaluate(model, **kwargs)
     path = _save_or_rescue(result, output)
     if trec_dir:
         result.write_trec(trec_dir)
@@ -391,12 +459,23 @@ def _save_or_rescue(result: EvaluationResult, output: Path) -> Path:
 @click.option("--passage-prompt", default=None, help="Text prepended to candidates, as for `run`.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @_api_options
+@_ray_options
 def encode_command(
     model, tasks, langs, shard, data_dir, cache_dir, batch_size, device, query_prompt, passage_prompt, quiet, **api_options
 ) -> None:
-    """Encode a deterministic 1/N of the selection's texts into the embedding cache (one job of N)."""
+    """Encode a deterministic 1/N of the selection's texts into the embedding cache (one job of N).
+
+    With --engine ray the texts not yet cached are encoded by a pool of Ray actors (--workers, each loading the
+    model once; --batch-size texts per call) and written into the cache as they come back, so a re-run
+    resumes; Ray starts on this machine, or joins the cluster at --ray-address.
+    """
     from .sharding import encode_shard
 
+    ray = _engine(api_options, batch_size)
+    if ray is not None:
+        from .ray_engine import encode_shard_on_ray
+
+        encode_shard = partial(encode_shard_on_ray, ray_options=ray)
     done = encode_shard(
         model,
         shard,
@@ -413,7 +492,9 @@ def encode_command(
     )
     click.echo(
         f"shard {done['shard']}: {done['texts']} texts, {done['encoded']} encoded, "
-        f"{done['cached_before']} already cached -> {done['cache']}"
+        f"{done['cached_before']} already cached"
+        + (f", {done['workers']} Ray workers" if done.get("workers") else "")
+        + f" -> {done['cache']}"
     )
 
 
