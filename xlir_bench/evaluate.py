@@ -44,6 +44,7 @@ class EvalOptions:
     name: str | None = None
     cache_dir: str | None = None
     use_cache: bool = True
+    cache_dtype: str = "float32"  # storage of cached vectors: float32 or float16 (half the memory, rounded)
     perturb: Sequence[str] | None = None
     perturb_seed: int = 0
     index: str = "flat"

@@ -53,6 +53,7 @@ def encode_shard(
     data_dir: str | None = None,
     cache_dir: str | None = None,
     progress: bool = True,
+    cache_dtype: str = "float32",
     **model_options: Any,
 ) -> dict[str, Any]:
     """Encode one shard of the selection into the cache; returns what was done."""
@@ -61,7 +62,7 @@ def encode_shard(
     encoder = load_model(model, progress=progress, **model_options) if isinstance(model, str) else model
     if not isinstance(encoder, Encoder):  # a retriever with its own index (BM25) has no vectors
         raise XlirError(f"--model {encoder.name}: a lexical model has no embeddings to cache; shard a dense model")
-    cached = with_cache(encoder, cache_dir, use_cache=True)
+    cached = with_cache(encoder, cache_dir, use_cache=True, dtype=cache_dtype)
     for role, encode in (("query", cached.encode_queries), ("passage", cached.encode_passages)):
         texts = [text for item_role, text in items if item_role == role]
         if texts:
