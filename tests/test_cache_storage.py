@@ -117,3 +117,22 @@ def test_a_missing_vectors_file_makes_its_texts_encode_again(tmp_path):
         _, missing = cache.read("passage", texts)
     assert missing == [0, 1, 2, 3] and not victim.exists()
     assert cache.read("passage", texts[4:])[1] == []
+
+
+def test_cli_cache_dtype_float16_runs_refuses_mixing_and_scores_the_fixture_by_hand(tmp_path):
+    from click.testing import CliRunner
+    from test_fixture_pipeline import MIRROR, TASK
+
+    from xlir_bench.cli import cli
+
+    common = ["--task", TASK, "--data-dir", MIRROR, "--cache-dir", str(tmp_path / "c"), "--bootstrap", "0", "-q"]
+    model = ["--model", "py:test_fixture_pipeline:factory"]
+    runner = CliRunner()
+    half = runner.invoke(cli, ["run", *model, *common, "--cache-dtype", "float16", "-o", str(tmp_path / "a.json")])
+    assert half.exit_code == 0, half.output
+    record = json.loads((tmp_path / "a.json").read_text())
+    # the fixture's hand-computed macros (test_fixture_pipeline): its rankings survive float16 rounding
+    assert record["results"]["lareqa-mini"]["macro"]["multi"]["map"] == 0.8125
+    assert record["results"]["lareqa-mini"]["macro"]["mono"]["map"] == 0.875
+    mixed = runner.invoke(cli, ["run", *model, *common, "-o", str(tmp_path / "b.json")])
+    assert mixed.exit_code == 2 and "never mixed" in mixed.output and not (tmp_path / "b.json").exists()

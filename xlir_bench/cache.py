@@ -348,7 +348,14 @@ class EmbeddingCache:
                 f"model {self.name}: a vector exceeds the float16 range (65504); use --cache-dtype float32 "
                 "(nothing was cached)"
             )
-        keys = text_keys(role, texts)
+        self.put_keys(role, text_keys(role, texts), stored)
+        self.stats.encoded += len(texts)
+        return stored.astype(np.float32)
+
+    def put_keys(self, role: str, keys: np.ndarray, stored: np.ndarray) -> None:
+        """Store one chunk of already-keyed vectors in this cache's dtype (``put`` checks them first)."""
+        stored = np.ascontiguousarray(stored, dtype=self.dtype)
+        keys = np.asarray(keys, dtype="S64")
         keys_file, vectors_file = io.BytesIO(), io.BytesIO()
         np.savez(keys_file, keys=keys, fingerprint=np.array(self.fingerprint))
         np.save(vectors_file, stored, allow_pickle=False)
@@ -357,10 +364,10 @@ class EmbeddingCache:
         with _locked(self.folder, exclusive=True):
             _remove_orphans(self.folder)
             if self.dim is None:
-                self._write_meta(int(vectors.shape[1]))
-            if self.dim != vectors.shape[1]:
+                self._write_meta(int(stored.shape[1]))
+            if self.dim != stored.shape[1]:
                 raise XlirError(
-                    f"model {self.name}: returned {vectors.shape[1]}-dimensional vectors but its cache holds "
+                    f"model {self.name}: returned {stored.shape[1]}-dimensional vectors but its cache holds "
                     f"{self.dim}; fix the encoder, or give it a new fingerprint (nothing was cached)"
                 )
             # vectors first: the keys file is what makes the chunk exist
@@ -368,8 +375,6 @@ class EmbeddingCache:
             write_atomic(self.folder / f"{name}.keys", keys_file.getvalue(), mode=_file_mode())
         self._index.add(keys, len(self._chunks))
         self._chunks.append(_Chunk(self.folder / f"{name}.keys", len(keys)))
-        self.stats.encoded += len(texts)
-        return stored.astype(np.float32)
 
     def _write_meta(self, dim: int) -> None:
         meta = self._read_meta()
