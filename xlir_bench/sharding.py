@@ -19,6 +19,9 @@ from .errors import XlirError
 from .models import load_model
 from .tasks import load_selection
 
+# texts handed to the cached encoder at a time (it returns their vectors: 100 MB at 384 dimensions)
+SLICE_TEXTS = 65_536
+
 
 def parse_shard(value: str) -> tuple[int, int]:
     """``"i/N"`` -> (i, N) with 0 <= i < N."""
@@ -65,8 +68,8 @@ def encode_shard(
     cached = with_cache(encoder, cache_dir, use_cache=True, dtype=cache_dtype)
     for role, encode in (("query", cached.encode_queries), ("passage", cached.encode_passages)):
         texts = [text for item_role, text in items if item_role == role]
-        if texts:
-            encode(texts)
+        for start in range(0, len(texts), SLICE_TEXTS):  # the vectors go to the cache; memory holds one slice
+            encode(texts[start : start + SLICE_TEXTS])
     stats = cached.cache.stats
     return {
         "shard": f"{index}/{count}",
