@@ -219,6 +219,11 @@ def main() -> None:
     parser.add_argument("--hnsw-settings", default="multi", help="Setting families of the HNSW runs (each pool is one HNSW build).")
     parser.add_argument("--workdir", default=None, help="Where to write the collection and caches [default: a temp dir].")
     parser.add_argument("--json", default=None, help="Also write the rows as JSON here.")
+    parser.add_argument(
+        "--cache-root", default=None,
+        help="Keep the embedding caches here (cache-float32/, cache-float16/) and reuse them: the passages do not "
+        "depend on --queries, so a second run at another query count encodes only its queries.",
+    )  # fmt: skip
     args = parser.parse_args()
     from tabulate import tabulate
 
@@ -229,7 +234,7 @@ def main() -> None:
         rows = []
         per_million = 1e6 / args.passages
         for dtype in args.dtypes.split(","):
-            cache = str(Path(tmp) / f"cache-{dtype}")
+            cache = str(Path(args.cache_root or tmp) / f"cache-{dtype}")
             runs = [("fill", "cold", "")]  # encode into the cache; the runs below read it back
             runs += [(kind, "warm", args.settings if kind == "flat" else args.hnsw_settings) for kind in args.indexes.split(",")]
             for index, cache_state, settings in runs:

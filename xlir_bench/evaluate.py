@@ -264,7 +264,7 @@ class _Pipeline:
                     cache[start] = union.scores(reps[start : start + block])
             return cache[start]
 
-        out = {}
+        steps, plan = {}, {}
         for setting in settings:
             judgements = judged[setting.key]
             if setting.pool == MULTI_POOL:
@@ -276,14 +276,33 @@ class _Pipeline:
             source = _BlockSource(
                 lambda rows, j=judgements, c=columns: _sliced(union_scores, j.rows[rows], block, c), block
             )
-            out[setting.key] = self._score_exact(setting, judgements, source, run_depth)
-        return out
+            slices = _union_slices(judgements.rows, block)
+            plan[setting.key] = [int(judgements.rows[rows.start]) // block for rows in slices]
+            steps[setting.key] = self._exact_steps(setting, judgements, source, run_depth, slices)
+        # union blocks outermost: each is computed once for all the settings (a million-candidate union
+        # has many blocks, and a setting-by-setting loop would compute every block once per setting)
+        for union_block in sorted({b for blocks in plan.values() for b in blocks}):
+            for key, blocks in plan.items():
+                if blocks and blocks[0] == union_block:
+                    blocks.pop(0)
+                    next(steps[key])  # scores this setting's queries of this union block
+        return {key: _finish(step) for key, step in steps.items()}
 
     def _score_exact(self, setting, judgements: Judgements, source: _BlockSource, run_depth: int) -> SettingOutcome:
         """Exact measures over blocks of queries (and of the pool): peak memory is one score block."""
+        steps = self._exact_steps(setting, judgements, source, run_depth)
+        for _ in source.blocks(len(judgements.query_ids), judgements.pool):
+            next(steps)
+        return _finish(steps)
+
+    def _exact_steps(self, setting, judgements: Judgements, source: _BlockSource, run_depth: int, slices=None):
+        """:meth:`_score_exact` one block at a time (a generator; its return value is the outcome).
+
+        ``slices`` are the query blocks (default: ``source.blocks``); each ``next`` scores one.
+        """
         parts, tops, top_scores, positions = [], [], [], []
         depth = max(run_depth, CONSISTENCY_DEPTH if setting.family == "multi" else 0)
-        for rows in source.blocks(len(judgements.query_ids), judgements.pool):
+        for rows in slices if slices is not None else source.blocks(len(judgements.query_ids), judgements.pool):
             block = judgements.block(rows)
             if source.pool_block:
                 part, top, scores_of_top = self._score_pool_blocks(setting, block, source, rows, depth)
@@ -295,6 +314,7 @@ class _Pipeline:
                 top_scores.append(scores_of_top[:, :run_depth])
             if setting.family == "multi":
                 positions.append(top[:, :CONSISTENCY_DEPTH])
+            yield
         outcome = SettingOutcome(setting, SettingScores.concatenate(parts), judgements)
         if positions:
             outcome.top_positions = np.concatenate(positions)
@@ -447,6 +467,22 @@ class _BlockSource:
             starts.pop()  # no block of one query: BLAS's one-row path rounds differently from its GEMM
         for i, start in enumerate(starts):
             yield slice(start, starts[i + 1] if i + 1 < len(starts) else n_queries)
+
+
+def _finish(steps) -> Any:
+    """The return value of a generator whose every step has run."""
+    try:
+        next(steps)
+    except StopIteration as finished:
+        return finished.value
+    raise RuntimeError("a scoring generator had more blocks than planned")
+
+
+def _union_slices(rows: np.ndarray, block: int) -> list[slice]:
+    """A setting's judged queries grouped by the union block their question falls in (``rows`` ascending)."""
+    cuts = np.flatnonzero(np.diff(rows // block)) + 1
+    bounds = [0, *cuts.tolist(), len(rows)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 def _sliced(union_scores, query_rows: np.ndarray, block: int, columns: np.ndarray) -> np.ndarray:
