@@ -399,9 +399,10 @@ def test_api_options_need_an_api_model():
 
 def cached_vectors(folder: Path) -> dict[bytes, np.ndarray]:
     found = {}
-    for path in folder.glob("*.npz"):
+    for path in folder.glob("*.keys"):
         with np.load(path, allow_pickle=False) as archive:
-            found.update(zip(archive["keys"].tolist(), archive["vectors"], strict=True))
+            vectors = np.load(path.with_suffix(".vectors.npy"))
+            found.update(zip(archive["keys"].tolist(), vectors, strict=True))
     return found
 
 

@@ -320,7 +320,7 @@ def test_an_encoder_returning_too_few_rows_caches_nothing(tmp_path, monkeypatch,
         "--data-dir", data_dir, "--cache-dir", cache, "-q", "-o", tmp_path / "r.json",
     )  # fmt: skip
     assert_one_error(result, "encode_passages returned an array of shape", "one row per text")
-    assert not list(cache.rglob("passage-*.npz")) and not (tmp_path / "r.json").exists()
+    assert not list(cache.rglob("passage-*.keys")) and not (tmp_path / "r.json").exists()
 
 
 def test_outputs_are_checked_before_any_work(tmp_path):
@@ -381,7 +381,7 @@ def test_cache_clear_without_a_terminal_needs_yes(tmp_path):
 
     EmbeddingCache(tmp_path / "c", "fp", "m").put("query", ["x"], np.ones((1, 2), np.float32))
     assert_one_error(invoke("cache", "clear", "--cache-dir", tmp_path / "c"), "--yes")
-    assert any((tmp_path / "c" / "fp").glob("*.npz"))
+    assert any((tmp_path / "c" / "fp").glob("*.keys"))
 
 
 def test_an_untagged_folder_with_a_users_model_json_is_not_a_cache(tmp_path):

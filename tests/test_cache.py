@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from tiny_models import CountingHashEncoder, _HashEncoder
 
 import xlir_bench
-from xlir_bench.cache import EmbeddingCache, cache_info
+from xlir_bench.cache import EmbeddingCache, cache_info, text_key
 from xlir_bench.cli import cli
 from xlir_bench.data import resolve_source
 from xlir_bench.sharding import parse_shard, shard_items, task_texts
@@ -65,12 +65,11 @@ def test_corrupt_chunk_is_detected_and_rebuilt(data_dir, tmp_path):
     reference = run(_HashEncoder(), data_dir, tmp_path / "clean", ["en"])
     run(_HashEncoder(), data_dir, tmp_path / "c", ["en"])
     (folder,) = [p for p in (tmp_path / "c").iterdir() if p.is_dir()]
-    chunks = sorted(folder.glob("passage-*.npz"))
+    chunks = sorted(folder.glob("passage-*.vectors.npy"))
     chunks[0].write_bytes(chunks[0].read_bytes()[:300])  # truncated
-    with np.load(chunks[1]) as archive:  # readable but with NaN in it
-        vectors = archive["vectors"].copy()
-        vectors[0, 0] = np.nan
-        np.savez(chunks[1], keys=archive["keys"], vectors=vectors, fingerprint=archive["fingerprint"])
+    vectors = np.load(chunks[1])  # readable but with NaN in it
+    vectors[0, 0] = np.nan
+    np.save(chunks[1], vectors)
     encoder = CountingHashEncoder()
     with pytest.warns(UserWarning, match="embedding cache: .* will be encoded again"):
         again = run(encoder, data_dir, tmp_path / "c", ["en"])
@@ -82,17 +81,16 @@ def test_corrupt_chunk_is_detected_and_rebuilt(data_dir, tmp_path):
 def test_wrong_dimension_chunk_is_not_used(tmp_path):
     cache = EmbeddingCache(tmp_path, "fp", "m")
     cache.put("query", ["a", "b"], np.ones((2, 4), np.float32))
-    bad = EmbeddingCache(tmp_path, "fp", "m")
-    bad.dim = None
-    np.savez(
-        tmp_path / "fp" / "query-x.npz",
-        keys=np.array([b"0" * 64], dtype="S64"),
+    np.savez(  # a 0.2 chunk (one archive) of the wrong dimension
+        tmp_path / "fp" / f"query-{'0' * 32}.npz",
+        keys=np.array([text_key("query", "c")], dtype="S64"),
         vectors=np.ones((1, 3), np.float32),
         fingerprint=np.array("fp"),
     )
+    reloaded = EmbeddingCache(tmp_path, "fp", "m")
     with pytest.warns(UserWarning, match="dimension 3 is not the model's 4"):
-        reloaded = EmbeddingCache(tmp_path, "fp", "m")
-    assert reloaded.get("query", ["a", "b"])[1] == []
+        assert reloaded.get("query", ["a", "b", "c"])[1] == [2]
+    assert not (tmp_path / "fp" / f"query-{'0' * 32}.npz").exists()
 
 
 def test_shards_cover_every_text_exactly_once(data_dir):

@@ -67,7 +67,7 @@ def test_cache_clear_leaves_foreign_folders_inside_a_real_cache(tmp_path):
     assert sorted(cleared.untouched) == ["fp-b", "notes"]
     assert not (root / "fp-a").exists()
     assert (root / "notes" / "todo.txt").read_text() == "keep me"
-    assert (root / "fp-b" / "mine.txt").exists() and any((root / "fp-b").glob("query-*.npz"))
+    assert (root / "fp-b" / "mine.txt").exists() and any((root / "fp-b").glob("query-*.keys"))
 
 
 def test_cache_info_and_clear_survive_corrupt_chunks_and_metadata(tmp_path):
@@ -75,7 +75,7 @@ def test_cache_info_and_clear_survive_corrupt_chunks_and_metadata(tmp_path):
     cache = EmbeddingCache(root, "fp-c", "model-c")
     cache.put("passage", ["a", "b"], np.ones((2, 4), np.float32))
     cache.put("passage", ["c"], np.ones((1, 4), np.float32))
-    chunks = sorted((root / "fp-c").glob("passage-*.npz"), key=lambda p: len(np.load(p)["keys"]))
+    chunks = sorted((root / "fp-c").glob("passage-*.keys"), key=lambda p: len(np.load(p)["keys"]))
     chunks[1].write_bytes(b"truncated")  # the two-text chunk
     (root / "fp-c" / "model.json").write_text("{not json")
     (entry,) = cache_info(root)
@@ -91,7 +91,7 @@ def test_cache_files_are_group_readable_and_fingerprints_cannot_escape(tmp_path)
     cache = EmbeddingCache(root, "../../escaped", "evil")
     cache.put("query", ["x"], np.ones((1, 4), np.float32))
     assert cache.folder.parent == root and not (tmp_path.parent / "escaped").exists()
-    (chunk,) = cache.folder.glob("query-*.npz")
+    (chunk,) = cache.folder.glob("query-*.keys")
     assert chunk.stat().st_mode & 0o040
     assert not list(cache.folder.glob(".*.tmp"))
 

@@ -351,6 +351,13 @@ def _summary_table(result: EvaluationResult) -> str:
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
 @click.option(
+    "--cache-dtype",
+    type=click.Choice(["float32", "float16"]),
+    default="float32",
+    show_default=True,
+    help="Storage of cached vectors; float16 halves disk and memory (vectors rounded to float16).",
+)
+@click.option(
     "--perturb",
     multiple=True,
     metavar="NAME[:LEVEL]",
@@ -453,6 +460,10 @@ def _save_or_rescue(result: EvaluationResult, output: Path) -> Path:
 @click.option("--shard", default="0/1", show_default=True, help="Encode shard i of N (i/N, 0-based).")
 @click.option("--data-dir", type=click.Path(), default=None, help="Local data mirror.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Shared embedding cache.")
+@click.option(
+    "--cache-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
+    help="Storage of cached vectors, as for `run`.",
+)  # fmt: skip
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Encoder batch size.")
 @click.option("--device", default=None, help="sentence-transformers device (cpu, cuda, mps).")
 @click.option("--query-prompt", default=None, help="Text prepended to questions, as for `run`.")
@@ -461,7 +472,8 @@ def _save_or_rescue(result: EvaluationResult, output: Path) -> Path:
 @_api_options
 @_ray_options
 def encode_command(
-    model, tasks, langs, shard, data_dir, cache_dir, batch_size, device, query_prompt, passage_prompt, quiet, **api_options
+    model, tasks, langs, shard, data_dir, cache_dir, cache_dtype, batch_size, device, query_prompt, passage_prompt, quiet,
+    **api_options,
 ) -> None:
     """Encode a deterministic 1/N of the selection's texts into the embedding cache (one job of N).
 
@@ -483,6 +495,7 @@ def encode_command(
         langs=_split(langs),
         data_dir=data_dir,
         cache_dir=cache_dir,
+        cache_dtype=cache_dtype,
         progress=not quiet,
         batch_size=batch_size,
         device=device,

@@ -24,13 +24,13 @@ from .bias import CONSISTENCY_DEPTH, task_bias
 from .cache import CachedEncoder
 from .constants import DEFAULT_TASKS, FAMILIES, INDEX_KINDS, MULTI_POOL
 from .errors import XlirError
-from .index import DenseIndex, PoolIndex, top_k
+from .index import POOL_ALIGN, DenseIndex, PoolIndex, block_bounds, top_k
 from .judgements import Judgements, Pool, pools_of, setting_pool
 from .models import load_retriever
 from .perturb import parse_perturbation, perturb_task_questions
 from .record import Bootstrap, EvaluationResult, add_robustness, build_record, task_results
 from .retrievers import DenseRetriever
-from .scoring import SettingScores, score_retrieved, score_setting
+from .scoring import SettingScores, pool_blocked_ranks, score_ranked, score_retrieved, score_setting
 from .tasks import Setting, Task, enumerate_settings, has_judged_queries, load_selection, parse_families
 
 
@@ -47,6 +47,7 @@ class EvalOptions:
     name: str | None = None
     cache_dir: str | None = None
     use_cache: bool = True
+    cache_dtype: str = "float32"  # storage of cached vectors: float32 or float16 (half the memory, rounded)
     perturb: Sequence[str] | None = None
     perturb_seed: int = 0
     index: str = "flat"
@@ -186,6 +187,7 @@ class _Pipeline:
         queries, passages = {}, {}
         limit = max_text_chars(self.retriever)
         self.truncated[task.name] = 0
+        store = _PassageStore.plan(task, self.plan[task.name], self.cached)
         for i, lang in enumerate(task.langs, 1):
             data = task.data[lang]
             for role, texts, represent, out in (
@@ -197,6 +199,7 @@ class _Pipeline:
                 self.truncated[task.name] += cut
                 with self.timer.stage("encode_s"):
                     out[lang] = represent_unique(represent, capped)
+            passages[lang] = store.keep(lang, passages[lang])
             self.retriever.check(f"model {self.retriever.name} on {task.name}/{lang}", queries[lang], passages[lang])
         self.calls[task.name] = {lang: {"queries": 1, "candidates": 1} for lang in task.langs}
         self.texts[task.name] = {
@@ -222,8 +225,10 @@ class _Pipeline:
         memo: dict = {}  # a (query language, pool language) table serves its cross setting and the multilingual one
         judged = {s.key: Judgements.for_setting(task, s, setting_pool(task, s, pools), memo) for s in settings}
         union = indexes.get(MULTI_POOL)
-        # a language pool's scores are columns of the union pool's (bitwise: same BLAS kernel per element)
+        # a language pool's scores are columns of the union pool's (bitwise: same BLAS kernel per element);
+        # a union too large for a block of queries is scored per setting, in blocks of the pool
         shared = isinstance(union, DenseIndex) and all(isinstance(indexes[s.pool], DenseIndex) for s in settings)
+        shared = shared and _pool_block(union.ntotal) is None
         done: dict[str, SettingOutcome] = {}
         langs = list(dict.fromkeys(s.query_lang for s in settings))
         if shared:
@@ -243,8 +248,19 @@ class _Pipeline:
                 judgements, index = judged[setting.key], indexes[setting.pool]
                 reps = _take(queries[lang], judgements.rows)
                 columns = judgements.pool.columns
+                pool_block = _pool_block(len(judgements.pool.candidate_ids)) if isinstance(index, DenseIndex) else None
                 if index.approximate and columns is None:
                     done[setting.key] = self._score_approximate(setting, index, reps, judgements)
+                elif pool_block:
+                    source = _BlockSource(
+                        None,
+                        MIN_BLOCK_ROWS,
+                        lambda rows, a, b, reps=reps, index=index, c=columns: index.scores(
+                            reps[rows], slice(a, b) if c is None else c[a:b]
+                        ),
+                        pool_block,
+                    )
+                    done[setting.key] = self._score_exact(setting, judgements, source, run_depth)
                 else:  # pair corpora are small: exact scores over the kept columns
                     source = _BlockSource(
                         lambda rows, reps=reps, index=index, c=columns: _columns(index.scores(reps[rows]), c)
@@ -265,7 +281,7 @@ class _Pipeline:
                     cache[start] = union.scores(reps[start : start + block])
             return cache[start]
 
-        out = {}
+        steps, plan = {}, {}
         for setting in settings:
             judgements = judged[setting.key]
             if setting.pool == MULTI_POOL:
@@ -277,30 +293,45 @@ class _Pipeline:
             source = _BlockSource(
                 lambda rows, j=judgements, c=columns: _sliced(union_scores, j.rows[rows], block, c), block
             )
-            out[setting.key] = self._score_exact(setting, judgements, source, run_depth)
-        return out
+            slices = _union_slices(judgements.rows, block)
+            plan[setting.key] = [int(judgements.rows[rows.start]) // block for rows in slices]
+            steps[setting.key] = self._exact_steps(setting, judgements, source, run_depth, slices)
+        # union blocks outermost: each is computed once for all the settings (a million-candidate union
+        # has many blocks, and a setting-by-setting loop would compute every block once per setting)
+        for union_block in sorted({b for blocks in plan.values() for b in blocks}):
+            for key, blocks in plan.items():
+                if blocks and blocks[0] == union_block:
+                    blocks.pop(0)
+                    next(steps[key])  # scores this setting's queries of this union block
+        return {key: _finish(step) for key, step in steps.items()}
 
     def _score_exact(self, setting, judgements: Judgements, source: _BlockSource, run_depth: int) -> SettingOutcome:
-        """Exact measures over blocks of queries: peak memory is one (block x pool) score matrix."""
+        """Exact measures over blocks of queries (and of the pool): peak memory is one score block."""
+        steps = self._exact_steps(setting, judgements, source, run_depth)
+        for _ in source.blocks(len(judgements.query_ids), judgements.pool):
+            next(steps)
+        return _finish(steps)
+
+    def _exact_steps(self, setting, judgements: Judgements, source: _BlockSource, run_depth: int, slices=None):
+        """:meth:`_score_exact` one block at a time (a generator; its return value is the outcome).
+
+        ``slices`` are the query blocks (default: ``source.blocks``); each ``next`` scores one.
+        """
         parts, tops, top_scores, positions = [], [], [], []
-        for rows in source.blocks(len(judgements.query_ids), judgements.pool):
-            with self.timer.stage("search_s"):
-                scores = source.scores(rows)
-            if not np.isfinite(scores).all():
-                raise XlirError(
-                    f"model {self.retriever.name}: scores overflow to inf/NaN on {setting.key}; "
-                    "the embeddings are too large (normalise them)"
-                )
-            with self.timer.stage("search_s"):
-                depth = max(run_depth, CONSISTENCY_DEPTH if setting.family == "multi" else 0)
-                top = top_k(scores, depth) if depth else None
-            with self.timer.stage("score_s"):
-                parts.append(score_setting(scores, judgements.block(rows), setting.family, top))
+        depth = max(run_depth, CONSISTENCY_DEPTH if setting.family == "multi" else 0)
+        for rows in slices if slices is not None else source.blocks(len(judgements.query_ids), judgements.pool):
+            block = judgements.block(rows)
+            if source.pool_block:
+                part, top, scores_of_top = self._score_pool_blocks(setting, block, source, rows, depth)
+            else:
+                part, top, scores_of_top = self._score_rows(setting, block, source, rows, depth, run_depth)
+            parts.append(part)
             if run_depth > 0:
                 tops.append(top[:, :run_depth])
-                top_scores.append(np.take_along_axis(scores, tops[-1], axis=1))
+                top_scores.append(scores_of_top[:, :run_depth])
             if setting.family == "multi":
                 positions.append(top[:, :CONSISTENCY_DEPTH])
+            yield
         outcome = SettingOutcome(setting, SettingScores.concatenate(parts), judgements)
         if positions:
             outcome.top_positions = np.concatenate(positions)
@@ -308,6 +339,38 @@ class _Pipeline:
             outcome.top = np.asarray(judgements.pool.candidate_ids)[np.concatenate(tops)]
             outcome.top_scores = np.concatenate(top_scores)
         return outcome
+
+    def _score_rows(self, setting, block: Judgements, source: _BlockSource, rows: slice, depth: int, run_depth: int):
+        """One block of queries against the whole pool: (scores, top-depth positions, their scores)."""
+        with self.timer.stage("search_s"):
+            scores = self._checked(source.scores(rows), setting)
+            top = top_k(scores, depth) if depth else None
+        with self.timer.stage("score_s"):
+            part = score_setting(scores, block, setting.family, top)
+        scores_of_top = np.take_along_axis(scores, top[:, :run_depth], axis=1) if run_depth > 0 else None
+        return part, top, scores_of_top
+
+    def _score_pool_blocks(self, setting, block: Judgements, source: _BlockSource, rows: slice, depth: int):
+        """One block of queries against the pool in blocks (a pool too large for one score matrix)."""
+        size = len(block.pool.candidate_ids)
+        bounds = block_bounds(size, source.pool_block)
+
+        def scores(a: int, b: int) -> np.ndarray:
+            with self.timer.stage("search_s"):
+                return self._checked(source.pool(rows, a, b), setting)
+
+        with self.timer.stage("score_s"):
+            ranks, top, top_scores = pool_blocked_ranks(scores, bounds, block.positions, depth)
+            part = score_ranked(ranks, block, setting.family, top[:, :10] if setting.family == "multi" else None)
+        return part, top, top_scores
+
+    def _checked(self, scores: np.ndarray, setting) -> np.ndarray:
+        if not np.isfinite(scores).all():
+            raise XlirError(
+                f"model {self.retriever.name}: scores overflow to inf/NaN on {setting.key}; "
+                "the embeddings are too large (normalise them)"
+            )
+        return scores
 
     def _score_approximate(self, setting, index, reps, judgements: Judgements) -> SettingOutcome:
         depth = self.options.ann_depth
@@ -359,20 +422,68 @@ def _scoring_threads() -> int:
         return os.cpu_count() or 1
 
 
+@dataclass
+class _PassageStore:
+    """Where a task's candidate vectors live: one matrix in union-pool order when the multilingual pool
+    needs them all (each language is then a view of it, and the union index copies nothing), stored as
+    float16 when the cache stores float16 (exact: the cached values are float16 already)."""
+
+    offsets: dict[str, int]
+    total: int
+    dtype: np.dtype
+    union: np.ndarray | None = None
+
+    @classmethod
+    def plan(cls, task: Task, settings: list[Setting], cached: CachedEncoder | None) -> _PassageStore:
+        dtype = np.dtype(np.float16) if cached is not None and cached.cache.dtype == np.float16 else np.dtype(np.float32)
+        if not any(s.pool == MULTI_POOL for s in settings):
+            return cls({}, 0, dtype)
+        offsets, total = {}, 0
+        for lang in sorted(task.langs):  # the union pool's language order (pools_of)
+            offsets[lang] = total
+            total += len(task.data[lang].candidates)
+        return cls(offsets, total, dtype)
+
+    def keep(self, lang: str, reps: Any) -> Any:
+        if not isinstance(reps, np.ndarray) or reps.ndim != 2 or reps.dtype.kind != "f":
+            return reps  # not dense vectors (BM25's token lists)
+        if lang not in self.offsets or (self.union is not None and self.union.shape[1] != reps.shape[1]):
+            return reps.astype(self.dtype, copy=False)  # a dimension mismatch is reported by check()
+        if self.union is None:
+            self.union = np.empty((self.total, reps.shape[1]), dtype=self.dtype)
+        start = self.offsets[lang]
+        self.union[start : start + len(reps)] = reps
+        return self.union[start : start + len(reps)]
+
+
 # Peak memory of exact scoring: one (queries x pool) float32 block at a time, whatever the number of queries.
 SCORE_BLOCK_BYTES = 256 * 2**20
+# A pool so large that fewer queries than this fit in a block is scored in blocks of the pool instead.
+MIN_BLOCK_ROWS = 16
 
 
 def _block_rows(pool_size: int) -> int:
     return max(2, SCORE_BLOCK_BYTES // (4 * max(pool_size, 1)))
 
 
+def _pool_block(pool_size: int) -> int | None:
+    """Candidates per pool block (a multiple of POOL_ALIGN), or None when the whole pool fits in a block."""
+    if SCORE_BLOCK_BYTES // (4 * max(pool_size, 1)) >= MIN_BLOCK_ROWS:
+        return None
+    return max(POOL_ALIGN, SCORE_BLOCK_BYTES // (4 * MIN_BLOCK_ROWS) // POOL_ALIGN * POOL_ALIGN)
+
+
 @dataclass
 class _BlockSource:
-    """Where a setting's score blocks come from; ``block`` aligns its blocks with a shared source's."""
+    """Where a setting's score blocks come from; ``block`` aligns its blocks with a shared source's.
 
-    scores: Callable[[slice], np.ndarray]
+    A pool-blocked source gives ``pool(rows, a, b)``: the scores of those queries against pool positions a..b-1.
+    """
+
+    scores: Callable[[slice], np.ndarray] | None
     block: int | None = None
+    pool: Callable[[slice, int, int], np.ndarray] | None = None
+    pool_block: int | None = None
 
     def blocks(self, n_queries: int, pool: Pool) -> Iterator[slice]:
         size = self.block or _block_rows(len(pool.candidate_ids))
@@ -381,6 +492,22 @@ class _BlockSource:
             starts.pop()  # no block of one query: BLAS's one-row path rounds differently from its GEMM
         for i, start in enumerate(starts):
             yield slice(start, starts[i + 1] if i + 1 < len(starts) else n_queries)
+
+
+def _finish(steps) -> Any:
+    """The return value of a generator whose every step has run."""
+    try:
+        next(steps)
+    except StopIteration as finished:
+        return finished.value
+    raise RuntimeError("a scoring generator had more blocks than planned")
+
+
+def _union_slices(rows: np.ndarray, block: int) -> list[slice]:
+    """A setting's judged queries grouped by the union block their question falls in (``rows`` ascending)."""
+    cuts = np.flatnonzero(np.diff(rows // block)) + 1
+    bounds = [0, *cuts.tolist(), len(rows)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
 
 
 def _sliced(union_scores, query_rows: np.ndarray, block: int, columns: np.ndarray) -> np.ndarray:
@@ -460,6 +587,8 @@ def represent_unique(represent: Callable[[list[str]], Any], texts: list[str]) ->
             "an encoder must return one row per text"
         )
     if isinstance(reps, np.ndarray):
+        if len(unique) == len(texts):  # every text distinct: already in order, no copy
+            return reps
         return reps[np.asarray(inverse, dtype=np.int64)]
     return [reps[i] for i in inverse]
 

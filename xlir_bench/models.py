@@ -82,7 +82,7 @@ def load_retriever(model: Any, options: Any) -> Retriever:
             f"--model: {type(encoder).__name__} is neither an encoder (name, fingerprint, encode_queries, "
             "encode_passages) nor a retriever"
         )
-    encoder = with_cache(encoder, options.cache_dir, options.use_cache, options.name)
+    encoder = with_cache(encoder, options.cache_dir, options.use_cache, options.name, getattr(options, "cache_dtype", "float32"))
     return DenseRetriever(encoder, options.index, options.ann_depth)
 
 

@@ -12,11 +12,12 @@ pool, which keeps exact mAP cheap even for a 20,000-sentence multilingual pool.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .index import top_k
+from .index import merge_top, top_k
 from .judgements import Judgements
 from .measures import REGISTRY, Context, Judged, nan_mean
 from .measures.rank_matrix import rank_by_language
@@ -104,6 +105,47 @@ def _segment_counts(flags: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.add.reduceat(np.append(flags, False), bounds[:-1], dtype=np.int64)
 
 
+def pool_blocked_ranks(
+    score_block: Callable[[int, int], np.ndarray], bounds: Sequence[tuple[int, int]], relevant: np.ndarray, depth: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`exact_ranks` and the top-``depth`` of a block of queries, with the pool scored in blocks.
+
+    ``score_block(a, b)`` gives the scores of the queries against pool positions
+    a..b-1; ``bounds`` cover the pool in order. Pass 1 reads each relevant
+    candidate's score (its threshold) from the block that holds it and merges the
+    blocks' top-k lists; pass 2 counts, block by block, the candidates scoring
+    above each threshold and those tied with it at a larger position: the counts
+    of :func:`exact_ranks` over the whole row, so the same ranks. Peak memory is
+    one (queries x pool block) matrix; the price is computing each block twice.
+    Returns (ranks, top positions, their scores).
+    """
+    n_queries, width = relevant.shape
+    threshold = np.full(relevant.shape, np.nan, dtype=np.float32)  # padding: every comparison is False
+    row_of = np.broadcast_to(np.arange(n_queries)[:, None], relevant.shape)
+    top = np.zeros((n_queries, 0), dtype=np.int64)
+    top_scores = np.zeros((n_queries, 0), dtype=np.float32)
+    for a, b in bounds:
+        scores = score_block(a, b)
+        inside = (relevant >= a) & (relevant < b)
+        threshold[inside] = scores[row_of[inside], relevant[inside] - a]
+        if depth:
+            local = top_k(scores, depth)
+            top, top_scores = merge_top(top, top_scores, local + a, np.take_along_axis(scores, local, axis=1), depth)
+    higher = np.zeros(relevant.shape, dtype=np.int64)
+    tied_after = np.zeros(relevant.shape, dtype=np.int64)
+    for a, b in bounds:
+        scores = score_block(a, b)
+        for j in range(width):
+            at = threshold[:, j : j + 1]
+            higher[:, j] += np.count_nonzero(scores > at, axis=1)
+            sub = np.flatnonzero(np.count_nonzero(scores == at, axis=1))  # rows with a tie in this block
+            if sub.size:
+                later = np.arange(a, b) > relevant[sub, j, None]
+                tied_after[sub, j] += np.count_nonzero((scores[sub] == at[sub]) & later, axis=1)
+    ranks = np.where(relevant >= 0, 1 + higher + tied_after, np.inf)
+    return ranks, top, top_scores
+
+
 @dataclass
 class SettingScores:
     """Per-query values of every per-query measure, and the setting-level values, of one setting."""
@@ -138,14 +180,19 @@ def score_setting(
 
     ``top``, when the caller already has each row's top-k (k >= 10, trec_eval order), saves a second top-k.
     """
-    judged = Judged(exact_ranks(scores, judgements.positions), judgements.grades, judgements.threshold)
     if family != MULTI:
         top10 = None
     elif top is not None and top.shape[1] >= min(10, scores.shape[1]):
         top10 = top[:, :10]
     else:
         top10 = top_k(scores, 10)
-    return _measures(judged, judged.binary, judgements, family, top10)
+    return score_ranked(exact_ranks(scores, judgements.positions), judgements, family, top10)
+
+
+def score_ranked(ranks: np.ndarray, judgements: Judgements, family: str, top10: np.ndarray | None) -> SettingScores:
+    """Every registered measure that applies to ``family``, from exact pool ranks (and, for multi, each top 10)."""
+    judged = Judged(ranks, judgements.grades, judgements.threshold)
+    return _measures(judged, judged.binary, judgements, family, top10 if family == MULTI else None)
 
 
 # Rank of a relevant candidate the approximate search did not retrieve: it counts in

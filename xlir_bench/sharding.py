@@ -19,6 +19,9 @@ from .errors import XlirError
 from .models import load_model
 from .tasks import load_selection
 
+# texts handed to the cached encoder at a time (it returns their vectors: 100 MB at 384 dimensions)
+SLICE_TEXTS = 65_536
+
 
 def parse_shard(value: str) -> tuple[int, int]:
     """``"i/N"`` -> (i, N) with 0 <= i < N."""
@@ -53,6 +56,7 @@ def encode_shard(
     data_dir: str | None = None,
     cache_dir: str | None = None,
     progress: bool = True,
+    cache_dtype: str = "float32",
     **model_options: Any,
 ) -> dict[str, Any]:
     """Encode one shard of the selection into the cache; returns what was done."""
@@ -61,11 +65,11 @@ def encode_shard(
     encoder = load_model(model, progress=progress, **model_options) if isinstance(model, str) else model
     if not isinstance(encoder, Encoder):  # a retriever with its own index (BM25) has no vectors
         raise XlirError(f"--model {encoder.name}: a lexical model has no embeddings to cache; shard a dense model")
-    cached = with_cache(encoder, cache_dir, use_cache=True)
+    cached = with_cache(encoder, cache_dir, use_cache=True, dtype=cache_dtype)
     for role, encode in (("query", cached.encode_queries), ("passage", cached.encode_passages)):
         texts = [text for item_role, text in items if item_role == role]
-        if texts:
-            encode(texts)
+        for start in range(0, len(texts), SLICE_TEXTS):  # the vectors go to the cache; memory holds one slice
+            encode(texts[start : start + SLICE_TEXTS])
     stats = cached.cache.stats
     return {
         "shard": f"{index}/{count}",

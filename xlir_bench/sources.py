@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import warnings
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +39,18 @@ _INTEGER = re.compile(r"^[+-]?\d+$")
 re_split = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    """BEIR corpus or queries rows; each must have a string ``_id`` and, as BEIR reads them, a ``text``."""
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """BEIR corpus or queries rows, one at a time (a million-row corpus is never a list of dicts);
+    each must have a string ``_id`` and, as BEIR reads them, a ``text``."""
     if not path.exists():
         raise XlirError(f"{path}: missing; a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
-    rows = []
     for number, row in iter_jsonl(path, "BEIR JSONL"):
         if not isinstance(row.get("_id"), (str, int)) or isinstance(row.get("_id"), bool) or row["_id"] == "":
             raise XlirError(f"{path}:{number}: no \"_id\" (string); every BEIR row needs one")
         for key in ("title", "text"):
             if key in row and not isinstance(row[key], str):
                 raise XlirError(f"{path}:{number}: \"{key}\" is {type(row[key]).__name__}, not a string")
-        rows.append(row)
-    return rows
+        yield row
 
 
 def _qrels_tsv(path: Path) -> dict[str, dict[str, int]]:
@@ -81,7 +82,7 @@ def _language_of(row: dict[str, Any], raw: dict[str, Any], where: Path) -> str:
             f"{where}: record {row.get('_id')!r} has no {field!r} string field; "
             "set language_field or language in the task file"
         )
-    return row[field]
+    return sys.intern(row[field])  # one string per language, not one per row
 
 
 def _assemble(queries, docs, qrels, langs) -> dict[str, LanguageData]:
