@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .bias import CONSISTENCY_DEPTH, task_bias
 from .cache import CachedEncoder
@@ -147,7 +148,11 @@ class _Pipeline:
         self.options = options
         self.perturbations = [parse_perturbation(spec) for spec in options.perturb or []]
         self.families = parse_families(options.settings)
-        if options.langs is not None and len(options.langs) < 2 and any(p.name == "codeswitch" for p in self.perturbations):
+        if (
+            options.langs is not None
+            and len(options.langs) < 2
+            and any(p.name == "codeswitch" for p in self.perturbations)
+        ):
             raise XlirError("--perturb codeswitch: needs at least two languages (words come from a parallel question)")
         # the model first: a wrong --model is the likelier typo, and it must not wait for data loading
         self.retriever = load_retriever(model, options)
@@ -238,7 +243,11 @@ class _Pipeline:
                 mine = [s for s in settings if s.query_lang == lang]
                 return self._score_shared(mine, judged, union, pools, queries[lang], run_depth)
 
-            with ThreadPoolExecutor(max_workers=_scoring_threads()) as pool:
+            threads = _scoring_threads()
+            # BLAS at one thread per scoring thread: two languages' GEMMs at two BLAS threads each
+            # would oversubscribe the cores (measured: 0.6 s of 5 s on 2 cores)
+            blas = threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext()
+            with blas, ThreadPoolExecutor(max_workers=threads) as pool:
                 for outcomes in pool.map(one_language, langs):
                     done.update(outcomes)
             return [done[s.key] for s in settings]
@@ -278,7 +287,8 @@ class _Pipeline:
             if start not in cache:
                 cache.clear()  # one block of the union at a time
                 with self.timer.stage("search_s"):
-                    cache[start] = union.scores(reps[start : start + block])
+                    where = f"{settings[0].task}/{settings[0].query_lang}"
+                    cache[start] = self._checked(union.scores(reps[start : start + block]), where)
             return cache[start]
 
         steps, plan = {}, {}
@@ -291,7 +301,7 @@ class _Pipeline:
                 width = len(pools[setting.pool].candidate_ids)
                 columns = union_pool.offsets[setting.pool] + (np.arange(width) if own is None else own)
             source = _BlockSource(
-                lambda rows, j=judgements, c=columns: _sliced(union_scores, j.rows[rows], block, c), block
+                lambda rows, j=judgements, c=columns: _sliced(union_scores, j.rows[rows], block, c), block, checked=True
             )
             slices = _union_slices(judgements.rows, block)
             plan[setting.key] = [int(judgements.rows[rows.start]) // block for rows in slices]
@@ -343,7 +353,8 @@ class _Pipeline:
     def _score_rows(self, setting, block: Judgements, source: _BlockSource, rows: slice, depth: int, run_depth: int):
         """One block of queries against the whole pool: (scores, top-depth positions, their scores)."""
         with self.timer.stage("search_s"):
-            scores = self._checked(source.scores(rows), setting)
+            scores = source.scores(rows)
+            scores = scores if source.checked else self._checked(scores, setting.key)
             top = top_k(scores, depth) if depth else None
         with self.timer.stage("score_s"):
             part = score_setting(scores, block, setting.family, top)
@@ -357,17 +368,18 @@ class _Pipeline:
 
         def scores(a: int, b: int) -> np.ndarray:
             with self.timer.stage("search_s"):
-                return self._checked(source.pool(rows, a, b), setting)
+                return self._checked(source.pool(rows, a, b), setting.key)
 
         with self.timer.stage("score_s"):
             ranks, top, top_scores = pool_blocked_ranks(scores, bounds, block.positions, depth)
             part = score_ranked(ranks, block, setting.family, top[:, :10] if setting.family == "multi" else None)
         return part, top, top_scores
 
-    def _checked(self, scores: np.ndarray, setting) -> np.ndarray:
-        if not np.isfinite(scores).all():
+    def _checked(self, scores: np.ndarray, where: str) -> np.ndarray:
+        # NaN propagates through min and max, and +-inf is one of them: two reductions, no boolean copy
+        if scores.size and not (np.isfinite(scores.min()) and np.isfinite(scores.max())):
             raise XlirError(
-                f"model {self.retriever.name}: scores overflow to inf/NaN on {setting.key}; "
+                f"model {self.retriever.name}: scores overflow to inf/NaN on {where}; "
                 "the embeddings are too large (normalise them)"
             )
         return scores
@@ -391,10 +403,20 @@ class _Pipeline:
     def record(self, outcomes, clean, examples) -> dict[str, Any]:
         uncertainty = Bootstrap(self.options.bootstrap, self.options.bootstrap_seed)
         with self.timer.stage("score_s"):
-            results = {name: task_results(task_outcomes, self.bias[name], uncertainty) for name, task_outcomes in outcomes.items()}
+            results = {
+                name: task_results(task_outcomes, self.bias[name], uncertainty)
+                for name, task_outcomes in outcomes.items()
+            }
         self.timer.seconds["total_s"] = time.perf_counter() - self.started
         record = build_record(
-            self.retriever, self.tasks, results, self.timer.seconds, self.calls, self.texts, self.families, self.options.name
+            self.retriever,
+            self.tasks,
+            results,
+            self.timer.seconds,
+            self.calls,
+            self.texts,
+            self.families,
+            self.options.name,
         )
         record["bootstrap"] = {"resamples": uncertainty.resamples, "seed": uncertainty.seed, "confidence": 0.95}
         record["truncated_texts"] = self.truncated
@@ -435,7 +457,9 @@ class _PassageStore:
 
     @classmethod
     def plan(cls, task: Task, settings: list[Setting], cached: CachedEncoder | None) -> _PassageStore:
-        dtype = np.dtype(np.float16) if cached is not None and cached.cache.dtype == np.float16 else np.dtype(np.float32)
+        dtype = (
+            np.dtype(np.float16) if cached is not None and cached.cache.dtype == np.float16 else np.dtype(np.float32)
+        )
         if not any(s.pool == MULTI_POOL for s in settings):
             return cls({}, 0, dtype)
         offsets, total = {}, 0
@@ -484,6 +508,7 @@ class _BlockSource:
     block: int | None = None
     pool: Callable[[slice, int, int], np.ndarray] | None = None
     pool_block: int | None = None
+    checked: bool = False  # the scores come from a union block already checked for inf/NaN
 
     def blocks(self, n_queries: int, pool: Pool) -> Iterator[slice]:
         size = self.block or _block_rows(len(pool.candidate_ids))
@@ -536,6 +561,8 @@ def _sliced(union_scores, query_rows: np.ndarray, block: int, columns: np.ndarra
 
 def _columns(scores: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
     return scores if columns is None else scores[:, columns]
+
+
 ANN_SAMPLE = 100
 # A dense encoder reads at most ``max_tokens`` tokens; no script needs more than this many
 # characters per token, so cutting here never changes what the model sees, and a megabyte

@@ -67,7 +67,7 @@ class Judgements:
 
     @classmethod
     def for_setting(
-        cls, task: Task, setting: Setting, pool: Pool, memo: dict[tuple[str, str], tuple] | None = None
+        cls, task: Task, setting: Setting, pool: Pool, memo: dict[tuple, tuple] | None = None
     ) -> Judgements:
         """The setting's judged queries; ``memo`` shares each (query language, pool language) table across settings."""
         data = task.data[setting.query_lang]
@@ -75,7 +75,7 @@ class Judgements:
         tables = []
         for lang in setting.pool_langs:
             if (setting.query_lang, lang) not in memo:
-                memo[setting.query_lang, lang] = _relevant_in(task, setting.query_lang, lang)
+                memo[setting.query_lang, lang] = _relevant_in(task, setting.query_lang, lang, memo)
             positions, grades = memo[setting.query_lang, lang]
             tables.append((np.where(positions >= 0, positions + pool.offsets[lang], -1), grades))
         positions = np.hstack([p for p, _ in tables])
@@ -127,29 +127,62 @@ class Judgements:
         """{query id: {candidate id: grade}}: the TREC qrels of this setting."""
         ids = self.pool.candidate_ids
         return {
-            qid: {ids[p]: int(g) if float(g).is_integer() else float(g) for p, g in zip(pos, grade, strict=True) if p >= 0}
+            qid: {
+                ids[p]: int(g) if float(g).is_integer() else float(g) for p, g in zip(pos, grade, strict=True) if p >= 0
+            }
             for qid, pos, grade in zip(self.query_ids, self.positions, self.grades, strict=True)
         }
 
 
-def _relevant_in(task: Task, query_lang: str, lang: str) -> tuple[np.ndarray, np.ndarray]:
+def _relevant_in(task: Task, query_lang: str, lang: str, memo: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For every question of ``query_lang``: positions (in ``lang``'s pool) and grades > 0 of its candidates there.
 
-    Two (questions, width) arrays in qrels order, padded with -1 and 0.
+    Two (questions, width) arrays in qrels order, padded with -1 and 0. ``memo`` keeps each
+    pool language's judgements in CSR form, so a language is walked once, not once per query language.
     """
-    qrels = task.data[lang].qrels
-    pairs = [
-        [(position, grade) for position, grade in qrels.get(qid, {}).items() if grade > 0]
-        for qid in task.data[query_lang].question_ids
-    ]
-    width = max((len(p) for p in pairs), default=0)
-    positions = np.full((len(pairs), width), -1, dtype=np.int64)
-    grades = np.zeros((len(pairs), width))
-    for row, judged in enumerate(pairs):
-        if judged:
-            positions[row, : len(judged)] = [p for p, _ in judged]
-            grades[row, : len(judged)] = [g for _, g in judged]
+    memo = {} if memo is None else memo
+    if (lang,) not in memo:
+        memo[(lang,)] = _QrelsTable.of(task.data[lang].qrels)
+    table = memo[(lang,)]
+    rows = np.fromiter((table.row_of.get(qid, -1) for qid in task.data[query_lang].question_ids), dtype=np.int64)
+    found = rows >= 0
+    starts = np.where(found, table.starts[np.maximum(rows, 0)], 0)
+    counts = np.where(found, table.starts[np.maximum(rows, 0) + 1] - starts, 0)
+    width = int(counts.max(initial=0))
+    positions = np.full((len(rows), width), -1, dtype=np.int64)
+    grades = np.zeros((len(rows), width))
+    for column in range(width):  # width is the most judged candidates of a question: 1 for LAReQA
+        has = counts > column
+        positions[has, column] = table.positions[starts[has] + column]
+        grades[has, column] = table.grades[starts[has] + column]
     return positions, grades
+
+
+@dataclass(frozen=True)
+class _QrelsTable:
+    """One language's positive judgements as CSR arrays: question ``row_of[qid]`` owns ``starts[row]:starts[row + 1]``."""
+
+    row_of: dict[str, int]
+    starts: np.ndarray
+    positions: np.ndarray
+    grades: np.ndarray
+
+    @classmethod
+    def of(cls, qrels: dict[str, dict[int, float]]) -> _QrelsTable:
+        row_of, starts, positions, grades = {}, [0], [], []
+        for qid, judged in qrels.items():
+            row_of[qid] = len(row_of)
+            for position, grade in judged.items():
+                if grade > 0:
+                    positions.append(position)
+                    grades.append(grade)
+            starts.append(len(positions))
+        return cls(
+            row_of,
+            np.asarray(starts, dtype=np.int64),
+            np.asarray(positions, dtype=np.int64),
+            np.asarray(grades, dtype=np.float64),
+        )
 
 
 def setting_pool(task: Task, setting: Setting, pools: dict[str, Pool]) -> Pool:

@@ -68,7 +68,8 @@ def _setting_entry(outcome: Any) -> dict[str, Any]:
     per_query: dict[str, Any] = {"qid": scores.query_ids}
     for name, values in scores.per_query.items():
         rounded = np.round(np.asarray(values, dtype=np.float64), PER_QUERY_DIGITS)
-        per_query[name] = [None if v != v else v for v in rounded.tolist()]  # NaN (v != v) -> null
+        listed = rounded.tolist()
+        per_query[name] = [None if v != v else v for v in listed] if np.isnan(rounded).any() else listed  # NaN -> null
     entry = {
         "query_lang": setting.query_lang,
         "pool": setting.pool,
@@ -125,7 +126,7 @@ def _intervals(entries: list[dict[str, Any]], bootstrap: Bootstrap) -> dict[str,
         names = [name for name in settings[0]["per_query"] if name != "qid"]
         measures = {
             name: [
-                (s["per_query"]["qid"], [np.nan if v is None else v for v in s["per_query"][name]])
+                (s["per_query"]["qid"], np.array(s["per_query"][name], dtype=np.float64))  # None -> NaN
                 for s in settings
                 if name in s["per_query"]
             ]

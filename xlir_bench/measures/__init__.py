@@ -28,7 +28,10 @@ from .strong_alignment import strong_alignment
 
 def nan_mean(values) -> float:
     """Mean of the defined values (NaN and None skipped); NaN, without a warning, when there are none."""
-    array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        array = values.astype(np.float64, copy=False)  # per-query arrays: no Python loop over them
+    else:
+        array = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
     array = array[~np.isnan(array)]
     return float(array.mean()) if array.size else float("nan")
 

@@ -78,21 +78,29 @@ def _overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """X_d for d = 1..k, per row: (n, k).
 
     An item shared by both lists enters the overlap at depth max(its rank in a,
-    its rank in b); one global sort of (row, item) keys finds each item of ``a`` in ``b``.
+    its rank in b). Each item of ``a`` finds its rank in ``b`` in a scratch table
+    indexed by (row, item), written for a block of rows and wiped after it.
     """
     n, k = a.shape
     span = int(max(a.max(initial=0), b.max(initial=0))) + 1
-    rows = np.arange(n)[:, None]
-    b_keys = (rows * span + b).ravel()
-    order = np.argsort(b_keys, kind="stable")
-    sorted_keys = b_keys[order]
-    a_keys = (rows * span + a).ravel()
-    where = np.minimum(np.searchsorted(sorted_keys, a_keys), sorted_keys.size - 1)
-    found = sorted_keys[where] == a_keys
-    rank_in_b = order[where] % k
-    enters = np.maximum(np.tile(np.arange(k), n), rank_in_b)  # 0-based depth at which the item is shared
-    cells = (np.repeat(np.arange(n), k) * k + enters)[found]
+    block = max(1, min(n, SCRATCH_CELLS // span))
+    scratch = np.full(block * span, k, dtype=np.int32)  # k: not in b
+    rank_in_b = np.empty((n, k), dtype=np.int64)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        offsets = np.arange(stop - start)[:, None] * span
+        in_b = (offsets + b[start:stop]).ravel()
+        scratch[in_b] = np.tile(np.arange(k), stop - start)
+        rank_in_b[start:stop] = scratch[offsets + a[start:stop]]
+        scratch[in_b] = k
+    found = rank_in_b < k
+    enters = np.maximum(np.arange(k), rank_in_b)  # 0-based depth at which the item is shared
+    cells = (np.arange(n)[:, None] * k + enters)[found]
     return np.bincount(cells, minlength=n * k).reshape(n, k).cumsum(axis=1)
+
+
+# Cells of the (rows x pool) scratch table of _overlaps: 4 MB of int32 (cache-sized), whatever the pool size.
+SCRATCH_CELLS = 1_000_000
 
 
 def _rbo_from_overlaps(overlap: np.ndarray, p: float, variant: str) -> np.ndarray:
