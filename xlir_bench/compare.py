@@ -222,7 +222,7 @@ def compare(
     if not settings:
         raise XlirError(f"--metric {metric}: no common setting keeps it per query; use map, recall@10, ndcg@10 or mrr@10")
     _flag_headline(settings, families, metric, gate)
-    others = [row for name in gated_names() if name != metric for row in _rows(baseline, candidate, common, name, gate)[1]]
+    others = [row for name in gated_names() if name != metric for row in _rows(baseline, candidate, common, name, gate, settings_too=False)[1]]
     _flag_others(others, gate)
     floor = holm_floor(len(settings), n_permutations)
     if floor >= alpha:
@@ -238,8 +238,10 @@ def compare(
     )
 
 
-def _rows(baseline, candidate, common, metric: str, gate: Gate) -> tuple[list[Row], list[Row]]:
-    """Setting rows and family-macro rows of one measure, over the settings that keep it per query."""
+def _rows(baseline, candidate, common, metric: str, gate: Gate, settings_too: bool = True) -> tuple[list[Row], list[Row]]:
+    """Setting rows (unless not ``settings_too``) and family-macro rows of one measure, over the settings that
+    keep it per query. The other gated measures are judged on their family macros only, so their per-setting
+    randomization tests (most of a comparison's time) are skipped."""
     settings, families = [], []
     for task, keys in common.items():
         b_settings, c_settings = _settings_of(baseline, task), _settings_of(candidate, task)
@@ -250,6 +252,8 @@ def _rows(baseline, candidate, common, metric: str, gate: Gate) -> tuple[list[Ro
             qids, b, c = _paired(b_settings[key], c_settings[key], metric)
             d = c - b
             per_family.setdefault(b_settings[key].family, []).append((qids, d))
+            if not settings_too:
+                continue
             p_rand, p_t = randomization_test(d, gate.n_permutations, gate.seed), paired_t_test(d)
             row = Row(task, f"{task}:{key}", b_settings[key].family, len(qids), nan_mean(b), nan_mean(c), nan_mean(d), p_rand, p_t)
             row.metric = metric

@@ -17,6 +17,7 @@ All tests take the per-query *differences* d_q = candidate_q - baseline_q.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 DEFAULT_PERMUTATIONS = 10_000
 DEFAULT_SEED = 0
@@ -41,11 +42,12 @@ def randomization_test(differences, n_permutations: int = DEFAULT_PERMUTATIONS, 
         signs = 1.0 - 2.0 * ((codes >> np.arange(n)) & 1)
         return float(np.mean(np.abs(signs @ d) >= observed - tolerance))
     rng = np.random.default_rng(seed)
-    hits, done = 0, 0
+    hits, done, total = 0, 0, d.sum()
     while done < n_permutations:
         size = min(_CHUNK, n_permutations - done)
-        signs = 1.0 - 2.0 * rng.integers(0, 2, size=(size, n), dtype=np.int8).astype(np.float64)
-        hits += int(np.sum(np.abs(signs @ d) >= observed - tolerance))
+        flips = rng.integers(0, 2, size=(size, n), dtype=np.int8)  # 1: the sign of d_q flips
+        # sum of signs * d = sum(d) - 2 * (flipped part): no (size x n) matrix of signs to build
+        hits += int(np.sum(np.abs(total - 2.0 * (flips.astype(np.float64) @ d)) >= observed - tolerance))
         done += size
     return (hits + 1) / (n_permutations + 1)
 
@@ -71,13 +73,21 @@ def question_contributions(parts: list[tuple[list[str], np.ndarray]]) -> np.ndar
     contributions add up to exactly the macro difference, and the parallel
     versions of one question move together under a randomization.
     """
-    contribution: dict[str, float] = {}
+    if not parts:
+        return np.zeros(0)
+    ids, weighted = [], []
     for qids, d in parts:
-        weight = 1.0 / (len(parts) * max(np.count_nonzero(~np.isnan(d)), 1))
-        for qid, value in zip(qids, d, strict=True):
-            if not np.isnan(value):
-                contribution[qid] = contribution.get(qid, 0.0) + weight * value
-    return np.array(list(contribution.values()))
+        d = np.asarray(d, dtype=np.float64)
+        if len(qids) != len(d):
+            raise ValueError(f"{len(qids)} question ids for {len(d)} differences")
+        defined = ~np.isnan(d)
+        weight = 1.0 / (len(parts) * max(np.count_nonzero(defined), 1))
+        ids.append(np.asarray(qids, dtype=object)[defined])
+        weighted.append(weight * d[defined])
+    # questions in order of first appearance (the randomization's sign flips follow this order);
+    # bincount adds in array order, so the sums are the ones a loop over the settings makes
+    codes, uniques = pd.factorize(np.concatenate(ids))
+    return np.bincount(codes, weights=np.concatenate(weighted), minlength=len(uniques))
 
 
 def holm_bonferroni(pvalues) -> np.ndarray:
