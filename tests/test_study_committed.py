@@ -1,0 +1,84 @@
+"""The committed hybrid-batch study (experiments/study): every cell has its run records, and the report regenerates.
+
+The committed report was written by the sweep with 10,000 permutations per paired test
+(minutes on 2 cores); here a copy of the study folder is re-reported with 1,000. Everything
+that does not depend on the permutations (means, intervals over seeds, seen/unseen splits,
+deltas, t-test p-values, every table but the p (rand.) column) must come out identical; the
+randomization p-values must agree within their Monte Carlo error.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from xlir_bench.sweep_report import load_sweep, write_report
+
+STUDY = Path(__file__).resolve().parents[1] / "experiments" / "study"
+PERMUTATIONS = 1000
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory) -> Path:
+    pytest.importorskip("matplotlib")
+    folder = tmp_path_factory.mktemp("study") / "study"
+    shutil.copytree(STUDY, folder)
+    sweep = json.loads((folder / "sweep.json").read_text())
+    assert sweep["plan"]["permutations"] == 10_000  # what the committed report was written with
+    sweep["plan"]["permutations"] = PERMUTATIONS
+    (folder / "sweep.json").write_text(json.dumps(sweep))
+    for name in ("report.json", "report.md", "report.html"):
+        (folder / name).unlink()
+    write_report(folder)
+    return folder
+
+
+def committed_report() -> dict:
+    return json.loads((STUDY / "report.json").read_text())
+
+
+def test_every_cell_of_the_plan_has_its_run_records():
+    plan = load_sweep(STUDY)
+    names = [cell["name"] for cell in plan["cells"]] + (["base"] if plan["reference"] else [])
+    assert len(names) == 9  # 8 trained cells and the untrained base
+    for name in names:
+        for spec in plan["evals"]:
+            assert (STUDY / "cells" / name / "runs" / f"{spec['task']}.json.gz").is_file(), (name, spec["task"])
+    assert committed_report()["missing"] == []
+
+
+def test_report_numbers_regenerate_from_the_records(regenerated):
+    old, new = committed_report(), json.loads((regenerated / "report.json").read_text())
+    assert new["missing"] == []
+    for task, entry in old["tasks"].items():
+        fresh = new["tasks"][task]
+        for key in ("seen_data", "seen_langs", "unseen_langs", "cells", "configs"):
+            assert fresh[key] == entry[key], (task, key)
+        assert fresh["significance"].keys() == entry["significance"].keys()
+        for cell, tested in entry["significance"].items():
+            assert fresh["significance"][cell]["settings"] == tested["settings"]
+            for family, row in tested["families"].items():
+                again = fresh["significance"][cell]["families"][family]
+                for key in ("baseline", "cell", "delta", "p_ttest", "n_questions"):
+                    assert again[key] == row[key], (cell, family, key)
+                # Monte Carlo error of a randomization p from 1,000 permutations is at most 0.016
+                assert abs(again["p_randomization"] - row["p_randomization"]) < 0.05, (cell, family)
+
+
+def test_report_tables_regenerate(regenerated):
+    old = (STUDY / "report.md").read_text().splitlines()
+    new = (regenerated / "report.md").read_text().splitlines()
+    assert len(old) == len(new)
+    significance = False
+    for before, after in zip(old, new, strict=True):
+        if before.startswith("#"):
+            significance = before.startswith("### Paired significance")
+        if significance and before.startswith("| ") and not before.startswith("| cell |"):
+            # cell, family, baseline, cell mAP, delta and p (t) do not depend on the permutations
+            cols_old, cols_new = before.split(" | "), after.split(" | ")
+            assert cols_old[:5] + cols_old[6:7] == cols_new[:5] + cols_new[6:7], before
+        else:
+            assert after == before
