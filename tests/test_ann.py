@@ -46,3 +46,17 @@ def test_retrieved_ranks():
         [2.0, NOT_RETRIEVED, np.inf],
         [1.0, NOT_RETRIEVED, np.inf],
     ]
+
+
+def test_ann_recall_counts_a_candidate_tied_at_the_cut_off():
+    """Hand-computed: scores 0.9, 0.5, 0.5, 0.1 for the one query; top-2 exact is {0, 2} (ties: larger position
+    first). A search returning {0, 1} found two candidates scoring >= the 2nd best 0.5: recall 1, where matching
+    ids would say 0.5; returning {0, 3} finds one (0.1 < 0.5); a padded (-1) slot finds nothing."""
+    from xlir_bench.evaluate import _ann_recall
+    from xlir_bench.index import DenseIndex
+
+    index = DenseIndex(np.array([[0.9], [0.5], [0.5], [0.1]], dtype=np.float32))
+    query = np.ones((1, 1), dtype=np.float32)
+    assert _ann_recall(index, query, np.array([[0, 1]])) == 1.0
+    assert _ann_recall(index, query, np.array([[0, 3]])) == 0.5
+    assert _ann_recall(index, query, np.array([[2, -1]])) == 0.5

@@ -239,11 +239,12 @@ class _Pipeline:
         if shared:
             # Query languages are independent and their work is numpy and BLAS, which release the GIL:
             # a thread per core scores two languages at once (results do not depend on the order).
+            threads = _scoring_threads()
+
             def one_language(lang: str) -> dict[str, SettingOutcome]:
                 mine = [s for s in settings if s.query_lang == lang]
-                return self._score_shared(mine, judged, union, pools, queries[lang], run_depth)
+                return self._score_shared(mine, judged, union, pools, queries[lang], run_depth, threads)
 
-            threads = _scoring_threads()
             # BLAS at one thread per scoring thread: two languages' GEMMs at two BLAS threads each
             # would oversubscribe the cores (measured: 0.6 s of 5 s on 2 cores)
             blas = threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext()
@@ -277,10 +278,13 @@ class _Pipeline:
                     done[setting.key] = self._score_exact(setting, judgements, source, run_depth)
         return [done[s.key] for s in settings]
 
-    def _score_shared(self, settings, judged, union, pools, reps, run_depth: int) -> dict[str, SettingOutcome]:
-        """One query language's settings from blocks of its scores against the union pool, sliced per pool."""
+    def _score_shared(self, settings, judged, union, pools, reps, run_depth: int, threads: int = 1):
+        """One query language's settings from blocks of its scores against the union pool, sliced per pool.
+
+        ``threads`` languages are scored at once: each holds its share of the score-block budget.
+        """
         union_pool = pools[MULTI_POOL]
-        block = _block_rows(union.ntotal)
+        block = _block_rows(union.ntotal, threads)
         cache: dict[int, np.ndarray] = {}
 
         def union_scores(start: int) -> np.ndarray:
@@ -486,8 +490,9 @@ SCORE_BLOCK_BYTES = 256 * 2**20
 MIN_BLOCK_ROWS = 16
 
 
-def _block_rows(pool_size: int) -> int:
-    return max(2, SCORE_BLOCK_BYTES // (4 * max(pool_size, 1)))
+def _block_rows(pool_size: int, threads: int = 1) -> int:
+    """Queries per score block: the blocks of ``threads`` scoring threads together fit SCORE_BLOCK_BYTES."""
+    return max(2, SCORE_BLOCK_BYTES // threads // (4 * max(pool_size, 1)))
 
 
 def _pool_block(pool_size: int) -> int | None:
@@ -659,12 +664,19 @@ def _examples(task: Task, perturbed: dict[str, list[str]], per_lang: int = 3) ->
 
 
 def _ann_recall(index: PoolIndex, reps: np.ndarray, retrieved: np.ndarray, seed: int = 0) -> float:
-    """Share of the exact top-k that the approximate search found, on a seeded sample of the queries."""
+    """Share of the exact top-k that the approximate search found, on a seeded sample of the queries.
+
+    A retrieved candidate counts when its exact score is at least the k-th best exact score
+    (ann-benchmarks' definition, Aumüller, Bernhardsson and Faithfull 2020): of several candidates
+    tied at the cut-off any is a right answer, which matching ids would deny.
+    """
     sample = np.sort(np.random.default_rng(seed).choice(len(reps), size=min(ANN_SAMPLE, len(reps)), replace=False))
     depth = retrieved.shape[1]
-    exact = top_k(index.scores(reps[sample]), depth)
-    found = [len(set(exact[i]) & set(retrieved[row])) / depth for i, row in enumerate(sample)]
-    return float(np.mean(found))
+    scores = index.scores(reps[sample])
+    kth = np.take_along_axis(scores, top_k(scores, depth)[:, -1:], axis=1)
+    got = retrieved[sample]
+    found = (got >= 0) & (np.take_along_axis(scores, np.maximum(got, 0), axis=1) >= kth)
+    return float(found.sum(axis=1).mean() / depth)
 
 
 __all__ = ["MULTI_POOL", "EvalOptions", "SettingOutcome", "evaluate", "plan_settings"]
