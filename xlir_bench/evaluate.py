@@ -234,49 +234,44 @@ class _Pipeline:
         # a union too large for a block of queries is scored per setting, in blocks of the pool
         shared = isinstance(union, DenseIndex) and all(isinstance(indexes[s.pool], DenseIndex) for s in settings)
         shared = shared and _pool_block(union.ntotal) is None
-        done: dict[str, SettingOutcome] = {}
-        langs = list(dict.fromkeys(s.query_lang for s in settings))
-        if shared:
-            # Query languages are independent and their work is numpy and BLAS, which release the GIL:
-            # a thread per core scores two languages at once (results do not depend on the order).
-            threads = _scoring_threads()
+        if not shared:
+            return [
+                self._score_alone(s, judged[s.key], indexes[s.pool], queries[s.query_lang], run_depth) for s in settings
+            ]
+        # Query languages are independent and their work is numpy and BLAS, which release the GIL:
+        # a thread per core scores two languages at once (results do not depend on the order).
+        threads = _scoring_threads()
 
-            def one_language(lang: str) -> dict[str, SettingOutcome]:
-                mine = [s for s in settings if s.query_lang == lang]
-                return self._score_shared(mine, judged, union, pools, queries[lang], run_depth, threads)
-
-            # BLAS at one thread per scoring thread: two languages' GEMMs at two BLAS threads each
-            # would oversubscribe the cores (measured: 0.6 s of 5 s on 2 cores)
-            blas = threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext()
-            with blas, ThreadPoolExecutor(max_workers=threads) as pool:
-                for outcomes in pool.map(one_language, langs):
-                    done.update(outcomes)
-            return [done[s.key] for s in settings]
-        for lang in langs:
+        def one_language(lang: str) -> dict[str, SettingOutcome]:
             mine = [s for s in settings if s.query_lang == lang]
-            for setting in mine:
-                judgements, index = judged[setting.key], indexes[setting.pool]
-                reps = _take(queries[lang], judgements.rows)
-                columns = judgements.pool.columns
-                pool_block = _pool_block(len(judgements.pool.candidate_ids)) if isinstance(index, DenseIndex) else None
-                if index.approximate and columns is None:
-                    done[setting.key] = self._score_approximate(setting, index, reps, judgements)
-                elif pool_block:
-                    source = _BlockSource(
-                        None,
-                        MIN_BLOCK_ROWS,
-                        lambda rows, a, b, reps=reps, index=index, c=columns: index.scores(
-                            reps[rows], slice(a, b) if c is None else c[a:b]
-                        ),
-                        pool_block,
-                    )
-                    done[setting.key] = self._score_exact(setting, judgements, source, run_depth)
-                else:  # pair corpora are small: exact scores over the kept columns
-                    source = _BlockSource(
-                        lambda rows, reps=reps, index=index, c=columns: _columns(index.scores(reps[rows]), c)
-                    )
-                    done[setting.key] = self._score_exact(setting, judgements, source, run_depth)
+            return self._score_shared(mine, judged, union, pools, queries[lang], run_depth, threads)
+
+        done: dict[str, SettingOutcome] = {}
+        # BLAS at one thread per scoring thread: two languages' GEMMs at two BLAS threads each
+        # would oversubscribe the cores (measured: 0.6 s of 5 s on 2 cores)
+        blas = threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext()
+        with blas, ThreadPoolExecutor(max_workers=threads) as pool:
+            for outcomes in pool.map(one_language, dict.fromkeys(s.query_lang for s in settings)):
+                done.update(outcomes)
         return [done[s.key] for s in settings]
+
+    def _score_alone(self, setting, judgements: Judgements, index, queries, run_depth: int) -> SettingOutcome:
+        """One setting on its own index: approximate, exact in blocks of the pool, or exact (pair corpora)."""
+        reps = _take(queries, judgements.rows)
+        columns = judgements.pool.columns
+        pool_block = _pool_block(len(judgements.pool.candidate_ids)) if isinstance(index, DenseIndex) else None
+        if index.approximate and columns is None:
+            return self._score_approximate(setting, index, reps, judgements)
+        if pool_block:
+            source = _BlockSource(
+                None,
+                MIN_BLOCK_ROWS,
+                lambda rows, a, b: index.scores(reps[rows], slice(a, b) if columns is None else columns[a:b]),
+                pool_block,
+            )
+        else:  # pair corpora are small: exact scores over the kept columns
+            source = _BlockSource(lambda rows: _columns(index.scores(reps[rows]), columns))
+        return self._score_exact(setting, judgements, source, run_depth)
 
     def _score_shared(self, settings, judged, union, pools, reps, run_depth: int, threads: int = 1):
         """One query language's settings from blocks of its scores against the union pool, sliced per pool.
