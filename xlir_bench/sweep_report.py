@@ -288,61 +288,63 @@ def _task_blocks(task: str, data: dict[str, Any], plan: dict[str, Any]) -> list[
         for config, entry in data["configs"].items()
     ]
     blocks: list[tuple] = [("h", 3, "mAP and rank distance per configuration"), ("table", headers, rows)]
-    if data["significance"]:
-        blocks += [
-            ("h", 3, f"Paired significance against {plan['baseline']} (mAP)"),
-            (
-                "p",
-                "Family macro delta (cell - baseline) with the paired randomization and t-test p over questions "
-                "(xlir-bench compare); settings: significantly better / worse of all at Holm-corrected p < 0.05.",
-            ),
-            (
-                "table",
-                ["cell", "family", "baseline", "cell mAP", "delta", "p (rand.)", "p (t)", "settings +/-"],
-                [
-                    [
-                        cell,
-                        f,
-                        _fmt(r["baseline"]),
-                        _fmt(r["cell"]),
-                        f"{r['delta']:+.4f}",
-                        f"{r['p_randomization']:.4g}",
-                        f"{r['p_ttest']:.4g}",
-                        f"{sig['settings_better']}/{sig['settings_worse']} of {sig['settings']}",
-                    ]
-                    for cell, sig in data["significance"].items()
-                    for f, r in sig["families"].items()
-                ],
-            ),
+    return blocks + _significance_blocks(data, plan) + _seen_blocks(data) + _robustness_blocks(data, plan)
+
+
+def _significance_blocks(data: dict[str, Any], plan: dict[str, Any]) -> list[tuple]:
+    if not data["significance"]:
+        return []
+    rows = [
+        [
+            cell,
+            f,
+            _fmt(r["baseline"]),
+            _fmt(r["cell"]),
+            f"{r['delta']:+.4f}",
+            f"{r['p_randomization']:.4g}",
+            f"{r['p_ttest']:.4g}",
+            f"{sig['settings_better']}/{sig['settings_worse']} of {sig['settings']}",
         ]
+        for cell, sig in data["significance"].items()
+        for f, r in sig["families"].items()
+    ]
+    return [
+        ("h", 3, f"Paired significance against {plan['baseline']} (mAP)"),
+        (
+            "p",
+            "Family macro delta (cell - baseline) with the paired randomization and t-test p over questions "
+            "(xlir-bench compare); settings: significantly better / worse of all at Holm-corrected p < 0.05.",
+        ),
+        ("table", ["cell", "family", "baseline", "cell mAP", "delta", "p (rand.)", "p (t)", "settings +/-"], rows),
+    ]
+
+
+def _seen_blocks(data: dict[str, Any]) -> list[tuple]:
     seen, unseen = data["seen_langs"], data["unseen_langs"]
-    blocks += [
+    rows = [
+        [config] + [_fmt(entry[s].get(f)) for s in ("seen", "unseen") for f in FAMILIES]
+        for config, entry in data["configs"].items()
+    ]
+    return [
         ("h", 3, "Seen and unseen query languages (macro mAP)"),
         ("p", f"Seen (in the training pairs): {', '.join(seen) or 'none'}; unseen: {', '.join(unseen) or 'none'}."),
-        (
-            "table",
-            ["configuration"] + [f"{s} {f}" for s in ("seen", "unseen") for f in FAMILIES],
-            [
-                [config] + [_fmt(entry[s].get(f)) for s in ("seen", "unseen") for f in FAMILIES]
-                for config, entry in data["configs"].items()
-            ],
-        ),
+        ("table", ["configuration"] + [f"{s} {f}" for s in ("seen", "unseen") for f in FAMILIES], rows),
     ]
+
+
+def _robustness_blocks(data: dict[str, Any], plan: dict[str, Any]) -> list[tuple]:
     robust = {c: e["robustness"] for c, e in data["configs"].items() if "robustness" in e}
-    if robust:
-        blocks += [
-            ("h", 3, f"Robustness to {' + '.join(plan['perturb'])} (perturbed / clean mAP)"),
-            (
-                "table",
-                ["configuration", "family", "clean mAP", "perturbed mAP", "perturbed / clean"],
-                [
-                    [c, f, _fmt(r["clean"]), _fmt(r["perturbed"]), _fmt(r["ratio"])]
-                    for c, e in robust.items()
-                    for f, r in e.items()
-                ],
-            ),
-        ]
-    return blocks
+    if not robust:
+        return []
+    rows = [
+        [c, f, _fmt(r["clean"]), _fmt(r["perturbed"]), _fmt(r["ratio"])]
+        for c, e in robust.items()
+        for f, r in e.items()
+    ]
+    return [
+        ("h", 3, f"Robustness to {' + '.join(plan['perturb'])} (perturbed / clean mAP)"),
+        ("table", ["configuration", "family", "clean mAP", "perturbed mAP", "perturbed / clean"], rows),
+    ]
 
 
 def _cell_table(summary: dict[str, Any], plan: dict[str, Any]) -> list[tuple]:
