@@ -143,25 +143,7 @@ def train(
     dataset = modules["Dataset"].from_dict(
         {"anchor": [p["query"] for p in pairs], "positive": [p["passage"] for p in pairs]}
     )
-    args = modules["SentenceTransformerTrainingArguments"](
-        output_dir=str(output),
-        per_device_train_batch_size=batch_size,
-        learning_rate=learning_rate,
-        num_train_epochs=epochs,
-        max_steps=max_steps,
-        warmup_ratio=warmup_ratio,
-        seed=seed,
-        data_seed=seed,
-        logging_steps=logging_steps,
-        save_strategy="epoch" if max_steps < 0 else "steps",
-        save_steps=save_steps or max(max_steps, 1),
-        save_total_limit=1,
-        report_to="none",
-        batch_sampler=partial(modules["StrategyBatchSampler"], pairs=info, strategy=strategy, mono_ratio=mono_ratio),
-        dataloader_drop_last=True,
-        use_cpu=device == "cpu",
-        prompts=prompts or None,
-    )
+    args = _training_arguments(modules, output, options, info, prompts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         trainer = modules["SentenceTransformerTrainer"](
@@ -186,6 +168,32 @@ def train(
     }
     write_atomic(Path(output) / "training_log.json", json.dumps(log, indent=1))
     return {"model": str(final), **log}
+
+
+def _training_arguments(modules: dict[str, Any], output: str, options: dict[str, Any], info, prompts) -> Any:
+    """The trainer's arguments: batches drawn by the strategy's sampler, checkpoints every ``save_steps``."""
+    max_steps = options["max_steps"]
+    return modules["SentenceTransformerTrainingArguments"](
+        output_dir=str(output),
+        per_device_train_batch_size=options["batch_size"],
+        learning_rate=options["learning_rate"],
+        num_train_epochs=options["epochs"],
+        max_steps=max_steps,
+        warmup_ratio=options["warmup_ratio"],
+        seed=options["seed"],
+        data_seed=options["seed"],
+        logging_steps=options["logging_steps"],
+        save_strategy="epoch" if max_steps < 0 else "steps",
+        save_steps=options["save_steps"] or max(max_steps, 1),
+        save_total_limit=1,
+        report_to="none",
+        batch_sampler=partial(
+            modules["StrategyBatchSampler"], pairs=info, strategy=options["strategy"], mono_ratio=options["mono_ratio"]
+        ),
+        dataloader_drop_last=True,
+        use_cpu=options["device"] == "cpu",
+        prompts=prompts or None,
+    )
 
 
 def _training_modules() -> dict[str, Any]:
