@@ -226,6 +226,21 @@ def _csv_cell(value):
     return value
 
 
+def _group_table(title: str, group, fmt: str) -> str:
+    """One task's table under its heading, as HTML or GitHub markdown (every text cell escaped)."""
+    from tabulate import tabulate
+
+    table = group[COLUMNS].astype(object).where(group[COLUMNS].notna(), None).values.tolist()
+    if fmt == "html":
+        heading, tablefmt = f"<h2>{html.escape(title)}</h2>\n", "html"  # tabulate escapes html cells
+    else:
+        table = [[md_cell(cell) if isinstance(cell, str) else cell for cell in row] for row in table]
+        heading, tablefmt = f"## {md_cell(title)}\n\n", "github"
+    return heading + tabulate(
+        table, headers=COLUMNS, tablefmt=tablefmt, floatfmt=".4f", missingval="", disable_numparse=_TEXT_COLUMNS
+    )
+
+
 def render(frame, fmt: str = "md") -> str:
     """The leaderboard as ``md`` (tabulate), ``html`` or ``csv``; deterministic for the same records."""
     if fmt == "csv":
@@ -233,7 +248,6 @@ def render(frame, fmt: str = "md") -> str:
         safe = frame.map(_csv_cell)
         safe.to_csv(buffer, index=False, float_format="%.6f", lineterminator="\n")
         return buffer.getvalue()
-    from tabulate import tabulate
 
     metric = frame.attrs.get("metric", "map")
     header = (
@@ -241,35 +255,7 @@ def render(frame, fmt: str = "md") -> str:
         "'p vs next' tests each model against the next one down (paired randomization over questions, "
         "Holm-corrected across the table); models the test cannot separate share a rank range."
     )
-    parts = []
-    for title, group in _groups(frame):
-        group = _with_intervals(group)
-        table = group[COLUMNS].astype(object).where(group[COLUMNS].notna(), None).values.tolist()
-        if fmt == "html":
-            parts.append(
-                f"<h2>{html.escape(title)}</h2>\n"
-                + tabulate(
-                    table,
-                    headers=COLUMNS,
-                    tablefmt="html",
-                    floatfmt=".4f",
-                    missingval="",
-                    disable_numparse=_TEXT_COLUMNS,
-                )
-            )
-        else:
-            table = [[md_cell(cell) if isinstance(cell, str) else cell for cell in row] for row in table]
-            parts.append(
-                f"## {md_cell(title)}\n\n"
-                + tabulate(
-                    table,
-                    headers=COLUMNS,
-                    tablefmt="github",
-                    floatfmt=".4f",
-                    missingval="",
-                    disable_numparse=_TEXT_COLUMNS,
-                )
-            )
+    parts = [_group_table(title, _with_intervals(group), fmt) for title, group in _groups(frame)]
     if fmt == "html":
         return (
             f"<!doctype html>\n<html><head><meta charset='utf-8'><title>xlir-bench leaderboard</title></head>\n<body>\n<p>{html.escape(header)}</p>\n"
