@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -303,37 +304,40 @@ def _family_row(task, family, parts, b_settings, c_settings, keys, metric, gate:
     return row
 
 
+_ROW_HEADERS = ["", "measure", "setting", "n", "baseline", "candidate", "delta", "p (rand.)", "p (t)", "p (Holm)"]
+_ARROW = {1.0: " ↑", -1.0: " ↓", 0.0: ""}
+
+
+def _row_table(items: list[Row], fmt: str, cell) -> str:
+    """Rows of a comparison as a table (GitHub markdown or plain text); ``cell`` escapes the setting names."""
+    from tabulate import tabulate
+
+    out = []
+    for r in items:
+        mark = "REGRESSED" if r.regressed else ("improved" if r.improved else "")
+        out.append(
+            [
+                mark,
+                r.metric + _ARROW[measure(r.metric).sign()],
+                cell(r.name),
+                r.n,
+                f"{r.baseline:.4f}",
+                f"{r.candidate:.4f}",
+                f"{r.delta:+.4f}",
+                f"{r.p_randomization:.4g}",
+                f"{r.p_ttest:.4g}",
+                "" if r.p_holm is None else f"{r.p_holm:.4g}",
+            ]
+        )
+    return tabulate(out, headers=_ROW_HEADERS, tablefmt="github" if fmt == "md" else "simple", disable_numparse=True)
+
+
 def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
     """The report as ``text``, ``md`` (a pull-request comment) or ``json``."""
     if fmt == "json":
         return json.dumps(comparison.to_dict(), indent=2, allow_nan=False, default=lambda v: None)
-    from tabulate import tabulate
-
-    table_fmt = "github" if fmt == "md" else "simple"
     cell = md_cell if fmt == "md" else (lambda value: " ".join(str(value).split()))
-    headers = ["", "measure", "setting", "n", "baseline", "candidate", "delta", "p (rand.)", "p (t)", "p (Holm)"]
-    arrow = {1.0: " ↑", -1.0: " ↓", 0.0: ""}
-
-    def rows(items):
-        out = []
-        for r in items:
-            mark = "REGRESSED" if r.regressed else ("improved" if r.improved else "")
-            out.append(
-                [
-                    mark,
-                    r.metric + arrow[measure(r.metric).sign()],
-                    cell(r.name),
-                    r.n,
-                    f"{r.baseline:.4f}",
-                    f"{r.candidate:.4f}",
-                    f"{r.delta:+.4f}",
-                    f"{r.p_randomization:.4g}",
-                    f"{r.p_ttest:.4g}",
-                    "" if r.p_holm is None else f"{r.p_holm:.4g}",
-                ]
-            )
-        return tabulate(out, headers=headers, tablefmt=table_fmt, disable_numparse=True)
-
+    rows = partial(_row_table, fmt=fmt, cell=cell)
     c = comparison
     bold = "**" if fmt == "md" else ""
     summary = (
