@@ -471,3 +471,16 @@ def test_a_record_of_another_perturbation_or_selection_is_not_finished(sweep_dir
     assert not record_is_valid(runs / "xquad-slice.json.gz", "tiny<b>|x+mono-s1", {**spec, "langs": ["en"]}, None)
     assert not record_is_valid(runs / "xquad-slice.json.gz", "tiny<b>|x+mono-s2", spec, None)
     assert not record_is_valid(runs / "missing.json.gz", "tiny<b>|x+mono-s1", spec, None)
+
+
+def test_seen_split_is_a_table_only_when_both_sides_have_languages():
+    from xlir_bench.sweep_report import _seen_blocks
+
+    macro = {"mono": None, "cross": None, "multi": None}
+    configs = {"mono": {"seen": macro, "unseen": macro}}
+    both = _seen_blocks({"seen_langs": ["de"], "unseen_langs": ["el", "en"], "configs": configs})
+    assert [block[0] for block in both] == ["h", "p", "table"]
+    assert both[2][1][1:] == [f"{s} {f}" for s in ("seen", "unseen") for f in ("mono", "cross", "multi")]
+    # MLQA-R after training on MLQA-R pairs: every query language was seen, the split would repeat the table
+    all_seen = _seen_blocks({"seen_langs": ["de", "en"], "unseen_langs": [], "configs": configs})
+    assert all_seen == [("p", "Query languages seen in the training pairs: de, en.")]

@@ -270,7 +270,7 @@ def _blocks(summary: dict[str, Any], plan: dict[str, Any], figures: dict[str, li
             ("p", f"Not finished (left out where their records are missing): {', '.join(summary['missing'])}.")
         )
     for task, data in summary["tasks"].items():
-        kind = "seen in training (not zero-shot)" if data["seen_data"] else "zero-shot"
+        kind = "seen in training, not zero-shot" if data["seen_data"] else "zero-shot"
         blocks.append(("h", 2, f"{task} ({kind})"))
         blocks += _task_blocks(task, data, plan)
         for path, alt in figures.get(task, []):
@@ -321,6 +321,8 @@ def _significance_blocks(data: dict[str, Any], plan: dict[str, Any]) -> list[tup
 
 def _seen_blocks(data: dict[str, Any]) -> list[tuple]:
     seen, unseen = data["seen_langs"], data["unseen_langs"]
+    if not seen or not unseen:  # one side empty: the split would only repeat the configuration table
+        return [("p", f"Query languages seen in the training pairs: {', '.join(seen) or 'none'}.")]
     rows = [
         [config] + [_fmt(entry[s].get(f)) for s in ("seen", "unseen") for f in FAMILIES]
         for config, entry in data["configs"].items()
