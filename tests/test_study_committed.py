@@ -82,3 +82,18 @@ def test_report_tables_regenerate(regenerated):
             assert cols_old[:5] + cols_old[6:7] == cols_new[:5] + cols_new[6:7], before
         else:
             assert after == before
+
+
+def test_perturbed_records_are_of_the_same_models_as_the_clean_ones():
+    """The robustness records were made later by models retrained from the same seeds (the first ones
+    were not kept): their clean-question macros must equal the committed clean records' (float noise aside)."""
+    import gzip
+
+    perturbed = sorted(STUDY.glob("cells/*/runs/*-perturbed.json.gz"))
+    assert len(perturbed) >= 10
+    for path in perturbed:
+        task = path.name.removesuffix("-perturbed.json.gz")
+        again = json.loads(gzip.open(path).read())["clean"][task]["macro"]
+        clean = json.loads(gzip.open(path.with_name(f"{task}.json.gz")).read())["results"][task]["macro"]
+        for family in ("mono", "cross", "multi"):
+            assert again[family]["map"] == pytest.approx(clean[family]["map"], abs=1e-4), (path, family)

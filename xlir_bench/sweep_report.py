@@ -165,10 +165,14 @@ def summarize(folder: str | Path) -> dict[str, Any]:
     for spec in plan["evals"]:
         task = spec["task"]
         done = [c for c in cells if task in records.get(c["name"], {})]
+        perturbation = list(plan["perturb"])
         per_cell = {c["name"]: _cell_numbers(records[c["name"]][task][1], task, seen_langs) for c in done}
         for c in done:
             if f"{task}-perturbed" in records[c["name"]]:
-                per_cell[c["name"]]["robustness"] = _robustness(records[c["name"]][f"{task}-perturbed"][1], task)
+                perturbed = records[c["name"]][f"{task}-perturbed"][1]
+                per_cell[c["name"]]["robustness"] = _robustness(perturbed, task)
+                # a study perturbed after it was run has the spec in its records, not in its plan
+                perturbation = perturbed["perturbation"]["spec"]
         langs = sorted(records[done[0]["name"]][task][1]["results"][task]["by_query_lang"]) if done else []
         summary["tasks"][task] = {
             "seen_data": spec["seen"],
@@ -178,6 +182,8 @@ def summarize(folder: str | Path) -> dict[str, Any]:
             "configs": _configs(plan, done, per_cell),
             "significance": _all_significance(plan, records, task, done),
         }
+        if perturbation:
+            summary["tasks"][task]["perturbation"] = perturbation
     return summary
 
 
@@ -344,7 +350,7 @@ def _robustness_blocks(data: dict[str, Any], plan: dict[str, Any]) -> list[tuple
         for f, r in e.items()
     ]
     return [
-        ("h", 3, f"Robustness to {' + '.join(plan['perturb'])} (perturbed / clean mAP)"),
+        ("h", 3, f"Robustness to {' + '.join(data.get('perturbation') or plan['perturb'])} (perturbed / clean mAP)"),
         ("table", ["configuration", "family", "clean mAP", "perturbed mAP", "perturbed / clean"], rows),
     ]
 
