@@ -294,7 +294,7 @@ def _task_blocks(task: str, data: dict[str, Any], plan: dict[str, Any]) -> list[
         for config, entry in data["configs"].items()
     ]
     blocks: list[tuple] = [("h", 3, "mAP and rank distance per configuration"), ("table", headers, rows)]
-    return blocks + _significance_blocks(data, plan) + _seen_blocks(data) + _robustness_blocks(data, plan)
+    return blocks + _significance_blocks(data, plan) + _seen_blocks(data) + _robustness_blocks(data)
 
 
 def _significance_blocks(data: dict[str, Any], plan: dict[str, Any]) -> list[tuple]:
@@ -340,7 +340,7 @@ def _seen_blocks(data: dict[str, Any]) -> list[tuple]:
     ]
 
 
-def _robustness_blocks(data: dict[str, Any], plan: dict[str, Any]) -> list[tuple]:
+def _robustness_blocks(data: dict[str, Any]) -> list[tuple]:
     robust = {c: e["robustness"] for c, e in data["configs"].items() if "robustness" in e}
     if not robust:
         return []
@@ -350,7 +350,7 @@ def _robustness_blocks(data: dict[str, Any], plan: dict[str, Any]) -> list[tuple
         for f, r in e.items()
     ]
     return [
-        ("h", 3, f"Robustness to {' + '.join(data.get('perturbation') or plan['perturb'])} (perturbed / clean mAP)"),
+        ("h", 3, f"Robustness to {' + '.join(data['perturbation'])} (perturbed / clean mAP)"),
         ("table", ["configuration", "family", "clean mAP", "perturbed mAP", "perturbed / clean"], rows),
     ]
 
