@@ -179,7 +179,7 @@ def test_version_1_records_migrate_and_round_trip():
         assert raw["schema_version"] == 1
         run = load_record(path)
         again = RunRecord.from_json(run.to_json(), "round trip")
-        assert again.to_json() == run.to_json() and run.to_json()["schema_version"] == SCHEMA_VERSION == 2
+        assert again.to_json() == run.to_json() and run.to_json()["schema_version"] == SCHEMA_VERSION == 3
         assert run.results.keys() == raw["results"].keys()
         for task, result in raw["results"].items():
             assert run.results[task].macro == result["macro"]

@@ -296,7 +296,8 @@ def _summary_table(result: EvaluationResult) -> str:
     headers = ["task", "family", "settings", *(REGISTRY[name].label for name in SUMMARY)]
     table = tabulate(rows, headers=headers, disable_numparse=True)
     if run.extra.get("bootstrap", {}).get("resamples"):
-        table += f"\n(± half the 95 % bootstrap interval, {run.extra['bootstrap']['resamples']} question resamples)"
+        units = "/".join(sorted(set(run.extra["bootstrap"].get("unit", {}).values()) or {"question"}))
+        table += f"\n(± half the 95 % bootstrap interval, {run.extra['bootstrap']['resamples']} resamples of {units}s)"
     if "robustness" in run.extra:
         spec = " + ".join(run.extra["perturbation"]["spec"])
         rows = [
@@ -372,7 +373,13 @@ def _summary_table(result: EvaluationResult) -> str:
     default=1000,
     show_default=True,
     type=click.IntRange(0, 100_000),
-    help="Question resamples for the 95 % intervals of every family macro (0: none).",
+    help="Resamples (of --cluster units) for the 95 % intervals of every family macro (0: none).",
+)
+@click.option(
+    "--cluster",
+    type=click.Choice(["article", "paragraph", "question"]),
+    default=None,
+    help="Resampling unit of the intervals [default: article for LAReQA and paragraph tasks, question otherwise].",
 )
 @click.option(
     "--index",
