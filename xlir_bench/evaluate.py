@@ -23,14 +23,14 @@ from threadpoolctl import threadpool_limits
 
 from .bias import CONSISTENCY_DEPTH, task_bias
 from .cache import CachedEncoder
+from .clusters import check_unit, cluster_map
 from .constants import DEFAULT_TASKS, FAMILIES, INDEX_KINDS, MULTI_POOL
+from .data import resolve_source
 from .errors import XlirError
 from .index import POOL_ALIGN, DenseIndex, PoolIndex, block_bounds, top_k
 from .judgements import Judgements, Pool, pools_of, setting_pool
 from .models import load_retriever
 from .perturb import parse_perturbation, perturb_task_questions
-from .clusters import check_unit, cluster_map
-from .data import resolve_source
 from .record import Bootstrap, Clustering, EvaluationResult, add_robustness, build_record, task_results
 from .retrievers import DenseRetriever
 from .scoring import SettingScores, pool_blocked_ranks, score_ranked, score_retrieved, score_setting
