@@ -523,7 +523,7 @@ def verdict_line(c: Comparison, bold: str = "") -> str:
 def render(comparison: Comparison, fmt: str = "text", worst: int = 10, verbose: bool = False) -> str:
     """The report as ``text``, ``md`` (a pull-request comment) or ``json``; compact unless ``verbose``."""
     if fmt == "json":
-        return json.dumps(comparison.to_dict(), indent=2, allow_nan=False, default=lambda v: None)
+        return json.dumps(_finite(comparison.to_dict()), indent=2, allow_nan=False, default=lambda v: None)
     cell = md_cell if fmt == "md" else (lambda value: " ".join(str(value).split()))
     c = comparison
     bold = "**" if fmt == "md" else ""
@@ -553,6 +553,17 @@ def render(comparison: Comparison, fmt: str = "text", worst: int = 10, verbose: 
     parts += [f"\nNote: {cell(note)}" for note in c.notes]
     parts += ["", f"Verdict: {bold}{c.verdict}{bold} (exit code {c.exit_code})"]
     return "\n".join(parts) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as null, so the JSON stays valid (an undefined p, a spread of one seed)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _spreads(families: list[Row]) -> str:
