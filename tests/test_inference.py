@@ -171,3 +171,19 @@ def test_cluster_article_on_a_task_without_articles_is_one_error(tmp_path):
     a, b = seed_record(tmp_path, "x-s1", 0.5), seed_record(tmp_path, "x-s2", 0.6)
     out = CliRunner().invoke(cli, ["compare", a, b, "--cluster", "article"])
     assert out.exit_code == 2 and "task t is not a known task" in out.stderr
+
+
+def test_leaderboard_merges_the_seeds_of_a_configuration(tmp_path):
+    from xlir_bench.leaderboard import leaderboard
+
+    for i, v in enumerate(BASE_SEEDS, 1):
+        seed_record(tmp_path, f"conf-a-s{i}", v)
+    for i, v in enumerate(CAND_SEEDS, 1):
+        seed_record(tmp_path, f"conf-b-s{i}", v)
+    frame = leaderboard([tmp_path])
+    assert frame["model"].tolist() == ["conf-b (3 seeds)", "conf-a (3 seeds)"]
+    assert frame["mono"].tolist() == pytest.approx([np.mean(CAND_SEEDS), np.mean(BASE_SEEDS)])
+    _, p = welch_by_hand(BASE_SEEDS, CAND_SEEDS)  # the test between rows has the training run as its unit
+    assert float(frame["p vs next"][0]) == pytest.approx(p, rel=1e-2)
+    low, high = frame["mono 95% CI"][0]
+    assert low < np.mean(CAND_SEEDS) < high

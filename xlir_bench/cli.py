@@ -772,13 +772,22 @@ def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_s
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
 @click.option("--skip-invalid", is_flag=True, help="Leave out invalid records (named on stderr) instead of failing.")
-def leaderboard_command(runs, task, metric, fmt, output, skip_invalid) -> None:
-    """Rank models from run records (files or folders; default: the project's leaderboard/runs)."""
-    from .leaderboard import leaderboard, render
+@click.option(
+    "--cluster",
+    type=click.Choice(["article", "paragraph", "question"]),
+    default=None,
+    help="Resampling unit of intervals and tests [default: article where the task knows its articles, else question].",
+)
+def leaderboard_command(runs, task, metric, fmt, output, skip_invalid, cluster) -> None:
+    """Rank models from run records (files or folders; default: the project's leaderboard/runs).
+
+    Records whose model names differ only in a seed tag (-s1, -s2) share one row: seeds of one configuration.
+    """
+    from .leaderboard import RankOptions, leaderboard, render
 
     if output:
         check_writable_file(output, "--output")
-    frame = leaderboard(list(runs) or None, task=task, metric=metric, skip_invalid=skip_invalid)
+    frame = leaderboard(list(runs) or None, task=task, metric=metric, skip_invalid=skip_invalid, options=RankOptions(cluster=cluster))
     for warning in frame.attrs["warnings"]:
         click.echo(f"warning: {warning}", err=True)
     text = render(frame, fmt)

@@ -313,11 +313,25 @@ def record_clusters(records: list[RunRecord], task: str, unit: str | None) -> tu
         if unit is not None:
             raise XlirError(f"--cluster {unit}: task {task} is not a known task, so its articles are unknown; use --cluster question") from None
         return "question", None, f"{task}: unknown task, questions resampled alone"
+    unit_given = unit is not None
     unit = check_unit(spec, unit)
     if unit == "question":
         return unit, None, ""
     qids = {q for record in records for s in record.results[task].settings for q in s.query_ids}
-    return unit, cluster_map(spec, unit, qids), ""
+    try:
+        return unit, cluster_map(spec, unit, qids, _local_source()), ""
+    except XlirError as exc:
+        if unit_given:
+            raise
+        return "question", None, f"{task}: questions resampled alone, its articles are not readable here ({exc})"
+
+
+def _local_source():
+    """The data mirror or download cache, never downloading: comparing records must not reach the network."""
+    from .data import DataSource, resolve_source
+
+    source = resolve_source()
+    return DataSource(source.root, download=False, origin=source.origin)
 
 
 # --- rows ----------------------------------------------------------------------------------------------
@@ -399,15 +413,21 @@ def _setting_row(sides, task: str, key: str, clusters, metric: str, gate: Gate) 
 
 def _family_row(sides, task: str, family: str, keys: list[str], clusters, metric: str, gate: Gate) -> Row:
     """A family macro: per seed, each question's contribution x the number of questions (their mean is the macro)."""
-    per_record = []
-    for side in sides:
-        for record in side:
-            by_key = _settings_of(record, task)
-            per_record.append(dict(zip(*contributions([(by_key[k].query_ids, by_key[k].values(metric)) for k in keys]), strict=True)))
-    qids = sorted({q for d in per_record for q in d})
-    values = np.array([[d.get(q, 0.0) * len(qids) for q in qids] for d in per_record])
+    qids, values = family_matrix([r for side in sides for r in side], task, keys, metric)
     matrices = [values[: len(sides[0])], values[len(sides[0]) :]]
     return _row(task, f"{task}:{family}", family, qids, matrices, clusters, metric, gate)
+
+
+def family_matrix(records: list[RunRecord], task: str, keys: list[str], metric: str) -> tuple[list[str], np.ndarray]:
+    """(question ids, records x questions): each question's contribution to a record's macro of ``metric`` over the
+    settings ``keys``, times the number of questions, so that a row's mean is that record's macro."""
+    per_record = []
+    for record in records:
+        by_key = _settings_of(record, task)
+        parts = [(by_key[k].query_ids, by_key[k].values(metric)) for k in keys if metric in by_key[k].per_query]
+        per_record.append(dict(zip(*contributions(parts), strict=True)))
+    qids = sorted({q for d in per_record for q in d})
+    return qids, np.array([[d.get(q, 0.0) * len(qids) for q in qids] for d in per_record])
 
 
 def _row(task, name, family, qids, matrices, clusters, metric: str, gate: Gate) -> Row:

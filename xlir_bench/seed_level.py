@@ -80,8 +80,10 @@ class SeedComparison:
 
 
 def seed_scores(values: np.ndarray) -> np.ndarray:
-    """Each seed's score: the mean of its defined per-question values."""
-    return np.nanmean(np.atleast_2d(values), axis=1)
+    """Each seed's score: the mean of its defined per-question values (NaN when none is defined)."""
+    a = np.atleast_2d(values)
+    defined = ~np.isnan(a)
+    return np.where(defined.any(axis=1), np.where(defined, a, 0.0).sum(axis=1) / np.maximum(defined.sum(axis=1), 1), np.nan)
 
 
 def compare_seeds(base, cand, codes: np.ndarray | None = None, options: SeedOptions = SeedOptions()) -> SeedComparison:
@@ -98,6 +100,20 @@ def compare_seeds(base, cand, codes: np.ndarray | None = None, options: SeedOpti
     else:
         p, mdd, needed, test = _seed_test(sa, sb, estimate, options.alpha)
     return SeedComparison(estimate, low, high, p, mdd, needed, len(sa), len(sb), *spread, test)
+
+
+def seed_interval(values, codes: np.ndarray | None = None, options: SeedOptions = SeedOptions()) -> tuple[float, float, float]:
+    """(mean seed score, low, high) of one configuration: two-stage bootstrap over its seeds, then clusters."""
+    a = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    estimate = float(seed_scores(a).mean())
+    if options.resamples <= 0:
+        return estimate, float("nan"), float("nan")
+    rng = np.random.default_rng(options.seed)
+    n_units = a.shape[1] if codes is None else int(np.max(codes)) + 1
+    counts = draw_counts(rng, options.resamples, n_units)
+    means = _weighted_means(counts if codes is None else counts[:, codes], a)
+    drawn = draw_counts(rng, options.resamples, a.shape[0]) / a.shape[0]
+    return (estimate, *_percentiles(np.nansum(means * drawn, axis=1), options.confidence))
 
 
 def _sd(scores: np.ndarray) -> float:
