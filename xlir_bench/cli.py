@@ -924,11 +924,20 @@ def sweep_command(grid, output, dry_run, no_report, quiet) -> None:
 
 @cli.command("sweep-report")
 @click.argument("folder", type=click.Path(file_okay=False))
-def sweep_report_command(folder) -> None:
-    """Write report.md, report.html and report.json for a sweep's output FOLDER (from its run records)."""
+@click.option(
+    "--cluster",
+    type=click.Choice(["article", "paragraph", "question"]),
+    default=None,
+    help="Resampling unit of the configuration tests [default: article where the task knows its articles].",
+)
+def sweep_report_command(folder, cluster) -> None:
+    """Write report.md, report.html and report.json for a sweep's output FOLDER (from its run records).
+
+    Configurations (a cell without its seed) are compared with the training run as the unit.
+    """
     from .sweep_report import write_report
 
-    paths = write_report(folder)
+    paths = write_report(folder, cluster)
     click.echo(f"report: {paths['md']}, {paths['html']}", err=True)
 
 

@@ -74,6 +74,8 @@ class Row:
     mdd: float
     needed: float
     test: str
+    boot_low: float = float("nan")  # two-stage bootstrap interval (seeds, then clusters)
+    boot_high: float = float("nan")
     clusters: int = 0
     seeds: tuple[int, int] = (1, 1)
     spread: tuple[float, float] = (float("nan"), float("nan"))
@@ -342,6 +344,19 @@ def compare(
 ) -> Comparison:
     """Compare two sides (records, comma-joined seeds, folders, ``leaderboard:NAME``); see the module docstring."""
     base_side, cand_side = resolve_side(baseline_ref, "baseline"), resolve_side(candidate_ref, "candidate")
+    return compare_sides(base_side, cand_side, metric, gate, allow_mismatch)
+
+
+def compare_sides(
+    base_side: list[tuple[str, RunRecord]],
+    cand_side: list[tuple[str, RunRecord]],
+    metric: str = "map",
+    gate: Gate = Gate(),
+    allow_mismatch: bool = False,
+) -> Comparison:
+    """:func:`compare` of records already loaded: (name, record) per seed of each side."""
+    _check_side(base_side, "baseline")
+    _check_side(cand_side, "candidate")
     common, notes = _common(base_side[0][1], cand_side[0][1], allow_mismatch)
     records = [r for _, r in base_side + cand_side]
     clusters, units = {}, {}
@@ -439,7 +454,7 @@ def _row(task, name, family, qids, matrices, clusters, metric: str, gate: Gate) 
     n_clusters = len(qids) if codes is None else int(codes.max()) + 1 if len(codes) else 0
     return Row(
         task, name, family, len(qids), base, cand, result.estimate, result.low, result.high, result.p, result.mdd,
-        result.needed, result.test, n_clusters, (result.n_base, result.n_cand), (result.spread_base, result.spread_cand),
+        result.needed, result.test, result.boot_low, result.boot_high, n_clusters, (result.n_base, result.n_cand), (result.spread_base, result.spread_cand),
         metric=metric,
     )  # fmt: skip
 

@@ -12,10 +12,16 @@ each question, or None for independent questions. :func:`compare_seeds` gives
 
 * ``estimate``: mean over candidate seeds minus mean over baseline seeds of the
   seed scores;
-* ``low``/``high``: percentile interval of a two-stage bootstrap (Davison &
-  Hinkley 1997, Sec. 3.8): each resample draws each side's seeds with
-  replacement, then the clusters (one draw for both sides: the questions are
-  the same), and recomputes the estimate;
+* ``boot_low``/``boot_high``: percentile interval of a two-stage bootstrap
+  (Davison & Hinkley 1997, Sec. 3.8): each resample draws each side's seeds
+  with replacement, then the clusters (one draw for both sides: the questions
+  are the same), and recomputes the estimate;
+* ``low``/``high``: the interval that goes with the test: with seeds as the
+  unit, estimate +- t_{(1+confidence)/2, df} x SE of the t-test below; with one
+  record per side, the two-stage (there: cluster) bootstrap interval. With 2 or
+  3 seeds a percentile bootstrap over seeds is too narrow to report alone (it
+  sees no more spread than the seeds show, and with 2 seeds half its resamples
+  repeat one seed), so the t interval is the one shown and gated on;
 * ``p``: with at least 2 seeds on a side, a two-sample t-test whose unit is the
   training run: Welch's when both sides have >= 2 seeds, else a t-test with the
   spread of the side that has them (df = its seeds - 1). With one record per
@@ -77,6 +83,8 @@ class SeedComparison:
     spread_base: float  # between-seed standard deviation of the seed scores (NaN with one seed)
     spread_cand: float
     test: str  # "welch", "t (spread of one side)", "cluster randomization" or "question randomization"
+    boot_low: float = float("nan")
+    boot_high: float = float("nan")
 
 
 def seed_scores(values: np.ndarray) -> np.ndarray:
@@ -93,13 +101,14 @@ def compare_seeds(base, cand, codes: np.ndarray | None = None, options: SeedOpti
         raise ValueError(f"question lists differ: {a.shape[1]} vs {b.shape[1]} values, {None if codes is None else len(codes)} codes")
     sa, sb = seed_scores(a), seed_scores(b)
     estimate = float(sb.mean() - sa.mean())
-    low, high = _two_stage_interval(a, b, codes, options)
+    boot = _two_stage_interval(a, b, codes, options)
     spread = (_sd(sa), _sd(sb))
     if len(sa) == 1 and len(sb) == 1:
         p, mdd, needed, test = _cluster_test(a[0], b[0], codes, estimate, options)
+        low, high = boot
     else:
-        p, mdd, needed, test = _seed_test(sa, sb, estimate, options.alpha)
-    return SeedComparison(estimate, low, high, p, mdd, needed, len(sa), len(sb), *spread, test)
+        p, mdd, needed, test, low, high = _seed_test(sa, sb, estimate, options.alpha, options.confidence)
+    return SeedComparison(estimate, low, high, p, mdd, needed, len(sa), len(sb), *spread, test, *boot)
 
 
 def seed_interval(values, codes: np.ndarray | None = None, options: SeedOptions = SeedOptions()) -> tuple[float, float, float]:
@@ -141,8 +150,8 @@ def _weighted_means(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(weights > 0, sums / np.where(weights > 0, weights, 1.0), np.nan)
 
 
-def _seed_test(sa: np.ndarray, sb: np.ndarray, estimate: float, alpha: float) -> tuple[float, float, float, str]:
-    """Two-sample t-test over training runs; (p, mdd, seeds per side needed, test name)."""
+def _seed_test(sa: np.ndarray, sb: np.ndarray, estimate: float, alpha: float, confidence: float):
+    """Two-sample t-test over training runs; (p, mdd, seeds per side needed, test name, low, high)."""
     from scipy import stats
 
     na, nb, va, vb = len(sa), len(sb), np.var(sa, ddof=1) if len(sa) > 1 else 0.0, np.var(sb, ddof=1) if len(sb) > 1 else 0.0
@@ -153,13 +162,14 @@ def _seed_test(sa: np.ndarray, sb: np.ndarray, estimate: float, alpha: float) ->
         var, df = (va, na - 1) if na > 1 else (vb, nb - 1)
         se2, test = var * (1 / na + 1 / nb), "t (spread of one side)"
     if not se2 > 0:
-        return float("nan"), float("nan"), float("nan"), test
+        return float("nan"), float("nan"), float("nan"), test, float("nan"), float("nan")
     se = math.sqrt(se2)
+    half = float(stats.t.ppf((1 + confidence) / 2, df) * se)
     p = float(2 * stats.t.sf(abs(estimate) / se, df))
     mdd = float((stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(POWER, df)) * se)
     pooled = se2 / (1 / na + 1 / nb)  # variance of one seed score; n seeds per side give SE^2 = 2 var / n
     needed = _needed(2 * pooled, estimate, alpha)
-    return p, mdd, needed, test
+    return p, mdd, needed, test, estimate - half, estimate + half
 
 
 def _cluster_test(a: np.ndarray, b: np.ndarray, codes, estimate: float, options: SeedOptions) -> tuple[float, float, float, str]:
