@@ -187,3 +187,40 @@ def test_leaderboard_merges_the_seeds_of_a_configuration(tmp_path):
     assert float(frame["p vs next"][0]) == pytest.approx(p, rel=1e-2)
     low, high = frame["mono 95% CI"][0]
     assert low < np.mean(CAND_SEEDS) < high
+
+
+# --- article samples ---------------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_a_sample_keeps_the_questions_and_sentences_of_its_articles(data_dir, tmp_path):
+    import xlir_bench
+    from xlir_bench.sample import Sample, sample_articles
+
+    result = xlir_bench.evaluate(
+        "bm25", tasks=["xquad-r"], langs=["en", "de"], data_dir=str(data_dir), progress=False,
+        sample_articles=3, sample_seed=1,
+    )  # fmt: skip
+    chosen = sample_articles(48, Sample(3, 1))
+    assert result.record["sample"] == {"articles": 3, "seed": 1, "indices": {"xquad-r": chosen}}
+    raw = json.loads((data_dir / "xquad-r" / "en.json").read_text())["data"]
+    qas = [qa["id"] for i in chosen for p in raw[i]["paragraphs"] for qa in p["qas"]]
+    sentences = sum(len(p["sentences"]) for i in chosen for p in raw[i]["paragraphs"])
+    settings = result.run.results["xquad-r"].by_key()
+    assert sorted(settings["en->en"].query_ids) == sorted(qas)
+    from xlir_bench.data import resolve_source
+    from xlir_bench.sample import sample_task
+    from xlir_bench.tasks import load_selection
+
+    (task,) = load_selection(["xquad-r"], ["en", "de"], data_dir)
+    sampled, _ = sample_task(task, Sample(3, 1), resolve_source(data_dir))
+    assert len(sampled.data["en"].candidates) == sentences  # the pool shrinks to the sampled articles' sentences
+    assert set(sampled.data["de"].question_ids) == set(qas)
+    full = seed_record(tmp_path, "full-s1", 0.5, task="xquad-r")
+    path = tmp_path / "sample.json"
+    path.write_text(json.dumps(result.record))
+    out = CliRunner().invoke(cli, ["compare", full, str(path), "--allow-mismatch"])
+    assert out.exit_code == 2 and "different article samples" in out.stderr
+    args = ["--task", "xquad-r", "--data-dir", str(data_dir), "--sample-articles", "49", "-q", "-o", str(tmp_path / "x.json")]
+    too_many = CliRunner().invoke(cli, ["run", "-m", "bm25", *args])
+    assert too_many.exit_code == 2 and "the task has 48 articles" in too_many.stderr

@@ -382,6 +382,15 @@ def _summary_table(result: EvaluationResult) -> str:
     help="Resampling unit of the intervals [default: article for LAReQA and paragraph tasks, question otherwise].",
 )
 @click.option(
+    "--sample-articles",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Fast gate: only the questions and candidate pools of K sampled articles (0: the whole task); "
+    "the record is labelled a sample and compared only with the same sample.",
+)
+@click.option("--sample-seed", default=0, show_default=True, type=int, help="Seed of the article sample.")
+@click.option(
     "--index",
     "index_kind",
     type=click.Choice(["flat", "hnsw", "ivf"]),
@@ -422,6 +431,9 @@ def run_command(output, trec_dir, quiet, as_json, **options) -> None:
         click.echo(result.to_json())
     elif not quiet:
         click.echo(_summary_table(result))
+        if "sample" in result.record:
+            sample = result.record["sample"]
+            click.echo(f"SAMPLE of {sample['articles']} articles (seed {sample['seed']}): not comparable with full runs")
         timings = result.record["timings"]
         click.echo(
             f"\nencode {timings['encode_s']:.1f}s, search {timings['search_s']:.1f}s, "

