@@ -14,8 +14,8 @@ question's cluster is
 The unit applies to every language of the question (pairing across languages
 and settings is by question id, as before). A paragraph-task query that joins
 several ids with ``+`` takes the cluster of its first id. Tasks without
-articles (BEIR, ir_datasets) only know ``question``; ``article`` is their
-default nowhere: :func:`default_unit` gives ``question`` for them.
+articles (BEIR, ir_datasets), or whose files include no English one, only
+know ``question``, their default (:func:`default_unit`).
 
     @inproceedings{field2007bootstrapping, title={Bootstrapping clustered data},
       author={Field, Christopher A. and Welsh, Alan H.}, journal={JRSS B},
@@ -35,8 +35,8 @@ ANCHOR_LANG = "en"
 
 
 def default_unit(spec) -> str:
-    """``article`` for tasks whose data knows its articles, else ``question``."""
-    return "article" if spec.format in CLUSTERED_FORMATS else "question"
+    """``article`` for tasks whose data knows its articles (an English SQuAD-format file), else ``question``."""
+    return "article" if spec.format in CLUSTERED_FORMATS and ANCHOR_LANG in spec.files else "question"
 
 
 def check_unit(spec, unit: str | None) -> str:
