@@ -913,7 +913,13 @@ def compare_command(ctx, baseline, candidate, metric, allow_mismatch, verbose, f
 @click.option("--dry-run", is_flag=True, help="Check the grid and list its cells; train nothing.")
 @click.option("--no-report", is_flag=True, help="Do not write the report at the end.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars during evaluation.")
-def sweep_command(grid, output, dry_run, no_report, quiet) -> None:
+@click.option(
+    "--cluster",
+    type=click.Choice(["article", "paragraph", "question"]),
+    default=None,
+    help="Resampling unit of the records' intervals and the report's tests [default: the grid's, else the task's].",
+)
+def sweep_command(grid, output, dry_run, no_report, quiet, cluster) -> None:
     """Train and evaluate every cell of a grid file (TOML); re-runs skip finished cells and resume interrupted ones."""
     from .sweep import describe, load_grid, run_sweep
 
@@ -923,7 +929,7 @@ def sweep_command(grid, output, dry_run, no_report, quiet) -> None:
     if output is None:
         raise XlirError("sweep: --output DIR is required; give the folder for the cells' models and run records")
     done = run_sweep(
-        grid, output, progress=not quiet, report=not no_report, log=lambda line: click.echo(line, err=True)
+        grid, output, progress=not quiet, report=not no_report, log=lambda line: click.echo(line, err=True), cluster=cluster
     )
     click.echo(
         f"trained {len(done['trained'])}, evaluated {len(done['evaluated'])}, skipped {len(done['skipped'])} cells; "
