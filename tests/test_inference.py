@@ -224,3 +224,12 @@ def test_a_sample_keeps_the_questions_and_sentences_of_its_articles(data_dir, tm
     args = ["--task", "xquad-r", "--data-dir", str(data_dir), "--sample-articles", "49", "-q", "-o", str(tmp_path / "x.json")]
     too_many = CliRunner().invoke(cli, ["run", "-m", "bm25", *args])
     assert too_many.exit_code == 2 and "the task has 48 articles" in too_many.stderr
+
+
+def test_zero_spread_is_untestable_and_the_gate_says_why(tmp_path):
+    base = ",".join(seed_record(tmp_path, f"same-a-s{i}", 0.6) for i in (1, 2))
+    cand = ",".join(seed_record(tmp_path, f"same-b-s{i}", 0.5) for i in (1, 2))  # both seeds identical: no spread
+    result = compare(base, cand)
+    (mono,) = result.families
+    assert math.isnan(mono.p) and mono.delta == pytest.approx(-0.1) and mono.status == "untestable"
+    assert result.exit_code == 0 and any("p undefined (zero spread" in note for note in result.notes)
