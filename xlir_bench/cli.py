@@ -783,17 +783,22 @@ def leaderboard_command(runs, task, metric, fmt, output, skip_invalid) -> None:
 
 
 @cli.command("report")
-@click.argument("run", type=click.Path())
+@click.argument("runs", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), default="report.html", show_default=True, help="HTML file to write."
 )
-def report_command(run, output) -> None:
-    """Write one self-contained HTML report (heatmap, per-language bars, rank distance, metadata) for RUN."""
+def report_command(runs, output) -> None:
+    """Write one self-contained interactive HTML page for RUN [RUN...]: sortable tables, charts, side by side.
+
+    With several records, every chart has a menu to switch records and the last section tests each
+    record against the first (paired bootstrap intervals and randomization tests over questions).
+    """
     from .record import load_record
-    from .report import render_report
+    from .report import names_of, render_report
 
     check_writable_file(output, "--output")
-    write_atomic(output, render_report(load_record(run)))
+    records = [load_record(run) for run in runs]
+    write_atomic(output, render_report(list(zip(names_of(list(runs), records), records, strict=True))))
     click.echo(f"report: {output}", err=True)
 
 
