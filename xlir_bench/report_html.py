@@ -23,9 +23,9 @@ table.data{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:
 table.data th,table.data td{border:1px solid var(--line);padding:.25em .6em;white-space:nowrap}
 table.data td{text-align:right}table.data td.text,table.data th.text{text-align:left}
 table.data thead th{background:var(--head);position:sticky;top:0;cursor:pointer;user-select:none}
-table.data thead th:after{content:" \\2195";color:#8c959f;font-size:.8em}
-table.data thead th[aria-sort=ascending]:after{content:" \\2191";color:var(--ink)}
-table.data thead th[aria-sort=descending]:after{content:" \\2193";color:var(--ink)}
+table.data thead th:after{content:"\\00a0\\2195";color:#8c959f;font-size:.8em}
+table.data thead th[aria-sort=ascending]:after{content:"\\00a0\\2191";color:var(--ink)}
+table.data thead th[aria-sort=descending]:after{content:"\\00a0\\2193";color:var(--ink)}
 table.data tbody tr:nth-child(even){background:#fbfcfd}table.data tbody tr:hover{background:#eef4fb}
 table.meta{border-collapse:collapse;font-size:.9em}table.meta th{text-align:left;padding:.15em 1.2em .15em 0;font-weight:600;white-space:nowrap;vertical-align:top}
 table.meta td{padding:.15em 1.2em .15em 0}code{font-size:.92em}
@@ -84,13 +84,18 @@ def num(value: float | None, digits: int = 4, interval: list | None = None) -> C
     return Cell(text, float(value))
 
 
-def text(value: object) -> Cell:
-    return Cell(str(value), None, "text")
+def text(value: object, css: str = "") -> Cell:
+    return Cell(str(value), None, f"text {css}".strip())
 
 
-def table(headers: list[str], rows: list[list[Cell]], attrs: str = "", row_attrs: list[str] | None = None) -> str:
-    """A sortable table; ``row_attrs`` adds attributes (already escaped) to each body row, for filters."""
-    head = "".join(f"<th class='{'text' if i == 0 else ''}' scope='col'>{esc(h)}</th>" for i, h in enumerate(headers))
+def table(
+    headers: list[str], rows: list[list[Cell]], attrs: str = "", row_attrs: list[str] | None = None,
+    header_css: list[str] | None = None,
+) -> str:
+    """A sortable table; ``row_attrs`` adds attributes (already escaped) to each body row, ``header_css`` classes
+    to each header cell (for filters)."""
+    css = header_css or [""] * len(headers)
+    head = "".join(f"<th class='{esc(c)}' scope='col'>{esc(h)}</th>" for h, c in zip(headers, css, strict=True))
     body = []
     for i, row in enumerate(rows):
         extra = f" {row_attrs[i]}" if row_attrs else ""
@@ -129,12 +134,12 @@ def figure_div(fig, div_id: str, caption: str) -> str:
     )
 
 
-def page(title: str, body: str, charts: bool, script: str = "") -> str:
+def page(title: str, body: str, charts: bool, script: str = "", style: str = "") -> str:
     """A whole page: style, plotly.js when it has charts, the body, then the table scripts."""
     lib = f"<script type='text/javascript'>{plotly_js()}</script>\n" if charts else ""
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{esc(title)}</title>"
-        f"<style>{STYLE}</style>\n{lib}</head>\n<body>\n{body}\n"
+        f"<style>{STYLE}{style}</style>\n{lib}</head>\n<body>\n{body}\n"
         f"<script type='text/javascript'>{SORT_JS}{script}</script>\n</body></html>\n"
     )

@@ -176,7 +176,7 @@ PLOTS: tuple[Plot, ...] = (
     Plot("bars", "macro mAP per query language", "mono, cross and multi macro mAP of each query language.", _family_bars, {**_BY_LANG, "barmode": "group", "yaxis": {"range": [0, 1], "title": {"text": "macro mAP"}}}),
     Plot("rank_distance", "rank distance (multilingual pool)", "Rank distance (max − min pool rank of a question's parallel answers) + 1, log scale; box: quartiles, whiskers: 5th and 95th percentiles, dashed: mean.", _rank_distance, {**_BY_LANG, "showlegend": False, "yaxis": {"type": "log", "dtick": 1, "tickformat": ",d", "title": {"text": "rank distance + 1"}}}, log_y=True),
     Plot("rank_distance_norm", "normalised rank distance", "Rank distance divided by its largest possible value in the pool (0: parallel answers ranked together, 1: as far apart as possible); whiskers: 5th and 95th percentiles.", _rank_distance_norm, {**_BY_LANG, "showlegend": False, "yaxis": {"range": [0, 1], "title": {"text": "normalised rank distance"}}}),
-    Plot("median_rank", "median rank of the answer per language", "Median multilingual-pool rank of the answer in each language (columns) for questions in each language (rows); the diagonal is the question's own language. Colour on a log scale.", _median_rank, _ANSWER, True),
+    Plot("median_rank", "median rank of the answer per language", "The median multilingual-pool rank of the answer in each language (columns) for questions in each language (rows); the diagonal is the question's own language. Colour on a log scale.", _median_rank, _ANSWER, True),
     Plot("first_answer", "language of the first answer", "Share of questions (rows: their language) whose best-ranked answer is in each language (columns).", _first_answer, _ANSWER, True),
 )  # fmt: skip
 

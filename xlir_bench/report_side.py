@@ -11,6 +11,7 @@ compared (their numbers measure different things).
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from .bootstrap import paired_difference_interval
@@ -88,29 +89,72 @@ def _mark(row: Difference) -> Cell:
     return Cell("▲ better" if better else "▼ worse", None, "text sig " + ("better" if better else "worse"))
 
 
+HEADERS = ["model", "task", "family", "measure", "reference", "model value", "Δ", "95 % interval of Δ", "p (Holm)", "significant"]
+
+
+def _cells(r: Difference) -> list[Cell]:
+    places = digits(r.measure)
+    return [
+        text(r.model), text(task_title(r.task)), text(r.family), text(label(r.measure)),
+        num(r.reference, places), num(r.value, places), _signed(r.delta, places),
+        Cell(f"[{r.low:+.{places}f}, {r.high:+.{places}f}]", r.low), _p(r.p_holm), _mark(r),
+    ]  # fmt: skip
+
+
 def side_by_side(records: list[tuple[str, RunRecord]]) -> str:
+    """Intro, the mAP (and rank distance) rows with a chart of Δ mAP, then every measure folded away."""
     rows, notes = differences(records)
     reference = records[0][0]
-    body = [
-        [text(r.model), text(task_title(r.task)), text(r.family), text(label(r.measure)),
-         num(r.reference, digits(r.measure)), num(r.value, digits(r.measure)), _signed(r.delta, digits(r.measure)),
-         Cell(f"[{r.low:+.{digits(r.measure)}f}, {r.high:+.{digits(r.measure)}f}]", r.low), _p(r.p_holm), _mark(r)]
-        for r in rows
-    ]  # fmt: skip
-    headers = ["model", "task", "family", "measure", esc_ref(reference), "model value", "Δ", "95 % interval of Δ", "p (Holm)", "significant"]
+    main = [r for r in rows if r.measure == "map" or (r.measure == "rank_distance" and r.family == "multi")]
     intro = (
-        f"<p class='note'>Each record against <b>{esc(reference)}</b> (the first given), on the settings both hold. "
-        "Δ = model − reference macro; interval: paired bootstrap over questions (same draws for both records); "
-        f"p: paired randomization test over questions ({DEFAULT_PERMUTATIONS} permutations), Holm-corrected across "
-        f"the {len(rows)} rows; marked where p (Holm) &lt; {ALPHA}, ▲/▼ in the measure's own direction "
-        "(lower rank distance is better).</p>"
+        f"<p class='note'>Each record against <b>{esc(reference)}</b> (the first given; 'reference' below), on the "
+        "settings both hold. Δ = model − reference macro; interval: paired bootstrap over questions (same draws for "
+        f"both records); p: paired randomization test over questions ({DEFAULT_PERMUTATIONS} permutations), "
+        f"Holm-corrected across all {len(rows)} rows (so no p can be below {len(rows)}/{DEFAULT_PERMUTATIONS + 1}); "
+        f"marked where p (Holm) &lt; {ALPHA}, ▲/▼ in the measure's own direction (lower rank distance is better).</p>"
     )
+    chart = delta_chart(main, reference)
+    full = f"<details><summary>Every measure ({len(rows)} rows)</summary>{table(HEADERS, [_cells(r) for r in rows])}</details>"
     extra = "".join(f"<p class='note'>{esc(n)}</p>" for n in notes)
-    return intro + table(headers, body) + extra
+    return intro + table(HEADERS, [_cells(r) for r in main]) + chart + full + extra
 
 
-def esc_ref(name: str) -> str:
-    return f"reference ({name})"
+def delta_chart(rows: list[Difference], reference: str) -> str:
+    """Δ mAP with its interval per model, task and family: a dot plot, colour = better / worse / not significant."""
+    import plotly.graph_objects as go
+
+    from .report_html import figure_div
+    from .report_plots import FONT
+
+    rows = [r for r in rows if r.measure == "map"]
+    if not rows:
+        return ""
+    names = [html.escape(f"{r.model} · {r.task} · {r.family}") for r in rows]
+    colours = {"better": "#0072B2", "worse": "#D55E00", "n.s.": "#777777"}
+    fig = go.Figure()
+    for kind, colour in colours.items():
+        chosen = [i for i, r in enumerate(rows) if _kind(r) == kind]
+        if chosen:
+            fig.add_trace(go.Scatter(
+                x=[rows[i].delta for i in chosen], y=[names[i] for i in chosen], mode="markers", name=kind,
+                marker={"color": colour, "size": 9}, error_x={"type": "data", "symmetric": False,
+                "array": [rows[i].high - rows[i].delta for i in chosen], "arrayminus": [rows[i].delta - rows[i].low for i in chosen]},
+                hovertemplate="%{y}<br>Δ mAP %{x:+.4f}<extra></extra>",
+            ))  # fmt: skip
+    fig.add_vline(x=0, line_color="#1f2328", line_width=1)
+    fig.update_layout(
+        title={"text": html.escape(f"Δ mAP against {reference} (95 % paired bootstrap interval)"), "x": 0},
+        height=140 + 26 * len(rows), font=FONT, plot_bgcolor="white", margin={"l": 260, "r": 30, "t": 60, "b": 50},
+        xaxis={"title": {"text": "Δ mAP (model − reference)"}, "zeroline": False, "gridcolor": "#e5e7eb"},
+        yaxis={"type": "category", "autorange": "reversed"}, legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
+    )  # fmt: skip
+    return figure_div(fig, "delta-map", "Δ mAP per model, task and family against the reference; blue: significantly better, orange: significantly worse, grey: not significant (Holm).")
+
+
+def _kind(r: Difference) -> str:
+    if r.p_holm >= ALPHA:
+        return "n.s."
+    return "better" if REGISTRY[r.measure].sign() * r.delta > 0 else "worse"
 
 
 def _signed(value: float, places: int) -> Cell:

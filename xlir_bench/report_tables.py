@@ -107,7 +107,7 @@ def model_table(records: Named) -> str:
     ]
     head = "<tr><th></th>" + "".join(f"<th>{esc(name)}</th>" for name, _ in records) + "</tr>"
     body = "".join(
-        f"<tr><th>{esc(field)}</th>" + "".join(f"<td><code>{esc(get(r))}</code></td>" for _, r in records) + "</tr>"
+        f"<tr><th>{esc(field)}</th>" + "".join(f"<td>{esc(get(r))}</td>" for _, r in records) + "</tr>"
         for field, get in fields
         if any(get(r) for _, r in records)
     )
