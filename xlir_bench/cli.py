@@ -278,9 +278,9 @@ def _mono_sizes(counts: dict, lang: str) -> list:
 
 
 def _summary_table(result: EvaluationResult, wide: bool = False) -> str:
-    from .run_table import summary_table
+    from .run_table import summary_table, terminal_width
 
-    return summary_table(result.run, None if wide else 100)
+    return summary_table(result.run, None if wide else terminal_width())
 
 
 RUN_SECTIONS = {
@@ -378,7 +378,7 @@ ENCODE_SECTIONS = {
 @click.option("--ann-depth", default=1000, show_default=True, type=click.IntRange(1), help="Approximate search depth.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
-@click.option("--wide", is_flag=True, help="One table of every measure, however wide (default: blocks of 100 columns).")
+@click.option("--wide", is_flag=True, help="One table of every measure, however wide (default: blocks that fit the terminal, at most 100 columns).")
 @_api_options
 @_ray_options
 def run_command(output, trec_dir, quiet, as_json, wide, **options) -> None:

@@ -216,9 +216,11 @@ def _layout(plot: Plot, title: str, rows: int, menu: bool) -> dict[str, Any]:
     height = max(320, 140 + 34 * rows) if plot.square else 420
     return {
         **plot.layout,
-        "title": {"text": html.escape(f"{title}: {plot.title}"), "x": 0, "xanchor": "left"},
-        "height": height,
-        "margin": {"l": 70, "r": 30, "t": 100 if menu else 60, "b": 60},
+        # the title at the top of the figure, the record menu (if any) between it and the plot
+        "title": {"text": html.escape(f"{title}: {plot.title}"), "x": 0, "xanchor": "left", "xref": "paper",
+                  "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 12}},
+        "height": height + (40 if menu else 0),
+        "margin": {"l": 70, "r": 30, "t": 110 if menu else 60, "b": 60},
         "font": FONT,
         "plot_bgcolor": "white",
         "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
@@ -231,4 +233,4 @@ def _switcher(names: list[str], owner: list[int]) -> dict[str, Any]:
         for k, name in enumerate(names)
     ]
     return {"buttons": buttons, "direction": "down", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
-            "pad": {"b": 28}, "showactive": True}  # fmt: skip
+            "pad": {"b": 12}, "showactive": True, "bgcolor": "#f6f8fa", "bordercolor": "#d1d9e0"}  # fmt: skip

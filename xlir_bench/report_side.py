@@ -144,7 +144,7 @@ def delta_chart(rows: list[Difference], reference: str) -> str:
     fig.add_vline(x=0, line_color="#1f2328", line_width=1)
     fig.update_layout(
         title={"text": html.escape(f"Δ mAP against {reference} (95 % paired bootstrap interval)"), "x": 0},
-        height=140 + 26 * len(rows), font=FONT, plot_bgcolor="white", margin={"l": 260, "r": 30, "t": 60, "b": 50},
+        height=140 + 26 * len(rows), font=FONT, showlegend=True, plot_bgcolor="white", margin={"l": 260, "r": 30, "t": 60, "b": 50},
         xaxis={"title": {"text": "Δ mAP (model − reference)"}, "zeroline": False, "gridcolor": "#e5e7eb"},
         yaxis={"type": "category", "autorange": "reversed"}, legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
     )  # fmt: skip

@@ -1,12 +1,15 @@
 """The table ``run`` prints: family macros with intervals, in blocks that fit the terminal.
 
 Every block repeats task, family and settings, then as many measures as fit
-in ``width`` columns (100 by default: the table never wraps in a 100-column
-terminal); the measures that do not fit go to the next block. ``--wide`` prints
-one block whatever its width.
+in ``width`` columns (the terminal's width, at most 100: the table never wraps
+in an 80- or 100-column terminal); the measures that do not fit go to the next
+block, which lists only the rows that hold them. ``--wide`` prints one block
+whatever its width.
 """
 
 from __future__ import annotations
+
+import shutil
 
 from .measures import REGISTRY
 from .runrecord import RunRecord
@@ -27,7 +30,8 @@ def _cells(run: RunRecord, name: str) -> list[str]:
 
 
 def _width(header: str, cells: list[str]) -> int:
-    return max([len(header), *map(len, cells)])
+    """A column's width as tabulate draws it: its widest cell, or its header plus tabulate's 2 of padding."""
+    return max([len(header) + 2, *map(len, cells)])
 
 
 def blocks(widths: list[int], lead: int, width: int | None) -> list[list[int]]:
@@ -43,6 +47,11 @@ def blocks(widths: list[int], lead: int, width: int | None) -> list[list[int]]:
     return out
 
 
+def terminal_width() -> int:
+    """The terminal's width, at most :data:`WIDTH`; :data:`WIDTH` when the output is not a terminal."""
+    return min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns)
+
+
 def summary_table(run: RunRecord, width: int | None = WIDTH) -> str:
     """The run's family macros as one or more plain-text tables (``width`` None: one table)."""
     from tabulate import tabulate
@@ -56,6 +65,7 @@ def summary_table(run: RunRecord, width: int | None = WIDTH) -> str:
     parts = []
     for block in blocks([_width(headers[i], columns[i]) for i in range(len(names))], lead, width):
         rows = [[*lead_rows[r], *(columns[i][r] for i in block)] for r in range(len(lead_rows))]
+        rows = [row for row in rows if any(row[len(lead_headers) :])]  # e.g. rank distance: multi rows only
         parts.append(tabulate(rows, headers=[*lead_headers, *(headers[i] for i in block)], disable_numparse=True))
     table = "\n\n".join(parts)
     if run.extra.get("bootstrap", {}).get("resamples"):
