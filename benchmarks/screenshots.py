@@ -52,7 +52,22 @@ def shoot(html: Path, anchor: str, png: Path, width: int = 1400, height: int = 1
         html = copy
     url = html.resolve().as_uri()
     subprocess.run([*browser_args(width, height), f"--screenshot={png}", url], check=True, capture_output=True, timeout=180)
+    shrink(png)
     print(f"{png} ({png.stat().st_size // 1024} KiB)")
+
+
+def shrink(png: Path) -> None:
+    """Crop the blank space below the page and store 256 colours (a page of text and flat colours loses nothing)."""
+    try:
+        from PIL import Image, ImageChops
+    except ImportError:
+        return
+    with Image.open(png) as image:
+        rgb = image.convert("RGB")
+    box = ImageChops.difference(rgb, Image.new("RGB", rgb.size, "white")).getbbox()
+    if box:
+        rgb = rgb.crop((0, 0, rgb.width, min(rgb.height, box[3] + 24)))
+    rgb.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(png, optimize=True)
 
 
 def dump_dom(html: Path) -> str:

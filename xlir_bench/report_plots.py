@@ -57,7 +57,7 @@ def _map_heatmap(result: TaskResult) -> list | None:
     return [
         go.Heatmap(
             z=_cells(matrix), x=labels(pools), y=labels(langs), zmin=0, zmax=1, colorscale="Viridis",
-            texttemplate="%{z:.3f}", colorbar={"title": {"text": "mAP"}, "thickness": 14},
+            texttemplate="%{z:.3f}", textfont={"size": 13}, colorbar={"title": {"text": "mAP"}, "thickness": 14},
             hovertemplate="questions in %{y}, pool %{x}<br>mAP %{z:.4f}<extra></extra>",
         )
     ]  # fmt: skip
@@ -126,7 +126,7 @@ def _median_rank(result: TaskResult) -> list | None:
     return [
         go.Heatmap(
             z=_cells(np.log10(ranks)), x=labels(cols), y=labels(rows), customdata=_cells(ranks), zmin=0, zmax=top,
-            colorscale="Cividis", reversescale=True, texttemplate="%{text}",
+            colorscale="Cividis", reversescale=True, texttemplate="%{text}", textfont={"size": 13},
             text=[["" if v != v else f"{v:,.0f}" for v in row] for row in ranks],
             colorbar={"title": {"text": "median rank"}, "tickvals": list(range(len(ticks))), "thickness": 14,
                       "ticktext": [f"{t:,.0f}" for t in ticks]},
@@ -147,7 +147,7 @@ def _first_answer(result: TaskResult) -> list | None:
     z = [[share[x].get(y, 0.0) for y in cols] for x in rows]
     return [
         go.Heatmap(
-            z=z, x=labels(cols), y=labels(rows), zmin=0, zmax=1, colorscale="Viridis", texttemplate="%{z:.0%}",
+            z=z, x=labels(cols), y=labels(rows), zmin=0, zmax=1, colorscale="Viridis", texttemplate="%{z:.0%}", textfont={"size": 13},
             colorbar={"title": {"text": "share"}, "tickformat": ".0%", "thickness": 14},
             hovertemplate="questions in %{y}: first answer in %{x}<br>%{z:.1%} of questions<extra></extra>",
         )
