@@ -194,3 +194,32 @@ BROWSER_HOSTS = ("//clients2.google.com/", "//update.googleapis.com/", "//accoun
 
 def _browser_own(url: str) -> bool:
     return any(host in url for host in BROWSER_HOSTS)
+
+
+def _dom_after(page: Path, script: str) -> str:
+    """The DOM of ``page`` after its own scripts and then ``script`` ran, in Chromium with the network off."""
+    copy = page.with_name(page.stem + "-clicked.html")
+    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", f"<script>{script}</script></body>"), encoding="utf-8")
+    args = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9",
+            "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000", "--dump-dom", copy.as_uri()]  # fmt: skip
+    return subprocess.run(args, capture_output=True, text=True, timeout=240, check=True).stdout
+
+
+@pytest.mark.heavy
+@pytest.mark.skipif(_chromium() is None, reason="needs chromium (apt-get install chromium)")
+def test_a_click_sorts_a_table_and_the_filters_hide_rows_and_columns(runs, tmp_path):
+    (runs / "gamma.json").write_text(json.dumps(make_record("gamma", "33333333cccc", 0.8, 0.2, 0.1)))
+    page = tmp_path / "lb.html"
+    page.write_text(render(leaderboard([runs]), "html"), encoding="utf-8")
+    ranked = re.findall(r'<tr data-model="(\w+)"', _dom_after(page, ""))
+    assert ranked == ["beta", "alpha", "gamma"]  # by multi mAP: 0.6, 0.4, 0.1
+    # a click on "mono" sorts ascending by mono mAP (0.7 beta, 0.8 gamma, 0.9 alpha); a second click descending
+    click = "var th=[].find.call(document.querySelectorAll('thead th'),function(h){return h.textContent.trim().indexOf('mono')===0;});th.click();"
+    assert re.findall(r'<tr data-model="(\w+)"', _dom_after(page, click)) == ["beta", "gamma", "alpha"]
+    assert re.findall(r'<tr data-model="(\w+)"', _dom_after(page, click + "th.click();")) == ["alpha", "gamma", "beta"]
+    # the family filter hides the other families' columns; the model filter hides rows
+    chosen = "var f=document.getElementById('f-family');f.value='mono';f.dispatchEvent(new Event('change'));" \
+             "var m=document.getElementById('f-model');m.value='gam';m.dispatchEvent(new Event('input'));"  # fmt: skip
+    dom = _dom_after(page, chosen)
+    assert re.search(r'<th class="fam-multi"[^>]*hidden', dom) and not re.search(r'<th class="fam-mono"[^>]*hidden', dom)
+    assert re.findall(r'<tr data-model="(\w+)"(?! hidden)', dom) == ["gamma"]

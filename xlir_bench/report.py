@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .constants import DEFAULT_TASKS
 from .errors import XlirError
 from .report_html import esc, figure_div, num, page, table, text
 from .report_plots import PLOTS, figure, map_matrix
@@ -29,6 +28,7 @@ from .report_tables import (
     provenance,
     selection_table,
     setting_table,
+    task_order,
     task_title,
 )
 from .runrecord import RunRecord
@@ -58,8 +58,7 @@ def render_report(records: RunRecord | list[tuple[str, RunRecord]]) -> str:
     """The self-contained HTML report of one record, or of several (name, record) pairs side by side."""
     named = [(records.model_name, records)] if isinstance(records, RunRecord) else list(records)
     title = "xlir-bench report: " + ", ".join(name for name, _ in named)
-    order = {task: i for i, task in enumerate(DEFAULT_TASKS)}
-    tasks = sorted({task for _, r in named for task in r.results}, key=lambda t: (order.get(t, len(order)), t))
+    tasks = sorted({task for _, r in named for task in r.results}, key=task_order)
     nav = " · ".join(f"<a href='#task-{esc(t)}'>{esc(task_title(t))}</a>" for t in tasks)
     side = "<a href='#side-by-side'>side by side</a>" if len(named) > 1 else ""
     body = [

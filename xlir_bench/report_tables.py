@@ -9,7 +9,7 @@ over that one setting.
 from __future__ import annotations
 
 from .bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, family_intervals
-from .constants import FAMILIES
+from .constants import DEFAULT_TASKS, FAMILIES
 from .measures import REGISTRY
 from .report_html import Cell, esc, num, table, text
 from .runrecord import RunRecord, TaskResult
@@ -22,6 +22,12 @@ Named = list[tuple[str, RunRecord]]
 
 def digits(name: str) -> int:
     return 1 if name == "rank_distance" else 4
+
+
+def task_order(task: str) -> tuple[int, str]:
+    """The default tasks first, in their order, then the others by name."""
+    order = {name: i for i, name in enumerate(DEFAULT_TASKS)}
+    return order.get(task, len(order)), task
 
 
 def task_title(task: str) -> str:
@@ -84,14 +90,14 @@ def selection_table(records: Named) -> str:
     """Which tasks, languages and families each record covers, with setting and question counts."""
     rows = []
     for name, record in records:
-        for task, result in sorted(record.results.items()):
+        for task, result in sorted(record.results.items(), key=lambda item: task_order(item[0])):
             chosen = record.selection.get(task) if isinstance(record.selection.get(task), dict) else {}
             langs = chosen.get("langs") or sorted({s.query_lang for s in result.settings})
             families = chosen.get("families") or [f for f in FAMILIES if f in result.macro]
             questions = sum(s.n_queries or len(s.query_ids) for s in result.settings if s.family == "mono")
             rows.append([text(name), text(task_title(task)), num(len(langs), 0), text(", ".join(map(str, langs))),
                          text(", ".join(map(str, families))), num(len(result.settings), 0), num(questions, 0)])  # fmt: skip
-    headers = ["model", "task", "languages", "language codes", "families", "settings", "questions (mono)"]
+    headers = ["model", "task", "languages", "language codes", "families", "settings", "questions (all languages)"]
     return table(headers, rows)
 
 
