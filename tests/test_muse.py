@@ -25,7 +25,7 @@ UNRELATED = ["The central bank raised interest rates again.", "Der Zug nach Berl
 
 @pytest.fixture(scope="module")
 def muse():
-    return load_model("muse", progress=False, batch_size=2)
+    return load_model("muse", progress=False, options={"batch_size": 2})
 
 
 def test_encodings_are_unit_vectors_of_512_dimensions(muse):

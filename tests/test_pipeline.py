@@ -125,9 +125,9 @@ def test_tiny_sentence_transformer_end_to_end(data_dir, tmp_path):
     assert record["model"]["name"] == "st"
     assert len(record["results"]["mlqa-r"]["settings"]) == 2 + 2 + 2
     assert all(0.0 <= s["metrics"]["map"] <= 1.0 for s in record["results"]["mlqa-r"]["settings"])
-    other = xlir_bench.models.registry.load_model(str(folder), progress=False, query_prompt="other: ")
+    other = xlir_bench.models.registry.load_model(str(folder), progress=False, options={"query_prompt": "other: "})
     assert (
-        other.fingerprint != xlir_bench.models.registry.load_model(str(folder), progress=False, query_prompt="q: ").fingerprint
+        other.fingerprint != xlir_bench.models.registry.load_model(str(folder), progress=False, options={"query_prompt": "q: "}).fingerprint
     )
 
 

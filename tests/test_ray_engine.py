@@ -221,3 +221,13 @@ def test_unreachable_address_is_one_error(tmp_path):
 def test_ray_options_need_the_ray_engine(option, tmp_path):
     line = one_error(invoke("encode", *option, "--task", TASK, "--data-dir", MIRROR, "--cache-dir", tmp_path / "c"))
     assert f"{option[0]}: only with --engine ray" in line
+
+
+def test_cache_dtype_reaches_the_ray_engine(ray_session, tmp_path):
+    """`encode --engine ray --cache-dtype float16` stores float16 (the dtype used to be lost in **kwargs: float32)."""
+    for command, extra in (("encode", ("-q",)), ("run", ("--bootstrap", 0, "--json", "-o", tmp_path / "r.json"))):
+        cache = tmp_path / command
+        result = on_ray(command, cache, "--workers", 1, "--cache-dtype", "float16", *extra)
+        assert result.exit_code == 0, result.output
+        meta = json.loads(next(cache.rglob("model.json")).read_text())
+        assert meta["dtype"] == "float16"

@@ -20,7 +20,9 @@ from xlir_bench.core.constants import DEFAULT_TASKS
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.files import check_writable_file, check_writable_folder, safe_name, write_atomic
 from xlir_bench.core.text import with_interval
+from xlir_bench.data.selection import Selection
 from xlir_bench.data.tasks import registry
+from xlir_bench.encode.options import CacheOptions
 from xlir_bench.evaluation.pipeline import evaluate
 from xlir_bench.records.build import EvaluationResult
 
@@ -425,16 +427,16 @@ def run_command(output, trec_dir, quiet, as_json, **options) -> None:
 
 def _eval_options(options: dict, trec_dir: str | None, progress: bool) -> dict:
     """The CLI's option names as evaluate's keyword arguments (the rest go to the model's adapter)."""
-    depth = options.pop("depth")
+    depth, no_cache, index = options.pop("depth"), options.pop("no_cache"), options.pop("index_kind")
     return {
         **options,
         "tasks": _split(options["tasks"], "--task"),
         "langs": _split(options["langs"]),
         "depth": depth if trec_dir else 0,
         "progress": progress,
-        "use_cache": not options.pop("no_cache"),
+        "use_cache": not no_cache,
         "perturb": list(options["perturb"]),
-        "index": options.pop("index_kind"),
+        "index": index,
         "trust_remote_code": options["trust_remote_code"] or None,
     }
 
@@ -491,21 +493,10 @@ def encode_command(
         from xlir_bench.encode.ray_engine import encode_shard_on_ray
 
         encode_shard = partial(encode_shard_on_ray, ray_options=ray)
-    done = encode_shard(
-        model,
-        shard,
-        tasks=_split(tasks, "--task"),
-        langs=_split(langs),
-        data_dir=data_dir,
-        cache_dir=cache_dir,
-        cache_dtype=cache_dtype,
-        progress=not quiet,
-        batch_size=batch_size,
-        device=device,
-        query_prompt=query_prompt,
-        passage_prompt=passage_prompt,
-        **api_options,
-    )
+    selection = Selection(_split(tasks, "--task"), _split(langs), None, data_dir)
+    model_options = dict(batch_size=batch_size, device=device, query_prompt=query_prompt, passage_prompt=passage_prompt)
+    model_options.update(api_options)
+    done = encode_shard(model, shard, selection, CacheOptions(cache_dir, True, cache_dtype), model_options, progress=not quiet)
     click.echo(
         f"shard {done['shard']}: {done['texts']} texts, {done['encoded']} encoded, "
         f"{done['cached_before']} already cached"

@@ -31,7 +31,9 @@ from typing import Any
 import numpy as np
 
 from xlir_bench.core.errors import XlirError
-from xlir_bench.encode.cache import ROLES, CachedEncoder, with_cache
+from xlir_bench.data.selection import Selection
+from xlir_bench.encode.cache import ROLES, CachedEncoder
+from xlir_bench.encode.options import CacheOptions
 from xlir_bench.encode.plan import run_texts
 from xlir_bench.models.encoders import Encoder, as_matrix
 
@@ -96,7 +98,7 @@ class ActorEncoder:
                 sys.path.insert(0, path)
         from xlir_bench.models.registry import load_model
 
-        self.encoder = load_model(spec, progress=False, **model_options)
+        self.encoder = load_model(spec, progress=False, options=model_options)
         if getattr(self.encoder, "fingerprint", None) != fingerprint:
             raise XlirError(
                 f"--engine ray: model {spec} on worker {socket.gethostname()} has fingerprint "
@@ -384,38 +386,35 @@ def _quiet_ray_data(ray: Any) -> None:
     context.print_on_execution_start = False
 
 
-def cached_encoder(model: Any, cache_dir: str | None, name: str | None = None, **model_options: Any) -> CachedEncoder:
+def cached_encoder(model: Any, cache: CacheOptions, model_options: dict[str, Any]) -> CachedEncoder:
     """The driver's model (loaded from its spec) wrapped in the cache; refuses what Ray cannot encode."""
     from xlir_bench.models.registry import load_model
 
     if not isinstance(model, str):
         raise XlirError("--engine ray: give the model as a name or spec string; the actors load it from that")
-    encoder = load_model(model, progress=False, **model_options)
+    encoder = load_model(model, progress=False, options=model_options)
     if not isinstance(encoder, Encoder):  # a retriever with its own index (BM25) has no vectors
         raise XlirError(f"--engine ray: model {encoder.name} is lexical and has no embeddings to encode")
-    return with_cache(encoder, cache_dir, use_cache=True, name=name)
+    return CacheOptions(cache.dir, True, cache.dtype, cache.name).wrap(encoder)
 
 
 def encode_shard_on_ray(
     model: str,
-    shard: str = "0/1",
-    tasks: Sequence[str] | None = None,
-    langs: Sequence[str] | None = None,
-    data_dir: str | None = None,
-    cache_dir: str | None = None,
+    shard: str,
+    selection: Selection,
+    cache: CacheOptions,
+    model_options: dict[str, Any],
     ray_options: RayOptions | None = None,
     progress: bool = True,
-    **model_options: Any,
 ) -> dict[str, Any]:
     """``xlir-bench encode --engine ray``: the same texts as :func:`~xlir_bench.encode.sharding.encode_shard`, on Ray."""
-    from xlir_bench.core.constants import DEFAULT_TASKS
     from xlir_bench.encode.sharding import parse_shard, shard_items, task_texts
 
     index, count = parse_shard(shard)
     ray_options = ray_options or RayOptions()
     check_engine(ray_options)
-    cached = cached_encoder(model, cache_dir, **model_options)
-    items = shard_items(task_texts(tasks or DEFAULT_TASKS, langs, data_dir), index, count)
+    cached = cached_encoder(model, cache, model_options)
+    items = shard_items(task_texts(selection.task_names, selection.langs, selection.data_dir), index, count)
     stats = encode_missing(model, cached, items, ray_options, model_options, progress)
     return {
         "shard": f"{index}/{count}",
@@ -436,6 +435,6 @@ def prefill(model: str, options: Any, ray_options: RayOptions) -> CachedEncoder:
     if not options.use_cache:
         raise XlirError("--engine ray writes into the embedding cache; drop --no-cache")
     check_engine(ray_options)
-    cached = cached_encoder(model, options.cache_dir, options.name, **options.model_options)
+    cached = cached_encoder(model, options.cache, options.model_options)
     encode_missing(model, cached, run_texts(cached, options), ray_options, options.model_options, options.progress)
     return cached

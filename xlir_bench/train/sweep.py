@@ -711,7 +711,7 @@ def _evaluate_cell(grid, cell_dir, model, model_name, evals, paths, missing, sta
     # With a perturbation, clean and perturbed runs share the passages' embeddings through a cell-local cache.
     cache = cell_dir / ".embeddings"
     start = time.perf_counter()
-    encoder = load_model(model, progress=progress, device=grid.device, batch_size=grid.eval_batch_size)
+    encoder = load_model(model, progress=progress, options={"device": grid.device, "batch_size": grid.eval_batch_size})
     state["load_s"] = round(time.perf_counter() - start, 3)
     session.eval_s += state["load_s"]
     for key in missing:
