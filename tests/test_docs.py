@@ -8,7 +8,6 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-
 from test_layers import LAYERS, PACKAGE
 
 REPO = Path(__file__).resolve().parents[1]
