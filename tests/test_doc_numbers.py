@@ -303,3 +303,21 @@ def test_study_robustness_ranges_are_the_records():
     base = [ratio(ARMS["untrained base"], family) for family in ("cross", "multi")]
     check(base_low, min(base), "base low")
     check(base_high, max(base), "base high")
+
+
+def test_chance_rank_distance_follows_from_the_pool():
+    """The pool size is the sum of the per-language candidate counts of the task file (which
+    tests/test_data.py checks against LAReQA's own table); chance is (N+1)(R-1)/(R+1)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10, as xlir_bench/train/sweep.py
+        import tomli as tomllib
+
+    counts = tomllib.loads((REPO / "tasks" / "xquad-r.toml").read_text())["counts"]
+    pool = sum(entry["candidates"] for entry in counts.values())
+    text = " ".join((REPO / "docs" / "guide" / "language-bias.md").read_text(encoding="utf-8").split())
+    chance, printed_pool = re.search(r"about ([\d,]+) for a question with all 11 answers in XQuAD-R's pool of ([\d,]+)",
+                                     text).groups()
+    assert int(printed_pool.replace(",", "")) == pool
+    answers = len(counts)
+    assert abs(int(chance.replace(",", "")) - (pool + 1) * (answers - 1) / (answers + 1)) < 25
