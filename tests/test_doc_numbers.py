@@ -222,6 +222,7 @@ def check_seeds(cell_text: str, values: list[float], what) -> None:
         check(match.group(3), max(values), (what, "max"))
 
 
+@pytest.mark.heavy  # reads ~30 study records of 10-15 MB JSON each
 @pytest.mark.parametrize(("header", "task"), [("| batches | XQuAD-R", "xquad-r"), ("| batches | MLQA-R", "mlqa-r")])
 def test_study_tables_are_the_cell_records(header, task):
     rows = table(STUDY_DOC, header)
@@ -234,6 +235,7 @@ def test_study_tables_are_the_cell_records(header, task):
         check(rank_distance, float(np.mean(values)), (arm, "rank distance"))
 
 
+@pytest.mark.heavy  # reads ~30 study records of 10-15 MB JSON each
 def test_study_robustness_table_is_the_perturbed_records():
     rows = table(STUDY_DOC, "| model | XQuAD-R (zero-shot) |")
     assert len(rows) == 4
@@ -271,6 +273,7 @@ def config_means(task: str, family: str, measure: str = "map", trained: bool = T
     return [float(np.mean([macro(study_run(c, task), task, family, measure) for c in ARMS[a]])) for a in arms]
 
 
+@pytest.mark.heavy  # reads ~30 study records of 10-15 MB JSON each
 def test_study_prose_ranges_are_the_records():
     text = " ".join(STUDY_DOC.read_text(encoding="utf-8").split())
     low, high = re.search(r"\(\.298 → (\.\d+)–(\.\d+)\)", text).groups()
@@ -288,6 +291,7 @@ def test_study_prose_ranges_are_the_records():
     check(high, max(values), "MLQA-R rank distance high")
 
 
+@pytest.mark.heavy  # reads ~30 study records of 10-15 MB JSON each
 def test_study_robustness_ranges_are_the_records():
     text = " ".join(STUDY_DOC.read_text(encoding="utf-8").split())
     low, high, base_low, base_high = re.search(r"\(ratio (\.\d+)–(\.\d+) against (\.\d+)–(\.\d+) on XQuAD-R\)", text).groups()
