@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from xlir_bench.cli import cli
+from xlir_bench.cli.app import cli
 
 REPO = Path(__file__).resolve().parent.parent
 RUNS = REPO / "leaderboard" / "runs"

@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 from test_leaderboard import make_record
 
-from xlir_bench.cli import cli
-from xlir_bench.leaderboard import leaderboard, render
+from xlir_bench.analysis.leaderboard import leaderboard, render
+from xlir_bench.cli.app import cli
 
 pytest.importorskip("plotly")
 REPO = Path(__file__).resolve().parent.parent

