@@ -114,3 +114,23 @@ def test_the_plan_comes_before_the_bar_and_the_table_after_it(tmp_path, monkeypa
     assert err.startswith("plan:\n") and "encode" in err[err.index("to encode") + 9 :]  # the bar, after the plan
     table = out[: out.index("(±")] if "(±" in out else out
     assert "mAP" in table and max(len(line) for line in table.splitlines()) <= 100
+
+
+class InterruptedEncoder(ProgressEncoder):
+    """Ctrl-C while the candidates are encoded (the questions' chunks have moved the bar)."""
+
+    def encode_passages(self, texts):
+        raise KeyboardInterrupt
+
+
+def test_the_bar_is_erased_before_the_interrupted_line(tmp_path, monkeypatch):
+    fixtures = Path(__file__).parent / "fixtures"
+    monkeypatch.chdir(Path(__file__).parent)
+    args = ["run", "--model", "py:test_terminal:InterruptedEncoder", "--task", str(fixtures / "lareqa-mini.toml"),
+            "--data-dir", str(fixtures / "lareqa-mini"), "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "a.json")]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 130 and not (tmp_path / "a.json").exists()
+    err = result.stderr
+    bar, closing = err[: err.index("interrupted:")], err[err.index("interrupted:") :]
+    assert "encode" in bar and bar.endswith("\r")  # the bar's line blanked, the cursor back at its start
+    assert "encode " not in closing and "%|" not in closing and closing.count("\n") == 1  # no bar drawn after it
