@@ -223,3 +223,13 @@ def test_a_click_sorts_a_table_and_the_filters_hide_rows_and_columns(runs, tmp_p
     dom = _dom_after(page, chosen)
     assert re.search(r'<th class="fam-multi"[^>]*hidden', dom) and not re.search(r'<th class="fam-mono"[^>]*hidden', dom)
     assert re.findall(r'<tr data-model="(\w+)"(?! hidden)', dom) == ["gamma"]
+
+
+def test_side_by_side_leaves_out_a_task_evaluated_on_other_data(tmp_path):
+    a = write(tmp_path, "alpha", "11111111aaaa", (0.9, 0.5, 0.4))
+    other = make_record("beta", "22222222bbbb", 0.7, 0.6, 0.6, sha="b" * 64)
+    (tmp_path / "beta.json").write_text(json.dumps(other))
+    page = report(tmp_path, a, tmp_path / "beta.json")
+    side = page[page.index("id='side-by-side'") :]
+    assert "beta: xquad-r was evaluated on other data files (sha256 differ); not compared" in side
+    assert "-0.2000" not in cells(side)  # no difference was computed across data versions

@@ -18,7 +18,7 @@ KNOWN = {"rank", "position", "task", "data", "model", "p vs next", "date", "fing
          *FAMILY_COLUMNS, *(f"{f} 95% CI" for f in FAMILY_COLUMNS)}  # fmt: skip
 
 # a wide page (a leaderboard row has ~14 columns) with compact cells; the task menu no wider than its longest title
-PAGE_STYLE = "body{max-width:1600px}table.data{font-size:.84em}table.data th,table.data td{padding:.22em .45em}table.data thead th{white-space:normal;vertical-align:bottom;max-width:7em}.filters select{max-width:22em}"
+PAGE_STYLE = "body{max-width:1600px}table.data{font-size:.84em}table.data th,table.data td{padding:.22em .45em}table.data thead th{white-space:normal;vertical-align:bottom;max-width:8em}.filters select{max-width:22em}"
 
 FILTER_JS = """
 (function(){
