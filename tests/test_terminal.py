@@ -10,7 +10,8 @@ import numpy as np
 from click.testing import CliRunner
 from tiny_models import CountingHashEncoder, _HashEncoder
 
-from xlir_bench.cli.app import RUN_SECTIONS, cli
+from xlir_bench.cli.app import cli
+from xlir_bench.cli.evaluate import RUN_SECTIONS
 from xlir_bench.cli.run_table import SUMMARY, blocks, summary_table
 from xlir_bench.core.progress import chunk_sizes, clear_bars
 from xlir_bench.encode.cache import CachedEncoder, EmbeddingCache
