@@ -92,10 +92,15 @@ def _task_section(task: str, named: list[tuple[str, RunRecord]]) -> str:
     parts.append(f"<details open><summary>Every setting ({count} rows; 95 % bootstrap intervals over questions)</summary>"
                  f"<div class='tall'>{setting_table(settings)}</div></details>")  # fmt: skip
     parts.append(f"<h3 id='plots-{esc(task)}'>Charts</h3>")
+    skipped = []
     for plot in PLOTS:
         fig = figure(plot, results, title)
-        if fig is not None:
+        if fig is None:
+            skipped.append(plot.title)
+        else:
             parts.append(figure_div(fig, f"{plot.key}-{task}", plot.caption))
+    if skipped:  # an older or smaller record: say what is missing rather than leave a silent gap
+        parts.append(f"<p class='note'>Not drawn, the record{'s' if len(named) > 1 else ''} lacking what they need: {esc('; '.join(skipped))}.</p>")
     return "\n".join(parts)
 
 
