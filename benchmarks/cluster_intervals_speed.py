@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from xlir_bench.clusters import spec_units
-from xlir_bench.record import Bootstrap, _intervals, load_record
-from xlir_bench.tasks import get_spec
+from xlir_bench.data.clusters import spec_units
+from xlir_bench.data.tasks import get_spec
+from xlir_bench.records.build import Bootstrap, _intervals, load_record
 
 
 def main() -> None:

