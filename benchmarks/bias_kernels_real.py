@@ -22,7 +22,8 @@ from tabulate import tabulate
 
 from xlir_bench.data.tasks import load_selection
 from xlir_bench.encode.retriever import load_retriever
-from xlir_bench.evaluation.pipeline import EvalOptions, represent_unique
+from xlir_bench.evaluation.options import EvalOptions
+from xlir_bench.evaluation.texts import represent_unique
 from xlir_bench.measures import rank_distance
 from xlir_bench.measures.r_precision import r_precision
 from xlir_bench.measures.rank_matrix import rank_by_language, summarize_rank_matrix

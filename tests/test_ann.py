@@ -52,7 +52,7 @@ def test_ann_recall_counts_a_candidate_tied_at_the_cut_off():
     """Hand-computed: scores 0.9, 0.5, 0.5, 0.1 for the one query; top-2 exact is {0, 2} (ties: larger position
     first). A search returning {0, 1} found two candidates scoring >= the 2nd best 0.5: recall 1, where matching
     ids would say 0.5; returning {0, 3} finds one (0.1 < 0.5); a padded (-1) slot finds nothing."""
-    from xlir_bench.evaluation.pipeline import _ann_recall
+    from xlir_bench.search.ann import ann_recall as _ann_recall
     from xlir_bench.search.index import DenseIndex
 
     index = DenseIndex(np.array([[0.9], [0.5], [0.5], [0.1]], dtype=np.float32))

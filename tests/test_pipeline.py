@@ -11,6 +11,7 @@ from trec_check import FULL_DEPTH, assert_agrees_with_pytrec, assert_same_up_to_
 import xlir_bench
 from xlir_bench.models.lexical import BM25Retriever
 from xlir_bench.records.build import SCHEMA_VERSION
+from xlir_bench.search.blocks import BlockSizes
 
 
 class CountingEncoder(BM25Retriever):
@@ -28,6 +29,8 @@ class CountingEncoder(BM25Retriever):
         self.calls.append(("passages", tuple(texts)))
         return super().represent_passages(texts)
 
+
+DEFAULT_BLOCKS = BlockSizes()  # the pipeline's own sizes
 
 def test_each_language_is_encoded_once_for_all_settings(data_dir):
     encoder = CountingEncoder()
@@ -139,18 +142,17 @@ def test_shared_gemm_and_query_blocks_do_not_change_a_single_number(data_dir, mo
 
     pipeline = importlib.import_module("xlir_bench.evaluation.pipeline")  # the package's `evaluate` is the function
 
-    def run():
+    def run(blocks=DEFAULT_BLOCKS):
         result = xlir_bench.evaluate(
             ProjectionEncoder(), tasks=["xquad-r"], langs=["de", "en", "zh"], data_dir=str(data_dir),
-            use_cache=False, progress=False, bootstrap=0,
+            use_cache=False, progress=False, bootstrap=0, blocks=blocks,
         )  # fmt: skip
         return {s.key: s.per_query for s in result.run.results["xquad-r"].settings}
 
     shared = run()
     monkeypatch.setattr(pipeline, "DenseIndex", type("NotShared", (), {}))  # no pool is recognised as sliceable
     separate = run()
-    monkeypatch.setattr(pipeline, "SCORE_BLOCK_BYTES", 4 * 7 * 3700)  # about 7 queries per block of the union
-    blocked = run()
+    blocked = run(BlockSizes(score_bytes=4 * 7 * 3700))  # about 7 queries per block of the union
     for other in (separate, blocked):
         assert shared.keys() == other.keys()
         for key, values in shared.items():
