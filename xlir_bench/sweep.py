@@ -164,6 +164,8 @@ class Grid:
     logging_steps: int = 10
     keep_checkpoints: bool = False
     dev: dict[str, Any] | None = None  # learning-curve set: {task, articles, seed, every}
+    hypotheses: list[dict[str, Any]] = field(default_factory=list)  # declared before running
+    analysis: dict[str, Any] = field(default_factory=dict)
     _dev_set: Any = field(default=None, repr=False)
 
     def dev_set(self) -> Any:
@@ -200,6 +202,8 @@ class Grid:
             "perturb_seed": self.perturb_seed,
             "permutations": self.permutations,
             "dev": self.dev,
+            "hypotheses": self.hypotheses,
+            "analysis": self.analysis,
         }
 
 
@@ -299,7 +303,67 @@ def load_grid(path: str | Path) -> Grid:
         logging_steps=options.get("logging_steps", 10),
         keep_checkpoints=options.get("keep_checkpoints", False),
         dev=_dev(where, raw.get("dev")),
+        hypotheses=_hypotheses(where, raw.get("hypotheses", []), cells, evals),
+        analysis=_analysis(where, raw.get("analysis", {})),
     )
+
+
+HYPOTHESIS_KEYS = {"id": str, "claim": str, "kind": str, "task": str, "measure": str, "arm": str, "versus": list}
+ANALYSIS_KEYS = {"unit": str, "alpha": float, "margin": float, "primary": list, "family": str}
+MEASURES = (
+    "map",
+    "rank_distance",
+    "rank_distance_norm",
+    "map_mono",
+    "map_cross",
+    "map_multi",
+    "map_seen",
+    "map_unseen",
+)
+
+
+def _hypotheses(where: _Where, entries: list[Any], cells: list[Cell], evals: list[EvalSpec]) -> list[dict[str, Any]]:
+    """Declared hypotheses: every key present and typed, arms that are configurations of the grid."""
+    from .study_analysis import KINDS
+
+    configs = {c.config for c in cells} | {REFERENCE}
+    tasks = {e.task for e in evals} | {f"{e.task}-perturbed" for e in evals}
+    out = []
+    for number, entry in enumerate(entries, 1):
+        prefix = f"hypotheses[{number}]"
+        if not isinstance(entry, dict):
+            raise where.error(prefix, "must be a table ([[hypotheses]])")
+        where.unknown(entry, [*HYPOTHESIS_KEYS, "margin"], f"{prefix}.")
+        for key, kind in HYPOTHESIS_KEYS.items():
+            if key not in entry:
+                raise where.error(prefix, f"missing {key}")
+            where.typed(f"{prefix}.{key}", entry[key], kind)
+        checks = [
+            ("kind", entry["kind"] in KINDS, "one of " + ", ".join(KINDS)),
+            ("task", entry["task"] in tasks, "an evaluated task: " + ", ".join(sorted(tasks))),
+            ("measure", entry["measure"] in MEASURES, "one of " + ", ".join(MEASURES)),
+            ("arm", entry["arm"] in configs, "a configuration: " + ", ".join(sorted(configs))),
+            (
+                "versus",
+                entry["versus"] and set(entry["versus"]) <= configs,
+                "configurations: " + ", ".join(sorted(configs)),
+            ),
+        ]
+        for key, ok, expected in checks:
+            if not ok:
+                raise where.error(f"{prefix}.{key}", f"{entry[key]!r} must be {expected}")
+        if "margin" in entry:
+            entry["margin"] = where.typed(f"{prefix}.margin", entry["margin"], float)
+        out.append(entry)
+    return out
+
+
+def _analysis(where: _Where, table: dict[str, Any]) -> dict[str, Any]:
+    where.unknown(table, list(ANALYSIS_KEYS), "analysis.")
+    out = {key: where.typed(f"analysis.{key}", table[key], kind) for key, kind in ANALYSIS_KEYS.items() if key in table}
+    if not 0.0 < out.get("alpha", 0.05) < 0.5:
+        raise where.error("analysis.alpha", "must be between 0 and 0.5")
+    return out
 
 
 def _dev(where: _Where, dev: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -442,9 +506,7 @@ def _cells(where: _Where, train: dict[str, Any], blocks: list[Any]) -> list[Cell
                 combos.append(options)
     varying = [key for key in _SUFFIX if len({repr(c[key]) for c in combos}) > 1]
     usual = {key: _modal([c[key] for c in combos]) for key in _UNNAMED_WHEN_USUAL}
-    cells = [
-        Cell(_name(c, varying, True, usual), _name(c, varying, False, usual), c) for c in combos
-    ]
+    cells = [Cell(_name(c, varying, True, usual), _name(c, varying, False, usual), c) for c in combos]
     return cells
 
 
@@ -602,15 +664,17 @@ def run_sweep(
     report: bool = True,
     callbacks: Sequence[Any] | None = None,
     log: Callable[[str], None] | None = None,
+    only: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate every cell of the grid into ``output``; returns this session's time accounting.
 
     ``callbacks`` are passed to every training (``transformers.TrainerCallback``);
-    ``log`` receives one line per cell step.
+    ``log`` receives one line per cell step; ``only`` restricts the session to these
+    cells (``base`` for the reference), e.g. to spread a grid over parallel processes.
     """
     session = Session()
     say = log or (lambda line: None)
-    grid = load_grid(grid_path)
+    grid = select_cells(load_grid(grid_path), only)
     out = Path(output)
     _check_output(grid, out)
     data_path = _write_train_data(grid, out)
@@ -632,6 +696,21 @@ def run_sweep(
     accounting = session.summary(report_s)
     _write_manifest(out, plan, accounting)
     return accounting
+
+
+def select_cells(grid: Grid, only: Sequence[str] | None) -> Grid:
+    """The grid restricted to the named cells (``base``: the reference); an unknown name is refused."""
+    if only is None:
+        return grid
+    names = [c.name for c in grid.cells] + ([REFERENCE] if grid.reference else [])
+    unknown = [name for name in only if name not in names]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], names, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"cells: {', '.join(names)}"
+        raise XlirError(f"--only {unknown[0]}: not a cell of {grid.path}; {hint}")
+    grid.cells = [c for c in grid.cells if c.name in only]
+    grid.reference = grid.reference and REFERENCE in only
+    return grid
 
 
 def _check_output(grid: Grid, out: Path) -> None:

@@ -497,6 +497,9 @@ def write_report(folder: str | Path) -> dict[str, Path]:
     plan = load_sweep(folder)
     summary = summarize(folder)
     blocks = _blocks(summary, plan, _plots(folder, summary))
+    from .study_analysis import write_analysis
+
+    write_analysis(folder)  # the grid's declared hypotheses, when it has some
     return {
         "json": write_atomic(folder / "report.json", json.dumps(summary, indent=1, allow_nan=False)),
         "md": write_atomic(folder / "report.md", render_markdown(blocks)),
