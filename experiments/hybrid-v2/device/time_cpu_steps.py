@@ -1,0 +1,58 @@
+"""Seconds per training step of one study cell on this machine's CPU (a few steps; the plan extrapolates).
+
+    python time_cpu_steps.py MODEL PAIRS.jsonl OUT_DIR [STEPS]
+
+Trains ``STEPS`` (default 4) hybrid steps with the study's options (batch 32, max length 256,
+scale 100, full fine-tuning) and prints the wall seconds of each step (the first one includes
+warm-up) and the median of the others as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+
+from transformers import TrainerCallback
+
+from xlir_bench.training import train
+
+
+class StepClock(TrainerCallback):
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.start = 0.0
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.times.append(time.perf_counter() - self.start)
+
+
+def main() -> None:
+    model, pairs, out = sys.argv[1:4]
+    steps = int(sys.argv[4]) if len(sys.argv) > 4 else 4
+    clock = StepClock()
+    train(
+        model,
+        pairs,
+        out,
+        strategy="hybrid",
+        batch_size=32,
+        learning_rate=3e-5,
+        max_steps=steps,
+        max_length=256,
+        seed=1,
+        device="cpu",
+        loss_scale=100.0,
+        save_steps=10_000,
+        callbacks=[clock],
+    )
+    rest = clock.times[1:] or clock.times
+    print(json.dumps({"steps": [round(t, 2) for t in clock.times], "median_s_per_step": round(statistics.median(rest), 2)}))
+
+
+if __name__ == "__main__":
+    main()
