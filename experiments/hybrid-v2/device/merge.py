@@ -46,7 +46,9 @@ def merge(grid_path: Path, dest: Path, archives: list[Path]) -> list[str]:
                 kept = [line for line in log.read_text(encoding="utf-8").splitlines() if not PROGRESS.search(line)]
                 write_atomic(dest / "logs" / log.name, "\n".join(kept) + "\n")
     old = json.loads((dest / "sweep.json").read_text()) if (dest / "sweep.json").is_file() else {}
-    write_atomic(dest / "sweep.json", json.dumps({"plan": plan, "sessions": old.get("sessions", []) + sessions}, indent=1))
+    write_atomic(
+        dest / "sweep.json", json.dumps({"plan": plan, "sessions": old.get("sessions", []) + sessions}, indent=1)
+    )
     return cells
 
 

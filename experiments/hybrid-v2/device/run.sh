@@ -53,6 +53,10 @@ else
     sha256sum "$W/pruned.bin"
     xb convert-e5 --model-file "$W/pruned.bin" -o "$W/models/multilingual-e5-small" 2>&1 | { grep -v "it/s" || true; } | tail -2
   fi
+  # the rebuilt model must embed 8 study texts as the full model did here (stops the call if not)
+  (cd "$W/repo" && python3 experiments/hybrid-v2/device/model_check.py check "$W/models/multilingual-e5-small" \
+    experiments/hybrid-v2/device/model_check.json 2>&1 | { grep -v "it/s" || true; })
+  say "model ready"
   if [ "$MODE" = smoke ]; then
     GRID=$W/repo/experiments/hybrid-v2/device/smoke.toml
     CELLS="hybrid-s1 mixed-s1"

@@ -51,7 +51,11 @@ def main() -> None:
         callbacks=[clock],
     )
     rest = clock.times[1:] or clock.times
-    print(json.dumps({"steps": [round(t, 2) for t in clock.times], "median_s_per_step": round(statistics.median(rest), 2)}))
+    print(
+        json.dumps(
+            {"steps": [round(t, 2) for t in clock.times], "median_s_per_step": round(statistics.median(rest), 2)}
+        )
+    )
 
 
 if __name__ == "__main__":
