@@ -52,12 +52,10 @@ def main() -> None:
         save_steps=10_000,
         callbacks=[clock],
     )
-    rest = clock.times[1:] or clock.times
-    print(
-        json.dumps(
-            {"steps": [round(t, 2) for t in clock.times], "median_s_per_step": round(statistics.median(rest), 2)}
-        )
-    )
+    wall, cpu = clock.times[1:] or clock.times, clock.cpu[1:] or clock.cpu
+    summary = {"wall_s": [round(t, 2) for t in clock.times], "cpu_s": [round(t, 2) for t in clock.cpu]}
+    summary |= {"median_wall_s": round(statistics.median(wall), 2), "median_cpu_s": round(statistics.median(cpu), 2)}
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":
