@@ -258,7 +258,9 @@ def conclusions(analysis: dict[str, Any]) -> list[str]:
             out.append(f"{h['id']} was not tested: {h['why']}.")
             continue
         bound = f"{int(round(h['confidence'] * 100))} % interval [{h['interval'][0]:+.4f}, {h['interval'][1]:+.4f}]"
-        what = f"{h['arm']} - {h['comparator']} on {h['task']} {h['measure']} = {h['estimate']:+.4f} ({bound}, p = {_p(h['p'])})"
+        p = _p(h["p"])
+        p = p if p.startswith("<") else f"= {p}"
+        what = f"{h['arm']} - {h['comparator']} on {h['task']} {h['measure']} = {h['estimate']:+.4f} ({bound}, p {p})"
         if h["verdict"] == "supported":
             out.append(f"{h['id']} supported: {h['claim']}; {what}.")
         elif h["verdict"] == "refuted":
