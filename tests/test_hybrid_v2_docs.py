@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xlir_bench.split import read_split
+from xlir_bench.data.split import read_split
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,8 +47,8 @@ def test_split_numbers_are_the_split_files():
 @pytest.mark.realdata
 def test_heldout_counts_and_pair_counts_are_the_data(data_dir, monkeypatch):
     monkeypatch.setenv("XLIR_BENCH_DATA", str(data_dir))
-    from xlir_bench.sweep import load_grid
-    from xlir_bench.tasks import get_spec, load_selection
+    from xlir_bench.data.tasks import get_spec, load_selection
+    from xlir_bench.train.sweep import load_grid
 
     (task,) = load_selection([str(STUDY / "mlqa-r-heldout.toml")])
     published = get_spec("mlqa-r").counts

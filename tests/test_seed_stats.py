@@ -7,7 +7,7 @@ import math
 import pytest
 from scipy import stats
 
-from xlir_bench.seed_stats import detectable, one_sample, permutation, t_interval, welch
+from xlir_bench.stats.seed_stats import detectable, one_sample, permutation, t_interval, welch
 
 A = [0.50, 0.52, 0.54]  # mean 0.52, var 0.0004
 B = [0.49, 0.50, 0.51]  # mean 0.50, var 0.0001

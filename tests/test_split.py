@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from xlir_bench.data import LanguageData
-from xlir_bench.errors import XlirError
-from xlir_bench.split import make_split, read_split, restrict
-from xlir_bench.sweep import load_grid
-from xlir_bench.tasks import get_spec, load_selection
+from xlir_bench.core.errors import XlirError
+from xlir_bench.data.lareqa import LanguageData
+from xlir_bench.data.split import make_split, read_split, restrict
+from xlir_bench.data.tasks import get_spec, load_selection
+from xlir_bench.train.sweep import load_grid
 
 REPO = Path(__file__).resolve().parent.parent
 STUDY = REPO / "experiments" / "hybrid-v2"

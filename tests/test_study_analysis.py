@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from xlir_bench.study_analysis import conclusions, expected_rank_distance, test_hypothesis
+from xlir_bench.analysis.study_analysis import conclusions, expected_rank_distance, test_hypothesis
 
 test_hypothesis.__test__ = False  # a library function named test_*, not a pytest test
 

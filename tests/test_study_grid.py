@@ -7,7 +7,7 @@ import test_sweep
 from test_sweep import GOOD, write_grid
 
 from xlir_bench import XlirError
-from xlir_bench.sweep import load_grid, select_cells
+from xlir_bench.train.sweep import load_grid, select_cells
 
 grid_dir = test_sweep.grid_dir  # the sweep tests' fixture: a model folder, de/es pairs, the data mirror
 

