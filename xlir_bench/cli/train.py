@@ -20,7 +20,18 @@ from xlir_bench.core.files import check_writable_file, check_writable_folder
 @click.option("--context", is_flag=True, help="Use the answer's whole paragraph as the passage, not the sentence.")
 @data_dir_option()
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="JSONL file to write.")
-def train_data_command(source_task, langs, context, data_dir, output) -> None:
+@click.option(
+    "--split",
+    "split_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Article split (JSON): keep only pairs of its training articles; drawn and written if the file is new.",
+)
+@click.option("--split-seed", default=0, show_default=True, type=int, help="Seed that draws a new --split.")
+@click.option(
+    "--split-share", default=0.6, show_default=True, type=float, help="Share of articles a new --split trains on."
+)
+def train_data_command(source_task, langs, context, data_dir, output, split_file, split_seed, split_share) -> None:
     """Write training pairs {id, query_lang, query, passage_lang, passage} from a task's parallel questions."""
     from xlir_bench.data.tasks import load_selection
     from xlir_bench.train.training import build_pairs, write_pairs
@@ -28,9 +39,27 @@ def train_data_command(source_task, langs, context, data_dir, output) -> None:
     check_writable_file(output, "--output")
     (task,) = load_selection([source_task], _split(langs), data_dir)
     pairs = build_pairs(task, context=context)
+    if split_file:
+        pairs = _split_pairs(pairs, task.name, split_file, split_seed, split_share, data_dir)
     write_pairs(pairs, output)
     mono = sum(p["query_lang"] == p["passage_lang"] for p in pairs)
     click.echo(f"{len(pairs)} pairs ({mono} monolingual, {len(pairs) - mono} cross-lingual) -> {output}")
+
+
+def _split_pairs(pairs, task_name, split_file, seed, share, data_dir):
+    """The pairs of the split's training articles (the split file is drawn and written when new)."""
+    from xlir_bench.data.lareqa import resolve_source
+    from xlir_bench.data.split import SplitOptions, ensure_split, pairs_of_side, pivot_file
+
+    if not 0.0 < share < 1.0:
+        raise XlirError(f"--split-share {share}: must be between 0 and 1 (exclusive)")
+    if not Path(split_file).exists():
+        check_writable_file(split_file, "--split")
+    source = resolve_source(data_dir)
+    split = ensure_split(SplitOptions(Path(split_file), seed, share), task_name, source)
+    kept = pairs_of_side(pairs, split, pivot_file(task_name, source)[0], "train")
+    click.echo(f"split {split_file}: {len(split.train)} training and {len(split.heldout)} held-out articles", err=True)
+    return kept
 
 
 @click.command("train")
@@ -38,16 +67,14 @@ def train_data_command(source_task, langs, context, data_dir, output) -> None:
 @click.option("--train-data", required=True, type=click.Path(), help="JSONL of pairs (see `xlir-bench train-data`).")
 @click.option(
     "--strategy",
-    type=click.Choice(["hybrid", "mono", "cross"]),
+    type=click.Choice(["hybrid", "mono", "cross", "mixed"]),
     default="hybrid",
     show_default=True,
-    help="Batches: monolingual only, cross-lingual only, or a mix (hybrid).",
+    help="Batches: monolingual only, cross-lingual only, each one or the other (hybrid), or shuffled together (mixed).",
 )
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder for checkpoints and log.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(2), help="Pairs per batch.")
-@click.option(
-    "--lr", default=2e-5, show_default=True, type=_Number(0, 1, min_open=True), help="Peak learning rate."
-)
+@click.option("--lr", default=2e-5, show_default=True, type=_Number(0, 1, min_open=True), help="Peak learning rate.")
 @click.option(
     "--epochs", default=1.0, show_default=True, type=_Number(0, min_open=True), help="Passes over the training pairs."
 )
@@ -67,6 +94,18 @@ def train_data_command(source_task, langs, context, data_dir, output) -> None:
     "--mono-ratio", default=None, type=float, help="hybrid: share of monolingual batches [default: by pool size]."
 )
 @click.option("--seed", default=42, show_default=True, type=int, help="Seed of batching and initialisation.")
+@click.option(
+    "--loss-scale",
+    default=None,
+    type=_Number(0, min_open=True),
+    help="Inverse temperature of the in-batch softmax [default: 100 for E5-style models, else 20].",
+)
+@click.option(
+    "--cached-mini-batch",
+    default=None,
+    type=click.IntRange(1),
+    help="Use CachedMultipleNegativesRankingLoss with this mini-batch (big batches in little memory).",
+)
 @click.option("--device", default=None, help="cpu, cuda, mps [default: best available].")
 @click.option(
     "--eval", "eval_task", default=None, help="Evaluate the trained model on this task and write a run record."
@@ -87,6 +126,8 @@ def train_command(
     max_length,
     mono_ratio,
     seed,
+    loss_scale,
+    cached_mini_batch,
     device,
     eval_task,
     eval_langs,
@@ -117,10 +158,19 @@ def train_command(
         mono_ratio=mono_ratio,
         seed=seed,
         device=device,
+        loss_scale=loss_scale,
+        cached_mini_batch=cached_mini_batch,
     )
     if eval_task:
         summary, result = train_and_evaluate(
-            base, train_data, output, eval_task, _split(eval_langs, "--eval-langs"), data_dir, progress=not quiet, **options
+            base,
+            train_data,
+            output,
+            eval_task,
+            _split(eval_langs, "--eval-langs"),
+            data_dir,
+            progress=not quiet,
+            **options,
         )
     else:
         summary, result = train(base, train_data, output, **options), None
@@ -186,7 +236,8 @@ def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_s
     default=None,
     help="Resampling unit of the records' intervals and the report's tests [default: the grid's, else the task's].",
 )
-def sweep_command(grid, output, dry_run, no_report, quiet, cluster) -> None:
+@click.option("--only", default=None, help="Comma list of cells to run (base: the reference); default all.")
+def sweep_command(grid, output, dry_run, no_report, quiet, cluster, only) -> None:
     """Train and evaluate every cell of a grid file (TOML); re-runs skip finished cells and resume interrupted ones."""
     from xlir_bench.train.sweep import describe, load_grid, run_sweep
 
@@ -196,7 +247,13 @@ def sweep_command(grid, output, dry_run, no_report, quiet, cluster) -> None:
     if output is None:
         raise XlirError("sweep: --output DIR is required; give the folder for the cells' models and run records")
     done = run_sweep(
-        grid, output, progress=not quiet, report=not no_report, log=lambda line: click.echo(line, err=True), cluster=cluster
+        grid,
+        output,
+        progress=not quiet,
+        report=not no_report,
+        log=lambda line: click.echo(line, err=True),
+        cluster=cluster,
+        only=_split(only, "--only") if only else None,
     )
     click.echo(
         f"trained {len(done['trained'])}, evaluated {len(done['evaluated'])}, skipped {len(done['skipped'])} cells; "

@@ -69,8 +69,11 @@ def load_sweep(folder: str | Path) -> dict[str, Any]:
 
 
 def _alpha(plan: dict[str, Any], options: dict[str, Any] | None) -> float | None:
-    """The share of monolingual batches: 1 for mono, 0 for cross, the ratio (or pool share) for hybrid."""
-    if options is None:
+    """The share of monolingual batches: 1 for mono, 0 for cross, the ratio (or pool share) for hybrid.
+
+    None for the base and for mixed batches (each batch mixes both kinds, so no batch has a type).
+    """
+    if options is None or options["strategy"] == "mixed":
         return None
     if options["strategy"] != "hybrid":
         return 1.0 if options["strategy"] == "mono" else 0.0
@@ -540,6 +543,9 @@ def write_report(folder: str | Path, cluster: str | None = None) -> dict[str, Pa
     plan = load_sweep(folder)
     summary = summarize(folder, cluster)
     blocks = _blocks(summary, plan, _plots(folder, summary))
+    from xlir_bench.analysis.study_analysis import write_analysis
+
+    write_analysis(folder)  # the grid's declared hypotheses, when it has some
     return {
         "json": write_atomic(folder / "report.json", json.dumps(summary, indent=1, allow_nan=False)),
         "md": write_atomic(folder / "report.md", render_markdown(blocks)),
