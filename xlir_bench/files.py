@@ -75,6 +75,26 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def package_folder(package: str, checkout: Path) -> Path:
+    """Data shipped in ``package``: ``checkout`` in a source tree, else the installed copy as a real folder.
+
+    ``str()`` of what importlib.resources gives is not always a path: a data folder without
+    ``__init__.py`` is a namespace package whose root is a ``MultiplexedPath``. Its entries
+    are real paths, so the folder is taken from them; a zipped install is refused by name.
+    """
+    if checkout.is_dir():
+        return checkout
+    from importlib import resources
+
+    root = resources.files(package)
+    if isinstance(root, Path):
+        return root
+    for entry in root.iterdir():
+        if isinstance(entry, Path):
+            return entry.parent
+    raise XlirError(f"{package}: the installed package data is not a folder on disk; reinstall xlir-bench with pip")
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -20,6 +20,7 @@ from typing import Any
 
 from .compare import family_differences
 from .errors import XlirError
+from .files import package_folder
 from .measures import REGISTRY, measure
 from .runrecord import RunRecord, load_record
 from .significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni, randomization_test
@@ -34,12 +35,7 @@ _TEXT_COLUMNS = [COLUMNS.index(name) for name in ("rank", "model", "p vs next", 
 
 def default_runs_folder() -> Path:
     """The project's ``leaderboard/runs`` in a checkout, else the copy installed as ``xlir_bench.leaderboard_runs``."""
-    checkout = Path(__file__).resolve().parent.parent / "leaderboard" / "runs"
-    if checkout.is_dir():
-        return checkout
-    from importlib import resources
-
-    return Path(str(resources.files("xlir_bench.leaderboard_runs")))
+    return package_folder("xlir_bench.leaderboard_runs", Path(__file__).resolve().parent.parent / "leaderboard" / "runs")
 
 
 @dataclass

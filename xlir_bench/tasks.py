@@ -18,13 +18,12 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from .constants import FAMILIES, MULTI_POOL
 from .data import DataSource, LanguageData, fetch_file, load_lareqa, resolve_source
 from .errors import XlirError
-from .files import read_text
+from .files import package_folder, read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -96,10 +95,7 @@ class Task:
 
 def task_folder() -> Path:
     """The repository's ``tasks/`` in a checkout, else the copy installed as ``xlir_bench.task_files``."""
-    checkout = Path(__file__).resolve().parent.parent / "tasks"
-    if checkout.is_dir():
-        return checkout
-    return Path(str(resources.files("xlir_bench.task_files")))
+    return package_folder("xlir_bench.task_files", Path(__file__).resolve().parent.parent / "tasks")
 
 
 def _builtin_task_files() -> list[Path]:
