@@ -196,6 +196,7 @@ class EmbeddingCache:
 
     def __init__(self, root: str | os.PathLike, fingerprint: str, name: str, dtype: str = "float32") -> None:
         self.root = Path(root)
+        _cache_root(self.root)  # a folder of other files is never tagged as a cache (backup tools skip tagged ones)
         self.folder = self.root / folder_name(fingerprint)
         self.fingerprint = fingerprint
         self.name = name
@@ -534,7 +535,8 @@ def _cache_root(root: str | os.PathLike | None) -> Path | None:
         return None
     raise XlirError(
         f"--cache-dir {folder}: not an xlir-bench embedding cache (no {TAG_NAME} from xlir-bench, and it holds "
-        "other files); nothing was read or deleted; give the folder xlir-bench caches into"
+        "other files); nothing was read, written or deleted there; give a new or empty folder, "
+        "or the folder xlir-bench caches into"
     )
 
 

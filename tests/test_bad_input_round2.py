@@ -1,0 +1,64 @@
+"""Round two of bad input (issue 23): each category ends in one `error:` line naming the culprit and the fix,
+exit 2, no traceback and nothing written outside what the user chose, or in a documented `warning:`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from xlir_bench.cli import cli
+
+HERE = Path(__file__).parent
+MINI_TASK, MINI_DATA = HERE / "fixtures" / "lareqa-mini.toml", HERE / "fixtures" / "lareqa-mini"
+
+
+def invoke(*args: object, **kwargs):
+    return CliRunner().invoke(cli, [str(a) for a in args], **kwargs)
+
+
+def assert_one_error(result, *culprits: str) -> str:
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    for culprit in culprits:
+        assert culprit in errors[0], (culprit, errors[0])
+    return errors[0]
+
+
+def mini_run(*args: object, encoder: str = "_HashEncoder"):
+    """The hash encoder of tiny_models on the two-language mini fixture (run from tests/, where py: finds it)."""
+    return invoke("run", "--model", f"py:tiny_models:{encoder}", "--task", MINI_TASK, "--data-dir", MINI_DATA, "-q", *args)
+
+
+@pytest.fixture
+def in_tests(monkeypatch):
+    monkeypatch.chdir(HERE)
+    monkeypatch.syspath_prepend(str(HERE))
+
+
+# --- 2. a cache folder is only ever a new, empty or xlir-bench folder --------------------------------
+
+
+@pytest.mark.parametrize("command", ["run", "encode"])
+def test_cache_dir_of_other_files_is_never_tagged(tmp_path, in_tests, command):
+    home = tmp_path / "home"
+    (home / "thesis").mkdir(parents=True)
+    (home / "thesis" / "ch1.tex").write_text("x")
+    if command == "run":
+        result = mini_run("--cache-dir", home, "-o", tmp_path / "r.json")
+    else:
+        result = invoke("encode", "--model", "py:tiny_models:_HashEncoder", "--task", MINI_TASK, "--data-dir", MINI_DATA,
+                        "-q", "--cache-dir", home)  # fmt: skip
+    assert_one_error(result, str(home), "not an xlir-bench embedding cache", "new or empty folder")
+    assert sorted(p.name for p in home.iterdir()) == ["thesis"]
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_new_and_empty_cache_folders_are_tagged(tmp_path, in_tests):
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "empty", tmp_path / "new"):
+        assert mini_run("--cache-dir", folder, "-o", tmp_path / f"{folder.name}.json").exit_code == 0
+        assert (folder / "CACHEDIR.TAG").is_file()
