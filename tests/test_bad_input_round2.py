@@ -62,3 +62,38 @@ def test_new_and_empty_cache_folders_are_tagged(tmp_path, in_tests):
     for folder in (tmp_path / "empty", tmp_path / "new"):
         assert mini_run("--cache-dir", folder, "-o", tmp_path / f"{folder.name}.json").exit_code == 0
         assert (folder / "CACHEDIR.TAG").is_file()
+
+
+# --- 3. two language selections of the same files are the same data ----------------------------------
+
+
+@pytest.fixture
+def two_selections(tmp_path, in_tests):
+    paths = {}
+    for langs in ("de,en", "en"):
+        paths[langs] = tmp_path / f"{langs.replace(',', '-')}.json"
+        assert mini_run("--langs", langs, "--bootstrap", "0", "-o", paths[langs]).exit_code == 0
+    return paths
+
+
+def test_compare_other_language_selection_names_the_languages(two_selections):
+    result = invoke("compare", two_selections["de,en"], two_selections["en"])
+    error = assert_one_error(result, "languages de en vs en", "--allow-mismatch")
+    assert "sha256" not in error
+
+
+def test_compare_other_language_selection_with_allow_mismatch_compares_the_shared_settings(two_selections):
+    result = invoke("compare", two_selections["de,en"], two_selections["en"], "--allow-mismatch")
+    assert result.exit_code == 0, result.output
+    # en->en is shared; en->multi pools {de, en} in one record and {en} in the other, so it is another setting
+    assert "compared the 1 common settings only" in result.output
+    assert "lareqa-mini:en->en" in result.output and "en->multi" not in result.output
+
+
+def test_leaderboard_names_each_tables_languages(two_selections):
+    result = invoke("leaderboard", two_selections["de,en"], two_selections["en"])
+    assert result.exit_code == 0, result.output
+    headings = [line for line in result.stdout.splitlines() if line.startswith("## ")]
+    assert len(headings) == 2 and "languages de, en," in headings[0] + headings[1] and "languages en," in headings[0] + headings[1]
+    assert "2 different language selections" in result.stderr
+    assert "versions of the data" not in result.stderr

@@ -130,10 +130,18 @@ def _row(path: str, record: RunRecord, task: str, metric: str) -> dict[str, Any]
         **{column: macro.get("multi", {}).get(name) for column, name in MEASURE_COLUMNS.items()},
         "date": record.created[:10],
         "fingerprint": record.fingerprint[:8],
-        "langs": len(record.selection.get(task, {}).get("langs", [])) if isinstance(record.selection.get(task), dict) else 0,
+        "langs": " ".join(_langs_of(record, task)),
         "record": Path(path).name,
     }
     return row
+
+
+def _langs_of(record: RunRecord, task: str) -> list[str]:
+    """The languages a record's task covers: its selection, else the query languages of its settings."""
+    chosen = record.selection.get(task)
+    if isinstance(chosen, dict) and chosen.get("langs"):
+        return sorted(map(str, chosen["langs"]))
+    return sorted({s.query_lang for s in record.results[task].settings})
 
 
 def _tiers(frame, records: dict[str, RunRecord], metric: str, n_permutations: int, seed: int, alpha: float):
@@ -183,9 +191,16 @@ def _rank_ranges(frame, holm: dict[int, float], alpha: float) -> list[str]:
 
 
 def _split_warnings(frame) -> list[str]:
+    """Tasks whose records fall in several tables: other language selections, or other versions of a file."""
     warnings = []
-    for task, versions in frame.groupby("task")["data"].unique().items():
-        if len(versions) > 1:
+    for task, group in frame.groupby("task"):
+        selections, versions = group["langs"].unique(), group["data"].unique()
+        if len(selections) > 1:
+            warnings.append(
+                f"{task}: records cover {len(selections)} different language selections "
+                f"({'; '.join(sorted(selections))}); each is ranked in its own table, never against the others"
+            )
+        if len(versions) > len(selections):
             warnings.append(
                 f"{task}: records were computed on {len(versions)} different versions of the data "
                 f"({', '.join(sorted(versions))}); they are ranked in separate groups"
@@ -196,9 +211,11 @@ def _split_warnings(frame) -> list[str]:
 def _groups(frame):
     specs = registry()
     several = frame.groupby("task")["data"].nunique().to_dict()
+    selections = frame.groupby("task")["langs"].nunique().to_dict()
     for (task, data), group in frame.groupby(["task", "data"], sort=True):
         title = specs[task].title if task in specs else task
-        suffix = f" — data {data}" if several[task] > 1 else ""
+        langs = f"languages {', '.join(group['langs'].iloc[0].split())}, " if selections[task] > 1 else ""
+        suffix = f" — {langs}data {data}" if several[task] > 1 else ""
         yield f"{title} ({task}){suffix}", group
 
 
