@@ -3,6 +3,8 @@ exit 2, no traceback and nothing written outside what the user chose, or in a do
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,45 @@ def test_leaderboard_names_each_tables_languages(two_selections):
     assert len(headings) == 2 and "languages de, en," in headings[0] + headings[1] and "languages en," in headings[0] + headings[1]
     assert "2 different language selections" in result.stderr
     assert "versions of the data" not in result.stderr
+
+
+# --- 5. a task language without rows; 10. duplicate ids in a big file, empty query texts --------------
+
+
+def beir_task(folder: Path, languages: list[str], queries: list[tuple[str, str, str]], docs=None) -> Path:
+    """A BEIR folder with a ``lang`` field per row; ``queries`` as (id, text, lang); every query judges d-<lang>."""
+    (folder / "data" / "qrels").mkdir(parents=True)
+    docs = docs or [(f"d-{lang}", f"text {lang}", lang) for lang in sorted({q[2] for q in queries})]
+    rows = [json.dumps({"_id": i, "text": t, "lang": lang}) for i, t, lang in docs]
+    (folder / "data" / "corpus.jsonl").write_text("\n".join(rows) + "\n")
+    rows = [json.dumps({"_id": i, "text": t, "lang": lang}) for i, t, lang in queries]
+    (folder / "data" / "queries.jsonl").write_text("\n".join(rows) + "\n")
+    qrels = "".join(f"{i}\td-{lang}\t1\n" for i, _, lang in queries)
+    (folder / "data" / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + qrels)
+    toml = folder / "t.toml"
+    toml.write_text(f'name = "t"\nlicense = "x"\nlanguages = {json.dumps(languages)}\nformat = "beir"\npath = "data"\n')
+    return toml
+
+
+@pytest.mark.parametrize("languages", [["en", "fr"], ["en", *(f"x{i}" for i in range(3001))]])
+def test_a_listed_language_without_rows_is_named(tmp_path, languages):
+    toml = beir_task(tmp_path, languages, [("q1", "cat", "en")])
+    result = invoke("run", "--model", "bm25", "--task", toml, "-q", "-o", tmp_path / "r.json")
+    assert_one_error(result, "data", f"language {languages[1]} is listed in the task file", "0 queries and 0 documents")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_repeated_query_id_in_a_big_file_is_reported_fast(tmp_path):
+    queries = [(f"q{i}", f"question {i}", "en") for i in range(60_000)] + [("q7", "again", "en")]
+    toml = beir_task(tmp_path, ["en"], queries)
+    start = time.monotonic()
+    result = invoke("run", "--model", "bm25", "--task", toml, "-q", "-o", tmp_path / "r.json")
+    assert_one_error(result, "language en", "query ids q7 occur twice")
+    assert time.monotonic() - start < 30  # counting with list.count took 80 s
+
+
+def test_empty_query_texts_are_evaluated_with_a_warning(tmp_path):
+    toml = beir_task(tmp_path, ["en"], [("q1", "cat", "en"), ("q2", "  ", "en"), ("q3", "", "en")])
+    result = invoke("run", "--model", "bm25", "--task", toml, "-q", "-o", tmp_path / "r.json")
+    assert result.exit_code == 0, result.output
+    assert "warning: language en: 2 queries have empty text (ids q2, q3)" in result.stderr

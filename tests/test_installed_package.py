@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -38,8 +39,17 @@ def _model_names() -> set[str]:
     return {json.loads(gzip.decompress(p.read_bytes()))["model"]["name"] for p in (ROOT / "leaderboard" / "runs").glob("*.json.gz")}
 
 
+@pytest.fixture
+def own_tmp():
+    """A temporary folder of this test's own: pytest's basetemp keeps only the last 3 sessions, and a venv
+    build takes minutes, long enough for other pytest sessions on a shared machine to rotate it away."""
+    with tempfile.TemporaryDirectory(prefix="xlir-bench-venv-") as folder:
+        yield Path(folder)
+
+
 @pytest.mark.heavy
-def test_non_editable_install_ranks_and_compares_the_packaged_leaderboard(tmp_path):
+def test_non_editable_install_ranks_and_compares_the_packaged_leaderboard(own_tmp):
+    tmp_path = own_tmp
     script = _installed(tmp_path)
     outside = tmp_path / "elsewhere"
     outside.mkdir()

@@ -29,6 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -42,8 +43,12 @@ from .errors import XlirError
 PREFIX = "openai:"
 DEFAULT_API_BASE = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
-MAX_DELAY_S = 60.0  # one backoff wait never exceeds this (a server's Retry-After may)
-MAX_RETRY_AFTER_S = 600.0
+MAX_DELAY_S = 60.0  # one backoff wait never exceeds this (a server's Retry-After may, up to --api-max-wait)
+DEFAULT_MAX_WAIT_S = 120.0
+ANNOUNCE_WAIT_S = 10.0  # a longer wait is announced on stderr
+# A reply holds at most one vector per input: a few hundred KiB of JSON each even for 8k dimensions
+REPLY_BASE_BYTES, REPLY_BYTES_PER_INPUT = 16 * 2**20, 2**20
+_WATCH = threading.local()  # the watchdog of the request this thread is sending
 
 
 @dataclass
@@ -66,6 +71,71 @@ class _Transient(Exception):
 
 class _Cancelled(Exception):
     """Another request of the same call failed for good; this one stops."""
+
+
+class _Watchdog:
+    """Closes a request's socket once ``--api-timeout`` has passed since it started.
+
+    The socket timeout applies to each read, so a server that trickles its reply a byte a
+    second would otherwise hold the run forever; closing the socket also ends a request
+    at once when the run stops (Ctrl-C, or another request failed for good).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.sock: socket.socket | None = None
+        self.expired = False
+        self._timer = threading.Timer(timeout, self.expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        _WATCH.current = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+        _WATCH.current = None
+
+    def adopt(self, sock: socket.socket) -> None:
+        self.sock = sock
+        if self.expired:
+            self.expire()
+
+    def expire(self) -> None:
+        self.expired = True
+        if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _adopt(sock: socket.socket) -> None:
+    watch = getattr(_WATCH, "current", None)
+    if watch is not None:
+        watch.adopt(sock)
+
+
+class _WatchedHTTP(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _adopt(self.sock)
+
+
+class _WatchedHTTPS(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _adopt(self.sock)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_WatchedHTTP, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_WatchedHTTPS, req, context=self._context)
 
 
 class _RateLimiter:
@@ -144,6 +214,7 @@ class OpenAIEncoder:
         api_timeout: float = 300.0,
         api_max_retries: int = 5,
         api_backoff: float = 0.5,
+        api_max_wait: float = DEFAULT_MAX_WAIT_S,
         batch_size: int = 64,
         query_prompt: str | None = None,
         passage_prompt: str | None = None,
@@ -166,19 +237,23 @@ class OpenAIEncoder:
             raise XlirError("--api-input-type-field: give --api-input-type QUERY,PASSAGE too, the values to send in it")
         self.prompts = {"query": query_prompt or "", "passage": passage_prompt or ""}
         _check_ranges(batch_size, api_concurrency, api_max_retries, api_timeout, api_backoff, api_rpm, api_dimensions)
+        if not api_max_wait >= 0:
+            raise XlirError(f"--api-max-wait {api_max_wait}: must be at least 0")
         self.dimensions = api_dimensions
         self.batch_size = batch_size
         self.concurrency = api_concurrency
         self.timeout = api_timeout
         self.max_retries = api_max_retries
         self.backoff = api_backoff
+        self.max_wait = api_max_wait
+        self._watches: set[_Watchdog] = set()
         self.progress = progress
         self.dim: int | None = api_dimensions
         self.usage = ApiUsage()
         self._limiter = _RateLimiter(api_rpm)
         self._lock = threading.Lock()
         # proxies from the environment still apply; redirects do not (they would carry the key elsewhere)
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        self._opener = urllib.request.build_opener(_NoRedirect(), _HTTPHandler(), _HTTPSHandler())
 
     def __repr__(self) -> str:  # never the key
         return f"OpenAIEncoder({self.name!r}, api_base={self.base!r}, api_key_env={self.key_env!r})"
@@ -212,10 +287,8 @@ class OpenAIEncoder:
         blocks: list[np.ndarray | None] = [None] * len(batches)
         stop = threading.Event()
         desc = "encode queries" if role == "query" else "encode passages"
-        with (
-            tqdm(total=len(texts), desc=desc, unit="text", disable=not self.progress, leave=False) as bar,
-            ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool,
-        ):
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches)))
+        with tqdm(total=len(texts), desc=desc, unit="text", disable=not self.progress, leave=False) as bar:
             futures = {
                 pool.submit(self._request, self._body(batch, role), len(batch), stop): i
                 for i, batch in enumerate(batches)
@@ -224,12 +297,20 @@ class OpenAIEncoder:
                 for future in as_completed(futures):
                     blocks[futures[future]] = future.result()
                     bar.update(len(batches[futures[future]]))
-            except BaseException:
-                stop.set()  # the other threads give up at their next wait
-                for future in futures:
-                    future.cancel()
+            except BaseException:  # Ctrl-C or a failed batch: stop now, not when the slowest reply ends
+                self._stop_all(stop)
+                pool.shutdown(wait=False, cancel_futures=True)
                 raise
+        pool.shutdown(wait=True)
         return np.vstack(blocks)
+
+    def _stop_all(self, stop: threading.Event) -> None:
+        """The other threads give up at their next wait; requests in flight lose their sockets."""
+        stop.set()
+        with self._lock:
+            watches = list(self._watches)
+        for watch in watches:
+            watch.expire()
 
     def _body(self, batch: list[str], role: str) -> bytes:
         body: dict[str, object] = {"model": self.models[role], "input": [self.prompts[role] + text for text in batch]}
@@ -248,18 +329,24 @@ class OpenAIEncoder:
             with self._lock:
                 self.usage.requests += 1
             try:
-                return self._check(self._send(body), count)
+                return self._check(self._send(body, count), count)
             except _Transient as exc:
                 if attempt == self.max_retries:
                     raise self._error(self._gave_up(str(exc), attempt + 1)) from None
                 with self._lock:
                     self.usage.retries += 1
                 stop.wait(self._delay(attempt, exc.retry_after))
+            if stop.is_set():
+                raise _Cancelled
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(retry_after, MAX_RETRY_AFTER_S)
+            wait = min(retry_after, self.max_wait)
+            if wait >= ANNOUNCE_WAIT_S or wait < retry_after:
+                capped = f", capped by --api-max-wait {self.max_wait:g}s" if wait < retry_after else ""
+                warnings.warn(f"{self.endpoint} asked to retry after {retry_after:g}s (Retry-After); waiting {wait:g}s{capped}", stacklevel=2)
+            return wait
         ceiling = min(MAX_DELAY_S, self.backoff * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # jitter: threads hit by one 429 do not return together
 
@@ -271,21 +358,51 @@ class OpenAIEncoder:
             "raise --api-max-retries/--api-timeout, or try later"
         )
 
-    def _send(self, body: bytes) -> bytes:
+    def _send(self, body: bytes, count: int) -> bytes:
         """POST once; the reply body of a 2xx, an XlirError for a permanent failure, _Transient otherwise."""
         headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "xlir-bench"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
         request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.timeout) as reply:
-                return reply.read()
-        except urllib.error.HTTPError as exc:
-            raise self._http_error(exc.code, exc.headers, _read_quietly(exc)) from None
-        except urllib.error.URLError as exc:
-            raise self._network_error(exc.reason) from None
-        except (OSError, http.client.HTTPException) as exc:  # timeouts, resets and short reads while reading
-            raise self._network_error(exc) from None
+        with _Watchdog(self.timeout) as watch:
+            with self._lock:
+                self._watches.add(watch)
+            try:
+                with self._opener.open(request, timeout=self.timeout) as reply:
+                    raw = self._read_capped(reply, REPLY_BASE_BYTES + REPLY_BYTES_PER_INPUT * count)
+                if watch.expired:  # the socket was closed under a reply still coming
+                    raise self._network_error(TimeoutError())
+                return raw
+            except urllib.error.HTTPError as exc:
+                raise self._http_error(exc.code, exc.headers, _read_quietly(exc)) from None
+            except urllib.error.URLError as exc:
+                raise self._network_error(TimeoutError() if watch.expired else exc.reason) from None
+            except (OSError, http.client.HTTPException) as exc:  # timeouts, resets and short reads while reading
+                raise self._network_error(TimeoutError() if watch.expired else exc) from None
+            finally:
+                with self._lock:
+                    self._watches.discard(watch)
+
+    def _read_capped(self, reply, limit: int) -> bytes:
+        """The reply body, refused past ``limit`` bytes (a misdirected --api-base can stream gigabytes)."""
+        declared = reply.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_big(int(declared), limit)
+        parts, size = [], 0
+        while size <= limit:
+            part = reply.read(1 << 20)
+            if not part:
+                return b"".join(parts)
+            parts.append(part)
+            size += len(part)
+        raise self._too_big(size, limit)
+
+    def _too_big(self, size: int, limit: int) -> XlirError:
+        return self._error(
+            f"model {self.name}: {self.endpoint} sent a reply of more than {limit / 2**20:.0f} MiB "
+            f"(at least {size / 2**20:.0f} MiB) for one batch of {(limit - REPLY_BASE_BYTES) // REPLY_BYTES_PER_INPUT} "
+            "texts; is --api-base an embeddings API?"
+        )
 
     def _http_error(self, status: int, headers, raw: bytes) -> Exception:
         where = f"model {self.name}: {self.endpoint}"

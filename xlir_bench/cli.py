@@ -184,6 +184,12 @@ def _api_options(command):
             type=click.FloatRange(0),
             help=f"{api} first retry delay in seconds, doubled each retry, with jitter; a Retry-After wins [default: 0.5].",
         ),
+        click.option(
+            "--api-max-wait",
+            type=_Number(0),
+            help=f"{api} longest wait in seconds a server's Retry-After may ask for; waits of 10 s or more are "
+            "announced [default: 120].",
+        ),
     ]
     return _decorated(command, options)
 
