@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,15 +23,25 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _clean_env(home: Path) -> dict[str, str]:
+    """No PYTHONPATH (a checkout on it looks like an installed xlir-bench to pip) and no XLIR_BENCH_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XLIR_BENCH", "PYTHON"))}
+    return {**env, "HOME": str(home)}
+
+
 def _installed(tmp_path: Path) -> Path:
-    wheels = tmp_path / "wheels"
-    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)]
-    subprocess.run(build, check=True, capture_output=True, timeout=300)
-    env_dir = tmp_path / "venv"
+    """Build a wheel from a copy of the checkout (building writes build/ and *.egg-info) and pip install it."""
+    source, wheels, env_dir = tmp_path / "source", tmp_path / "wheels", tmp_path / "venv"
+    skip = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache", "runs")
+    shutil.copytree(ROOT, source, ignore=skip)
+    shutil.copytree(ROOT / "leaderboard" / "runs", source / "leaderboard" / "runs", dirs_exist_ok=True)
+    env = _clean_env(tmp_path)
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(source)]
+    subprocess.run(build, check=True, capture_output=True, timeout=300, env=env)
     venv.create(env_dir, with_pip=True)
     (wheel,) = wheels.glob("xlir_bench-*.whl")
     pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)]
-    subprocess.run(pip, check=True, capture_output=True, timeout=900)
+    subprocess.run(pip, check=True, capture_output=True, timeout=900, env=env)
     return env_dir / "bin" / "xlir-bench"
 
 
@@ -53,8 +64,7 @@ def test_non_editable_install_ranks_and_compares_the_packaged_leaderboard(own_tm
     script = _installed(tmp_path)
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XLIR_BENCH", "PYTHON"))}
-    env["HOME"] = str(outside)
+    env = _clean_env(outside)
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(script), *args], cwd=outside, env=env, capture_output=True, text=True, timeout=600)

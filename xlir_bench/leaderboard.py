@@ -64,9 +64,17 @@ def _expand(paths: Iterable[str | Path]) -> list[Path]:
 def collect(paths: Iterable[str | Path] | None = None, skip_invalid: bool = False) -> Collected:
     """Load and validate records; invalid ones raise, or are named in ``warnings`` with ``skip_invalid``."""
     collected = Collected()
+    seen: dict[tuple, str] = {}
     for path in _expand(paths or [default_runs_folder()]):
         try:
-            collected.records.append((str(path), load_record(path)))
+            record = load_record(path)
+            macros = {task: result.macro for task, result in record.results.items()}
+            identity = (record.model_name, record.fingerprint, record.created, json.dumps([record.data, macros], sort_keys=True))
+            if identity in seen:  # the same run (the same path twice, or a copy): ranked against itself otherwise
+                collected.warnings.append(f"{path} is the same run record as {seen[identity]}; it is ranked once")
+                continue
+            seen[identity] = str(path)
+            collected.records.append((str(path), record))
         except XlirError as exc:
             if not skip_invalid:
                 raise XlirError(f"{exc} (or pass --skip-invalid)") from exc
@@ -93,8 +101,9 @@ def leaderboard(
     import pandas as pd
 
     collected = collect(runs, skip_invalid)
+    labels = _labels([path for path, _ in collected.records])
     rows = [
-        _row(path, record, task_name, metric)
+        _row(labels[path], record, task_name, metric)
         for path, record in collected.records
         for task_name in sorted(record.results)
         if not task or task_name == task
@@ -111,11 +120,17 @@ def leaderboard(
     )
     frame = frame.drop(columns=["_multi", "_cross", "_mono"]).reset_index(drop=True)
     frame.insert(0, "position", frame.groupby(["task", "data"]).cumcount() + 1)
-    records = dict((Path(path).name, record) for path, record in collected.records)
+    records = {labels[path]: record for path, record in collected.records}
     frame = _tiers(frame, records, metric, n_permutations, seed, alpha)
     frame.attrs["warnings"] = collected.warnings + _split_warnings(frame)
     frame.attrs["metric"] = metric
     return frame
+
+
+def _labels(paths: list[str]) -> dict[str, str]:
+    """Each record's file name, or its whole path where two records share a name (a/r.json, b/r.json)."""
+    names = [Path(path).name for path in paths]
+    return {path: name if names.count(name) == 1 else path for path, name in zip(paths, names, strict=True)}
 
 
 def _row(path: str, record: RunRecord, task: str, metric: str) -> dict[str, Any]:
@@ -131,7 +146,7 @@ def _row(path: str, record: RunRecord, task: str, metric: str) -> dict[str, Any]
         "date": record.created[:10],
         "fingerprint": record.fingerprint[:8],
         "langs": " ".join(_langs_of(record, task)),
-        "record": Path(path).name,
+        "record": path,  # a label from _labels: the file name, or the path where names repeat
     }
     return row
 

@@ -44,6 +44,7 @@ def load_model(name: str, progress: bool = True, **options: Any) -> Any:
         return MUSEEncoder(progress=progress, **_take(options, "batch_size"))
     if name.startswith("py:"):
         return _import_encoder(name)
+    _refuse_non_model_path(name)
     if not Path(name).expanduser().exists() and not _in_hub_cache(name):
         if name.startswith((".", "/", "~")) or name.count("/") > 1:
             raise XlirError(f"--model {name}: path does not exist; give a sentence-transformers folder")
@@ -84,6 +85,21 @@ def load_retriever(model: Any, options: Any) -> Retriever:
         )
     encoder = with_cache(encoder, options.cache_dir, options.use_cache, options.name, getattr(options, "cache_dtype", "float32"))
     return DenseRetriever(encoder, options.index, options.ann_depth)
+
+
+def _refuse_non_model_path(name: str) -> None:
+    """``--model ''`` (which is the current folder) or ``--model /etc`` is not a model, whatever is installed."""
+    if not name.strip():
+        raise XlirError(
+            f"--model {name!r}: empty; give {', '.join(BUILTIN_MODELS)}, openai:NAME, py:MODULE:FACTORY "
+            "or a sentence-transformers folder"
+        )
+    path = Path(name).expanduser()
+    if path.exists() and not (path.is_dir() and any((path / f).is_file() for f in ("modules.json", "config.json"))):
+        raise XlirError(
+            f"--model {name}: not a sentence-transformers folder (no modules.json or config.json in it); "
+            "give the folder a model was saved to"
+        )
 
 
 def _take(options: dict[str, Any], *keys: str) -> dict[str, Any]:

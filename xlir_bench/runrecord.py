@@ -264,6 +264,25 @@ def _check_numbers(value: Any, where: str) -> None:
 def _check_metrics(metrics: Any, where: str) -> None:
     for name, value in _expect(metrics, dict, where).items():
         _number_or_null(value, f"{where}.{name}")
+        _check_range(name, [value], f"{where}.{name}")
+
+
+# Every registered measure is a share or a mean of shares in [0, 1], except these (ranks, counts).
+_NOT_UNIT = frozenset({"rank_distance"})
+
+
+def _check_range(name: str, values: list, where: str) -> None:
+    """Values a measure cannot take (an AP of 7.5, a negative rank) mean the record was edited or broken."""
+    from .measures import REGISTRY
+
+    if name not in REGISTRY:
+        return
+    array = np.asarray(values, dtype=np.float64)  # null -> NaN, which no comparison below selects
+    high = np.inf if name in _NOT_UNIT else 1.0
+    bad = array[(array < 0) | (array > high)]
+    if bad.size:
+        bounds = "at least 0" if name in _NOT_UNIT else "between 0 and 1"
+        raise _Invalid(f"{where} holds {bad[0]:g}; {name} is {bounds}")
 
 
 def _check_setting(entry: Any, where: str) -> None:
@@ -275,8 +294,8 @@ def _check_setting(entry: Any, where: str) -> None:
         _expect(entry[name], str, f"{where}.{name}")
     if entry["family"] not in ("mono", "cross", "multi"):
         raise _Invalid(f"{where}.family is {entry['family']!r}, not mono/cross/multi")
-    if "n_queries" in entry:
-        _expect(entry["n_queries"], int, f"{where}.n_queries")
+    if "n_queries" in entry and _expect(entry["n_queries"], int, f"{where}.n_queries") < 0:
+        raise _Invalid(f"{where}.n_queries is {entry['n_queries']}, a negative count")
     if "pool_langs" in entry and not all(isinstance(x, str) for x in _expect(entry["pool_langs"], list, where)):
         raise _Invalid(f"{where}.pool_langs holds a non-string")
     _check_metrics(entry["metrics"], f"{where}.metrics")
@@ -286,6 +305,9 @@ def _check_setting(entry: Any, where: str) -> None:
         raise _Invalid(f"{where}.per_query.qid holds a non-string id")
     if len(set(qids)) != len(qids):
         raise _Invalid(f"{where}.per_query.qid lists a query id twice")
+    ranking = per_query.get("map")
+    if qids and isinstance(ranking, list) and ranking and all(v is None for v in ranking):
+        raise _Invalid(f"{where}.per_query.map is null for all {len(qids)} queries; no query was scored")
     for name, values in per_query.items():
         if name == "qid":
             continue
@@ -294,6 +316,7 @@ def _check_setting(entry: Any, where: str) -> None:
             raise _Invalid(f"{where}.per_query.{name} has {len(values)} values for {len(qids)} queries")
         if not _finite_or_null(values):
             raise _Invalid(f"{where}.per_query.{name} holds a value that is not a finite number or null")
+        _check_range(name, values, f"{where}.per_query.{name}")
         if name not in entry["metrics"]:
             raise _Invalid(f"{where}.metrics lacks {name}, which per_query holds")
 

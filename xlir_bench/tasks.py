@@ -24,6 +24,7 @@ from .constants import FAMILIES, MULTI_POOL
 from .data import DataSource, LanguageData, fetch_file, load_lareqa, resolve_source
 from .errors import XlirError
 from .files import package_folder, read_text
+from .text import visible
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -300,7 +301,7 @@ def get_spec(name: str, allow_override: bool | None = None) -> TaskSpec:
     """A task by name, or the task file at ``name`` when it names a ``.toml`` file."""
     if name.endswith(".toml") or os.sep in name:
         path = Path(name)
-        if not path.is_file():
+        if not path.exists():
             raise XlirError(f"--task {name}: no such task file; give a .toml path or a task name (`xlir-bench tasks`)")
         spec = load_spec(path)
         known = registry(allow_override)
@@ -324,8 +325,12 @@ def select_langs(spec: TaskSpec, langs: list[str] | None) -> tuple[str, ...]:
         return spec.languages
     unknown = [lang for lang in langs if lang not in spec.languages]
     if unknown:
+        shown = ", ".join(visible(lang, ascii_only=True) for lang in unknown)  # a Cyrillic е in еn shows as \u0435n
+        odd = " (written with characters that only look like ASCII letters, or invisible ones)" if not all(
+            lang.isascii() and lang.isprintable() for lang in unknown
+        ) else ""
         raise XlirError(
-            f"--langs: {', '.join(unknown)} not in task {spec.name}; its languages are {', '.join(spec.languages)}"
+            f"--langs: {shown}{odd} not in task {spec.name}; its languages are {', '.join(spec.languages)}"
         )
     return tuple(lang for lang in spec.languages if lang in langs)
 
