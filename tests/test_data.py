@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from xlir_bench.data import LanguageData, load_lareqa, resolve_source
-from xlir_bench.errors import XlirError
-from xlir_bench.tasks import get_spec, load_task
+from xlir_bench.core.errors import XlirError
+from xlir_bench.data.lareqa import LanguageData, load_lareqa, resolve_source
+from xlir_bench.data.tasks import get_spec, load_task
 
 
 def readme_counts(data_dir) -> dict[str, dict[str, tuple[int, int]]]:

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from trec_check import FULL_DEPTH, assert_agrees_with_pytrec
 
 import xlir_bench
-from xlir_bench.cli import cli
+from xlir_bench.cli.app import cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TASK = str(FIXTURES / "lareqa-mini.toml")
@@ -210,7 +210,7 @@ def test_a_language_vector_makes_it_biased():
 
 
 def test_intervals_are_seeded_and_equal_an_independent_bootstrap():
-    from xlir_bench.bootstrap import macro_interval
+    from xlir_bench.stats.bootstrap import macro_interval
 
     runs = [
         xlir_bench.evaluate(HandEncoder(), tasks=[TASK], data_dir=MIRROR, use_cache=False, progress=False, bootstrap=200)

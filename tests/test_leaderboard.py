@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cli import cli
-from xlir_bench.errors import XlirError
-from xlir_bench.leaderboard import default_runs_folder, leaderboard, render
-from xlir_bench.report import map_matrix
+from xlir_bench.analysis.leaderboard import default_runs_folder, leaderboard, render
+from xlir_bench.analysis.report import map_matrix
+from xlir_bench.cli.app import cli
+from xlir_bench.core.errors import XlirError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -138,7 +138,7 @@ def test_report_inlines_one_image_per_plot(runs, tmp_path):
 
 
 def test_heatmap_matrix_places_settings():
-    from xlir_bench.runrecord import TaskResult
+    from xlir_bench.records.schema import TaskResult
 
     raw = make_record("m", "f" * 12, 0.9, 0.5, 0.4)["results"]["xquad-r"]
     langs, pools, matrix = map_matrix(TaskResult.from_json(raw, "results.xquad-r"))
@@ -169,7 +169,7 @@ def test_a_missing_value_ranks_last_not_first(tmp_path):
 
 
 def test_version_1_records_migrate_and_round_trip():
-    from xlir_bench.runrecord import SCHEMA_VERSION, RunRecord, load_record
+    from xlir_bench.records.schema import SCHEMA_VERSION, RunRecord, load_record
 
     # the first release's records, kept as they were written (leaderboard/runs moves on to version 2)
     shipped = sorted((Path(__file__).parent / "fixtures" / "records-v1").glob("*.json.gz"))

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from xlir_bench.sweep_report import load_sweep, write_report
+from xlir_bench.train.sweep_report import load_sweep, write_report
+
+pytestmark = pytest.mark.heavy  # Ray, torch or minutes of work: not in the quick loop
 
 STUDY = Path(__file__).resolve().parents[1] / "experiments" / "study"
 PERMUTATIONS = 1000

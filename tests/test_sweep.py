@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from xlir_bench import XlirError
-from xlir_bench.cli import cli
-from xlir_bench.record import load_record as load_run
-from xlir_bench.sweep import load_grid, run_sweep
+from xlir_bench.cli.app import cli
+from xlir_bench.records.build import load_record as load_run
+from xlir_bench.train.sweep import load_grid, run_sweep
 
 pytest.importorskip("datasets")
 
@@ -419,7 +419,7 @@ def test_sweep_report_command_rewrites_the_same_report(sweep_dir, tmp_path):
 
 
 def test_interval_kinds():
-    from xlir_bench.sweep_report import interval
+    from xlir_bench.train.sweep_report import interval
 
     assert interval([0.5]) == {"mean": 0.5, "low": None, "high": None, "n": 1, "kind": "single"}
     three = interval([1.0, 2.0, 3.0])
@@ -434,7 +434,7 @@ def test_frozen_embeddings_stay_and_the_models_prompts_are_trained_with(tmp_path
     from tiny_data import mlqa_pairs
     from tiny_models import build_tiny_sentence_transformer
 
-    from xlir_bench.training import train
+    from xlir_bench.train.training import train
 
     model = SentenceTransformer(str(build_tiny_sentence_transformer(tmp_path / "tiny")), device="cpu")
     model.prompts = {"query": "query: ", "passage": "passage: "}  # as an e5 folder declares them
@@ -458,7 +458,7 @@ def test_a_seen_evaluation_may_share_the_training_texts(grid_dir):
 
 
 def test_a_record_of_another_perturbation_or_selection_is_not_finished(sweep_dir):
-    from xlir_bench.sweep import record_is_valid
+    from xlir_bench.train.sweep import record_is_valid
 
     runs = sweep_dir / "out" / "cells" / "mono-s1" / "runs"
     spec = {"task": "xquad-slice", "langs": None, "settings": ["mono", "cross", "multi"]}
@@ -474,7 +474,7 @@ def test_a_record_of_another_perturbation_or_selection_is_not_finished(sweep_dir
 
 
 def test_seen_split_is_a_table_only_when_both_sides_have_languages():
-    from xlir_bench.sweep_report import _seen_blocks
+    from xlir_bench.train.sweep_report import _seen_blocks
 
     macro = {"mono": None, "cross": None, "multi": None}
     configs = {"mono": {"seen": macro, "unseen": macro}}
