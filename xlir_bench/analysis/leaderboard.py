@@ -104,6 +104,8 @@ def leaderboard(
         if not task or task_name == task
     ]
     if not rows:
+        if task is None:
+            raise XlirError("no run record holds any task results; add records made by `xlir-bench run`")
         raise XlirError(f"--task {task}: no record holds this task; drop --task or add records")
     frame = pd.DataFrame(rows)
     sign = measure(metric).sign() or 1.0

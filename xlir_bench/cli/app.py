@@ -20,12 +20,19 @@ import click
 
 from xlir_bench.core.constants import DEFAULT_TASKS
 from xlir_bench.core.errors import XlirError
-from xlir_bench.core.files import check_writable_file, check_writable_folder, safe_name, write_atomic
+from xlir_bench.core.files import (
+    check_writable_file,
+    check_writable_folder,
+    refuse_overwriting_input,
+    safe_name,
+    write_atomic,
+)
 from xlir_bench.core.text import visible, with_interval
 from xlir_bench.data.selection import Selection
 from xlir_bench.data.tasks import registry
 from xlir_bench.encode.options import CacheOptions
 from xlir_bench.evaluation.pipeline import evaluate
+from xlir_bench.models.api_encoder import MAX_RPM, MAX_TIMEOUT_S, MIN_RPM
 from xlir_bench.records.build import EvaluationResult
 
 DEBUG_ENV = "XLIR_BENCH_DEBUG"
@@ -42,7 +49,7 @@ def _split(value: str | None, option: str = "--langs") -> list[str] | None:
     items = [item.strip() for item in value.split(",") if item.strip()]
     if not items:
         raise XlirError(f"{option} {value!r}: empty; give a comma list, or leave the option out for all")
-    return items
+    return list(dict.fromkeys(items))  # `--task t,t` evaluates t once
 
 
 class _Number(click.FloatRange):
@@ -62,8 +69,12 @@ def _steps(value: int) -> int:
 
 
 def _echo(message: object = "", **kwargs) -> None:
-    """click.echo of text that may hold names from files or servers: control characters made visible."""
-    click.echo(visible(message, keep="\n"), **kwargs)
+    """click.echo of text that may hold names from files or servers: control characters made visible.
+
+    Lines on stderr (errors, warnings, "run record: PATH") are one line each: a newline
+    inside them (a file name can hold one) is shown as ``\\x0a`` too.
+    """
+    click.echo(visible(message, keep="" if kwargs.get("err") else "\n"), **kwargs)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -184,12 +195,12 @@ def _api_options(command):
         ),
         click.option(
             "--api-rpm",
-            type=click.FloatRange(0, min_open=True),
+            type=_Number(MIN_RPM, MAX_RPM),
             help=f"{api} at most this many requests per minute [default: no limit].",
         ),
         click.option(
             "--api-timeout",
-            type=click.FloatRange(0, min_open=True),
+            type=_Number(0, MAX_TIMEOUT_S, min_open=True),
             help=f"{api} seconds to wait for a reply, queueing at the server included [default: 300].",
         ),
         click.option(
@@ -204,7 +215,7 @@ def _api_options(command):
         ),
         click.option(
             "--api-max-wait",
-            type=_Number(0),
+            type=_Number(0, MAX_TIMEOUT_S),
             help=f"{api} longest wait in seconds a server's Retry-After may ask for; waits of 10 s or more are "
             "announced [default: 120].",
         ),
@@ -421,6 +432,8 @@ def run_command(output, trec_dir, quiet, as_json, overwrite, **options) -> None:
     The API key is read from $OPENAI_API_KEY (--api-key-env) and never written anywhere.
     With --engine ray the texts not yet cached are first encoded on Ray (see `encode --help`).
     """
+    if output and str(output).endswith(("/", os.sep)):
+        raise XlirError(f"--output {output}: ends in '/', a folder; give the run record's file name, e.g. {output}run.json")
     output = Path(output) if output else _default_output(options["name"] or options["model"])
     check_writable_file(output, "--output")  # before an hour of encoding, not after
     if output.exists() and not overwrite:
@@ -816,6 +829,7 @@ def leaderboard_command(runs, task, metric, fmt, output, skip_invalid) -> None:
 
     if output:
         check_writable_file(output, "--output")
+        refuse_overwriting_input(output, list(runs), "--output")
     frame = leaderboard(list(runs) or None, task=task, metric=metric, skip_invalid=skip_invalid)
     for warning in frame.attrs["warnings"]:
         _echo(f"warning: {warning}", err=True)
@@ -838,6 +852,7 @@ def report_command(run, output) -> None:
     from xlir_bench.records.build import load_record
 
     check_writable_file(output, "--output")
+    refuse_overwriting_input(output, [run], "--output")
     write_atomic(output, render_report(load_record(run)))
     _echo(f"report: {output}", err=True)
 
@@ -877,7 +892,8 @@ def report_command(run, output) -> None:
     help="Other measures (bias included): largest allowed significant worsening of a family macro, relative.",
 )
 @click.option(
-    "--permutations", default=10_000, show_default=True, type=click.IntRange(1000), help="Randomization test size."
+    "--permutations", default=10_000, show_default=True, type=click.IntRange(1000, 10_000_000),
+    help="Randomization test size (at most 10 million).",
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the randomization test.")
 @click.option("--allow-mismatch", is_flag=True, help="Compare only the settings both records share on identical data.")

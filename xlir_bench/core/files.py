@@ -163,6 +163,20 @@ def check_writable_file(path: str | os.PathLike, option: str) -> Path:
     return path
 
 
+def refuse_overwriting_input(output: str | os.PathLike, inputs: list, option: str) -> None:
+    """Refuse an output file that is one of the inputs (or a record in an input folder): writing would destroy it."""
+    output = Path(output)
+    if not output.exists():
+        return
+    for given in map(Path, inputs):
+        candidates = [*given.glob("*.json"), *given.glob("*.json.gz")] if given.is_dir() else [given]
+        for candidate in candidates:
+            if candidate.exists() and os.path.samefile(candidate, output):
+                raise XlirError(
+                    f"{option} {output}: is the input {candidate}; writing there would destroy it; choose another path"
+                )
+
+
 def check_writable_folder(folder: str | os.PathLike, option: str) -> Path:
     """Prove that ``folder`` exists and takes new files, or could be created; creates nothing.
 

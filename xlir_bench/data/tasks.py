@@ -325,7 +325,8 @@ def select_langs(spec: TaskSpec, langs: list[str] | None) -> tuple[str, ...]:
         return spec.languages
     unknown = [lang for lang in langs if lang not in spec.languages]
     if unknown:
-        shown = ", ".join(visible(lang, ascii_only=True) for lang in unknown)  # a Cyrillic е in еn shows as \u0435n
+        shown = ", ".join(visible(lang, ascii_only=True) for lang in unknown[:10])  # a Cyrillic е in еn: \u0435n
+        shown += f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else ""
         odd = " (written with characters that only look like ASCII letters, or invisible ones)" if not all(
             lang.isascii() and lang.isprintable() for lang in unknown
         ) else ""

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from xlir_bench.core.errors import XlirError
+from xlir_bench.core.text import visible
 from xlir_bench.models.encoders import _digest
 
 PREFIX = "openai:"
@@ -45,6 +46,9 @@ DEFAULT_API_BASE = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 MAX_DELAY_S = 60.0  # one backoff wait never exceeds this (a server's Retry-After may, up to --api-max-wait)
 DEFAULT_MAX_WAIT_S = 120.0
+# bounds of the timing options: beyond them a timer or a rate interval overflows the platform's time_t
+MAX_TIMEOUT_S = 86_400.0
+MIN_RPM, MAX_RPM = 0.01, 1_000_000.0
 ANNOUNCE_WAIT_S = 10.0  # a longer wait is announced on stderr
 # A reply holds at most one vector per input: a few hundred KiB of JSON each even for 8k dimensions
 REPLY_BASE_BYTES, REPLY_BYTES_PER_INPUT = 16 * 2**20, 2**20
@@ -159,6 +163,8 @@ class _RateLimiter:
 
 def parse_api_base(value: str) -> tuple[str, str]:
     """``URL`` -> (display form without credentials, embeddings endpoint); refuses what is not plain http(s)."""
+    if not value.strip() or any(char.isspace() or not char.isprintable() for char in value.strip()):
+        raise XlirError(f"--api-base {visible(repr(value))}: a URL holds no spaces or control characters; give e.g. {DEFAULT_API_BASE}")
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise XlirError(f"--api-base {value}: give an http:// or https:// URL, e.g. {DEFAULT_API_BASE}")
@@ -244,8 +250,8 @@ class OpenAIEncoder:
             raise XlirError("--api-input-type-field: give --api-input-type QUERY,PASSAGE too, the values to send in it")
         self.prompts = {"query": query_prompt or "", "passage": passage_prompt or ""}
         _check_ranges(batch_size, api_concurrency, api_max_retries, api_timeout, api_backoff, api_rpm, api_dimensions)
-        if not api_max_wait >= 0:
-            raise XlirError(f"--api-max-wait {api_max_wait}: must be at least 0")
+        if not 0 <= api_max_wait <= MAX_TIMEOUT_S:
+            raise XlirError(f"--api-max-wait {api_max_wait}: must be between 0 and {MAX_TIMEOUT_S:g} seconds")
         self.dimensions = api_dimensions
         self.batch_size = batch_size
         self.concurrency = api_concurrency
@@ -518,9 +524,10 @@ def _check_ranges(batch_size, concurrency, max_retries, timeout, backoff, rpm, d
     for option, value, low in limits:
         if value < low:
             raise XlirError(f"{option} {value}: must be at least {low}")
-    for option, value in (("--api-timeout", timeout), ("--api-rpm", rpm if rpm is not None else 1)):
-        if not value > 0:
-            raise XlirError(f"{option} {value}: must be more than 0")
+    if not 0 < timeout <= MAX_TIMEOUT_S:
+        raise XlirError(f"--api-timeout {timeout}: must be more than 0 and at most {MAX_TIMEOUT_S:g} seconds")
+    if rpm is not None and not MIN_RPM <= rpm <= MAX_RPM:
+        raise XlirError(f"--api-rpm {rpm}: must be between {MIN_RPM:g} and {MAX_RPM:g} requests per minute")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -196,7 +196,7 @@ def load_record(path: str | os.PathLike) -> RunRecord:
     if path.is_dir():
         raise XlirError(f"{path}: is a folder; give a run record file (.json or .json.gz)")
     try:
-        text = read_bytes_capped(path).decode("utf-8")
+        text = read_bytes_capped(path).decode("utf-8-sig")  # an editor's BOM is not part of the JSON
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise XlirError(f"{path}: cannot read run record ({reason}); check the path or re-run `xlir-bench run`") from exc
@@ -341,4 +341,5 @@ def _check_top(record: Any) -> None:
         _expect(record["created"], str, "created")
     if "selection" in record:
         _expect(record["selection"], dict, "selection")
-    _expect(record["results"], dict, "results")
+    if not _expect(record["results"], dict, "results"):
+        raise _Invalid("results is empty: the record holds no evaluated task")
