@@ -140,3 +140,20 @@ def test_a_task_named_twice_is_evaluated_once(tmp_path, monkeypatch):
                     "--cache-dir", tmp_path / "cache", "-o", tmp_path / "r.json")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "r.json").read_text())["cache"]["hits"] == 0  # a second pass would read back
+
+
+def test_two_runs_in_one_second_without_o_keep_both_records(tmp_path, monkeypatch):
+    import datetime as real
+
+    import xlir_bench.cli.app
+
+    class Frozen(real.datetime):  # both runs start in the same second
+        @classmethod
+        def now(cls, tz=None):
+            return real.datetime(2026, 1, 2, 3, 4, 5, tzinfo=tz)
+
+    monkeypatch.setattr(xlir_bench.cli.app, "datetime", Frozen)
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        assert invoke("run", "--model", "bm25", *MINI, "--bootstrap", "0").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["bm25-20260102T030405Z-2.json", "bm25-20260102T030405Z.json"]

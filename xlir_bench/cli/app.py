@@ -504,8 +504,13 @@ def _eval_options(options: dict, trec_dir: str | None, progress: bool) -> dict:
 
 
 def _default_output(model: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return Path("runs") / f"{safe_name(Path(model).name or model)}-{stamp}.json"
+    """runs/<model>-<UTC time>.json; a second run within the same second gets -2, -3, ... (never replaces one)."""
+    stem = f"{safe_name(Path(model).name or model)}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
+    path, number = Path("runs") / f"{stem}.json", 1
+    while path.exists():
+        number += 1
+        path = Path("runs") / f"{stem}-{number}.json"
+    return path
 
 
 def _save_or_rescue(result: EvaluationResult, output: Path, overwrite: bool = True) -> Path:
