@@ -154,7 +154,7 @@ def test_api_max_wait_is_refused_without_an_api_model(tmp_path):
 
 
 def test_one_ctrl_c_stops_a_run_waiting_on_the_api(tmp_path):
-    server = Server(trickle, lifetime=40)
+    server = Server(trickle, lifetime=90)  # the old code waited for the server to give up
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
     args = [sys.executable, "-c", "from xlir_bench.cli import main; main()", "run", "--model", "openai:m", "--api-base",
             server.base, *map(str, MINI), "--no-cache", "-q", "-o", str(tmp_path / "r.json"), "--api-timeout", "300"]  # fmt: skip
@@ -165,10 +165,10 @@ def test_one_ctrl_c_stops_a_run_waiting_on_the_api(tmp_path):
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     try:
-        _, err = process.communicate(timeout=10)
+        _, err = process.communicate(timeout=30)  # generous for a loaded machine; far below 90 s
     except subprocess.TimeoutExpired:
         process.kill()
-        pytest.fail("one Ctrl-C did not stop the run within 10 s")
+        pytest.fail("one Ctrl-C did not stop the run within 30 s")
     assert process.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert not (tmp_path / "r.json").exists()
