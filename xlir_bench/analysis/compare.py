@@ -192,7 +192,7 @@ def _task_problem(baseline: RunRecord, candidate: RunRecord, task: str) -> str |
     b, c = baseline.data.get(task) or {}, candidate.data.get(task) or {}
     differ = sorted(name for name in set(b) & set(c) if b[name] != c[name])
     if differ:
-        return f"task {task} was evaluated on different versions of {', '.join(differ[:3])} (sha256 differ)"
+        return f"task {task} was evaluated on different data files ({', '.join(differ[:3])}: sha256 differ)"
     return None
 
 
