@@ -171,7 +171,7 @@ def test_every_option_has_help_text():
 
 
 def test_ctrl_c_exits_130_with_one_line_saying_what_was_kept(monkeypatch, tmp_path):
-    import xlir_bench.cli.app as cli_module
+    import xlir_bench.cli.evaluate as cli_module
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -143,7 +143,7 @@ def _serve_files(monkeypatch, files: dict[str, bytes]) -> list[str]:
 
 def test_download_goes_through_a_verified_cache(monkeypatch, data_dir, tmp_path):
     """The downloader fetches the pinned https URL, verifies the bytes and places the file."""
-    from xlir_bench import data as data_module
+    from xlir_bench.data import lareqa as data_module
 
     monkeypatch.delenv("XLIR_BENCH_DATA", raising=False)
     spec = get_spec("xquad-r")

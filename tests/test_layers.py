@@ -74,3 +74,14 @@ def test_checker_sees_an_upward_import(tmp_path: Path) -> None:
     finally:
         fake.unlink()
     assert found == ["xlir_bench.analysis", "xlir_bench.cli"]
+
+
+def test_setup_cfg_ships_every_package():
+    """A non-editable install holds only the packages setup.cfg lists: a forgotten subpackage breaks `pip install .`."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(PACKAGE.parent / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    on_disk = {".".join(p.relative_to(PACKAGE.parent).parts[:-1]) for p in PACKAGE.rglob("__init__.py")}
+    assert on_disk <= listed, sorted(on_disk - listed)

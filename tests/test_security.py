@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 import xlir_bench
-from xlir_bench.cli.app import _default_output, cli
+from xlir_bench.cli.app import cli
+from xlir_bench.cli.evaluate import _default_output
 from xlir_bench.data.lareqa import DataSource, fetch_file
 from xlir_bench.data.tasks import get_spec, load_spec, load_task
 from xlir_bench.encode.cache import TAG_NAME, EmbeddingCache, cache_clear, cache_info

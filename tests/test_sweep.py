@@ -240,7 +240,7 @@ def sweep_dir(tmp_path_factory, data_dir):
 @contextmanager
 def count_training_calls():
     """Yields the list of cells that training.train is called for while active."""
-    from xlir_bench import training
+    from xlir_bench.train import training
 
     cells, original = [], training.train
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,8 +22,11 @@ from pathlib import Path
 from xlir_bench.core.constants import FAMILIES, MULTI_POOL
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.files import package_folder, read_text
+from xlir_bench.core.options import suggestion
 from xlir_bench.core.text import visible
-from xlir_bench.data.lareqa import DataSource, LanguageData, load_lareqa, pinned_files, resolve_source
+from xlir_bench.data.formats import FORMATS, PINNED_KEYS
+from xlir_bench.data.lareqa import DataSource, LanguageData, resolve_source
+from xlir_bench.data.spec_names import LANGUAGE_CODE, TASK_NAME
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -103,11 +105,9 @@ def _builtin_task_files() -> list[Path]:
     return sorted(task_folder().glob("*.toml"))
 
 
-FORMATS = ("lareqa", "lareqa-paragraph", "beir", "ir_datasets")
 OVERRIDE_ENV = "XLIR_BENCH_OVERRIDE_TASKS"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_LANG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = TASK_NAME
+_LANG = LANGUAGE_CODE
 
 # Every key a task file may hold, with its type; per format, the keys it needs.
 _COMMON = {
@@ -123,22 +123,6 @@ _COMMON = {
     "format": str,
     "relevance_threshold": (int, float),
 }
-_BY_FORMAT = {
-    "lareqa": {"files": dict, "counts": dict, "url_template": str},
-    "beir": {"path": str, "split": str, "language": str, "language_field": str, "per_language_folders": bool},
-    "ir_datasets": {"ir_datasets": dict},
-    "lareqa-paragraph": {"source_task": str, "strip": bool, "counts": dict},
-}
-_REQUIRED = {
-    "lareqa": ("files", "url_template"),
-    "lareqa-paragraph": ("source_task",),
-    "beir": ("path",),
-    "ir_datasets": ("ir_datasets",),
-}
-_UNITS = {"lareqa": "sentence", "lareqa-paragraph": "paragraph"}
-_OPTIONS = ("path", "split", "language", "language_field", "per_language_folders", "ir_datasets", "source_task", "strip")
-
-
 def _type_name(kind) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     names = {str: "a string", list: "a list", dict: "a table", bool: "true or false", int: "a number", float: "a number"}
@@ -146,7 +130,7 @@ def _type_name(kind) -> str:
 
 
 def _check_keys(raw: dict, fmt: str, where: str) -> None:
-    allowed = {**_COMMON, **_BY_FORMAT[fmt]}
+    allowed = {**_COMMON, **FORMATS[fmt].keys}
     for key, value in raw.items():
         if key not in allowed:
             close = difflib.get_close_matches(key, list(allowed), n=1)
@@ -155,7 +139,7 @@ def _check_keys(raw: dict, fmt: str, where: str) -> None:
         kind = allowed[key]
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             raise XlirError(f"{where}: {key} must be {_type_name(kind)}, not {type(value).__name__}")
-    for key in ("name", "license", "languages", *_REQUIRED[fmt]):
+    for key in ("name", "license", "languages", *FORMATS[fmt].required):
         if key not in raw:
             raise XlirError(f"{where}: missing key {key!r} (format {fmt}); add it to the task file")
 
@@ -173,34 +157,8 @@ def _check_languages(raw: dict, where: str) -> tuple[str, ...]:
     return tuple(langs)
 
 
-def _check_lareqa(raw: dict, langs: tuple[str, ...], where: str) -> None:
-    try:
-        filled = raw["url_template"].format(lang="x")
-    except Exception as exc:  # noqa: BLE001 - str.format raises several types for a bad field
-        raise XlirError(f"{where}: url_template may hold {{lang}} and nothing else in braces ({exc!r})") from exc
-    if "{lang}" not in raw["url_template"] or not filled.startswith("https://"):
-        raise XlirError(f"{where}: url_template must be an https:// URL containing {{lang}}")
-    for lang in langs:
-        entry = raw["files"].get(lang)
-        if not isinstance(entry, dict) or set(entry) != {"path", "sha256"}:
-            raise XlirError(f"{where}: files.{lang} must be {{ path = \"...\", sha256 = \"...\" }}")
-        if not isinstance(entry["path"], str) or not entry["path"]:
-            raise XlirError(f"{where}: files.{lang}.path must be a relative path inside the data folder")
-        if not isinstance(entry["sha256"], str) or not _SHA256.fullmatch(entry["sha256"]):
-            raise XlirError(f"{where}: files.{lang}.sha256 must be 64 lower-case hex digits")
-    for lang, entry in raw.get("counts", {}).items():
-        ok = isinstance(entry, dict) and all(
-            isinstance(entry.get(k), int) and not isinstance(entry.get(k), bool) and entry[k] >= 0
-            for k in ("questions", "candidates")
-        )
-        if not ok or set(entry) != {"questions", "candidates"}:
-            raise XlirError(f"{where}: counts.{lang} must be {{ questions = N, candidates = N }}")
 
 
-def _check_ir_datasets(raw: dict, where: str) -> None:
-    for key, value in raw["ir_datasets"].items():
-        if not isinstance(value, str) or not value:
-            raise XlirError(f"{where}: ir_datasets.{key} must be a dataset id string")
 
 
 def load_spec(path: Path) -> TaskSpec:
@@ -212,7 +170,7 @@ def load_spec(path: Path) -> TaskSpec:
         raise XlirError(f"{where}: invalid TOML ({exc}); fix the syntax") from exc
     fmt = raw.get("format", "lareqa")
     if fmt not in FORMATS:
-        raise XlirError(f"{where}: format {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise XlirError(f"{where}: format {fmt!r} is not one of {', '.join(FORMATS)}{suggestion(str(fmt), FORMATS)}")
     _check_keys(raw, fmt, where)
     if not _NAME.fullmatch(raw["name"]):
         raise XlirError(
@@ -225,13 +183,8 @@ def load_spec(path: Path) -> TaskSpec:
     for key in ("language", "language_field"):
         if key in raw and not _LANG.fullmatch(raw[key]):
             raise XlirError(f"{where}: {key} {raw[key]!r} must be letters, digits, _ or - (a code or a field name)")
-    if fmt == "lareqa":
-        _check_lareqa(raw, langs, where)
-    elif fmt == "ir_datasets":
-        _check_ir_datasets(raw, where)
-    elif fmt == "lareqa-paragraph":
-        if not _NAME.fullmatch(raw["source_task"]):
-            raise XlirError(f"{where}: source_task {raw['source_task']!r} must be a task name beside this file")
+    raw = FORMATS[fmt].check(raw, langs, where, path)
+    if FORMATS[fmt].source_task:
         raw = {**_source_files(path, raw["source_task"]), **raw}
     return TaskSpec(
         name=raw["name"],
@@ -244,10 +197,10 @@ def load_spec(path: Path) -> TaskSpec:
         counts=raw.get("counts", {}),
         url_template=raw.get("url_template", ""),
         license_url=raw.get("license_url", ""),
-        candidate_unit=raw.get("candidate_unit", _UNITS.get(fmt, "document")),
+        candidate_unit=raw.get("candidate_unit", FORMATS[fmt].unit),
         format=fmt,
         relevance_threshold=float(raw.get("relevance_threshold", 1)),
-        options={key: value for key, value in raw.items() if key in _OPTIONS},
+        options={key: value for key, value in raw.items() if key in FORMATS[fmt].keys and key not in PINNED_KEYS},
         source_file=str(path),
     )
 
@@ -363,24 +316,10 @@ def enumerate_settings(task: str, langs: tuple[str, ...], families: tuple[str, .
 
 
 def load_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource | None = None) -> Task:
-    """Load the data of ``langs``: pinned LAReQA files (verified), a BEIR folder or ir_datasets collections."""
-    if spec.format == "beir":
-        from xlir_bench.data.sources import load_beir
-
-        root = Path(spec.source_file).parent if spec.source_file else Path.cwd()
-        data, checksums = load_beir(spec.options, langs, root, spec.languages)
-        return Task(spec, langs, data, checksums)
-    if spec.format == "ir_datasets":
-        from xlir_bench.data.sources import load_ir_datasets
-
-        data, checksums = load_ir_datasets(spec.options, langs)
-        return Task(spec, langs, data, checksums)
-    if spec.format == "lareqa-paragraph":
-        from xlir_bench.data.paragraphs import load_paragraph_task
-
-        data, checksums = load_paragraph_task(spec, langs, source or resolve_source())
-        return Task(spec, langs, data, checksums)
-    return _load_lareqa_task(spec, langs, source or resolve_source())
+    """Load the data of ``langs`` with the loader of the task's format (see :data:`~xlir_bench.data.formats.FORMATS`)."""
+    row = FORMATS[spec.format]
+    data, checksums = row.load(spec, langs, (source or resolve_source()) if row.pinned else None)
+    return Task(spec, langs, data, checksums)
 
 
 def load_selection(
@@ -388,7 +327,7 @@ def load_selection(
 ) -> list[Task]:
     """The one way to go from task names (or task files) and a language list to loaded tasks."""
     selection = [(spec, select_langs(spec, list(langs) if langs else None)) for spec in map(get_spec, names)]
-    pinned = any(spec.format in ("lareqa", "lareqa-paragraph") for spec, _ in selection)  # files from the mirror
+    pinned = any(FORMATS[spec.format].pinned for spec, _ in selection)  # files from the mirror
     source = resolve_source(data_dir) if pinned else None
     return [load_task(spec, chosen, source) for spec, chosen in selection]
 
@@ -405,20 +344,4 @@ def has_judged_queries(task: Task, setting: Setting) -> bool:
 
 
 
-def _load_lareqa_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource) -> Task:
-    """Verify and parse the files of ``langs``; refuse data whose counts differ from the published ones."""
-    paths, checksums = pinned_files(spec, langs, source)
-    data = {}
-    for lang, path in paths.items():
-        data[lang] = load_lareqa(path, lang)
-        _check_counts(spec, data[lang], path)
-    return Task(spec, langs, data, checksums)
 
-
-def _check_counts(spec: TaskSpec, lang_data: LanguageData, path: Path) -> None:
-    expected = spec.counts.get(lang_data.lang)
-    if not expected:
-        return
-    got = {"questions": len(lang_data.questions), "candidates": len(lang_data.candidates)}
-    if got != {"questions": expected["questions"], "candidates": expected["candidates"]}:
-        raise XlirError(f"{path}: loaded {got} but task {spec.name} publishes {expected}; replace the file")

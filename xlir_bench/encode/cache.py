@@ -57,6 +57,7 @@ import numpy as np
 
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.files import write_atomic
+from xlir_bench.core.progress import FIRST_CHUNK, chunk_sizes, run_bar
 from xlir_bench.data.lareqa import cache_root
 from xlir_bench.models.encoders import Wraps, as_matrix
 
@@ -460,11 +461,9 @@ class CachedEncoder(Wraps):
         return int(len(distinct) - self.cache.contains(role, distinct).sum())
 
     def start_progress(self, total: int) -> None:
-        from tqdm.auto import tqdm
-
         self.close_progress()
         if self.progress and total:
-            self._bar = tqdm(total=total, unit="text", desc="encode", dynamic_ncols=True, mininterval=1.0)
+            self._bar = run_bar(total, "encode")
 
     def close_progress(self) -> None:
         if self._bar is not None:
@@ -485,9 +484,12 @@ class CachedEncoder(Wraps):
             out, missing = self.cache.read(role, texts)
         if self._bar is not None:
             self._bar.set_description(f"encode {self.label or role}", refresh=False)
-        # small chunks keep the bar moving every few seconds on a CPU, and lose little on Ctrl-C
-        for start in range(0, len(missing), self.chunk_texts):
-            positions = missing[start : start + self.chunk_texts]
+        # small chunks keep the bar moving every few seconds on a CPU, and lose little on Ctrl-C; the run's
+        # first chunks are smaller still (32, 64, ...), so the bar moves within seconds of the plan
+        first = FIRST_CHUNK if self._bar is not None and self._bar.n == 0 else 0
+        start = 0
+        for size in chunk_sizes(len(missing), self.chunk_texts, first):
+            positions, start = missing[start : start + size], start + size
             batch = [texts[i] for i in positions]
             method = "encode_queries" if role == "query" else "encode_passages"
             # a copy: an encoder that edits its input list in place must not change the texts the keys come from

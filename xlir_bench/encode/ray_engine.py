@@ -324,10 +324,10 @@ def _map(ray: Any, dataset: Any, actor: dict[str, Any], workers: int, options: R
 
 def _stream(mapped: Any, cached: CachedEncoder, stats: RayStats, options: RayOptions, progress: bool) -> None:
     """Pull encoded batches as they finish and write them; on any failure keep what came back, then report."""
-    from tqdm.auto import tqdm
+    from xlir_bench.core.progress import run_bar
 
     total = sum(stats.counts.values())
-    bar = tqdm(total=total, unit="text", desc="encode (ray)", dynamic_ncols=True, mininterval=1.0) if progress else None
+    bar = run_bar(total, "encode (ray)") if progress else None
     writer = _Writer(cached, stats, bar)
     failure: BaseException | None = None
     try:

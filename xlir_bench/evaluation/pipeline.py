@@ -645,8 +645,9 @@ def _print_plan(cached: CachedEncoder | None, tasks: list[Task], plan: dict[str,
             f"  {distinct} distinct texts to embed with {cached.name}: {distinct - todo} already cached in "
             f"{cached.cache.folder.parent}, {todo} to encode"
         )
-        cached.start_progress(todo)
     print("plan:\n" + "\n".join(lines), file=sys.stderr, flush=True)
+    if cached is not None:  # after the plan: a bar started before it printed a stray "encode: 0%" line above it
+        cached.start_progress(todo)
 
 
 def _examples(task: Task, perturbed: dict[str, list[str]], per_lang: int = 3) -> dict[str, list[dict[str, str]]]:
