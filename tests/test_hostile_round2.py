@@ -145,14 +145,14 @@ def test_a_task_named_twice_is_evaluated_once(tmp_path, monkeypatch):
 def test_two_runs_in_one_second_without_o_keep_both_records(tmp_path, monkeypatch):
     import datetime as real
 
-    import xlir_bench.cli.app
+    import xlir_bench.cli.evaluate
 
     class Frozen(real.datetime):  # both runs start in the same second
         @classmethod
         def now(cls, tz=None):
             return real.datetime(2026, 1, 2, 3, 4, 5, tzinfo=tz)
 
-    monkeypatch.setattr(xlir_bench.cli.app, "datetime", Frozen)
+    monkeypatch.setattr(xlir_bench.cli.evaluate, "datetime", Frozen)
     monkeypatch.chdir(tmp_path)
     for _ in range(2):
         assert invoke("run", "--model", "bm25", *MINI, "--bootstrap", "0").exit_code == 0
