@@ -158,7 +158,9 @@ def test_one_ctrl_c_stops_a_run_waiting_on_the_api(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
     args = [sys.executable, "-c", "from xlir_bench.cli import main; main()", "run", "--model", "openai:m", "--api-base",
             server.base, *map(str, MINI), "--no-cache", "-q", "-o", str(tmp_path / "r.json"), "--api-timeout", "300"]  # fmt: skip
-    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIG_DFL: a pytest started in the background of a shell ignores SIGINT, and its children inherit that
+    restore = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=restore)
     deadline = time.monotonic() + 30
     while server.requests == 0 and time.monotonic() < deadline:
         time.sleep(0.1)
