@@ -141,7 +141,8 @@ def _row(path: str, record: RunRecord, task: str, metric: str) -> dict[str, Any]
         **{column: macro.get("multi", {}).get(name) for column, name in MEASURE_COLUMNS.items()},
         "date": record.created[:10],
         "fingerprint": record.fingerprint[:8],
-        "langs": " ".join(_langs_of(record, task)),
+        "langs": len(record.selection.get(task, {}).get("langs", [])) if isinstance(record.selection.get(task), dict) else 0,
+        "languages": " ".join(_langs_of(record, task)),  # which languages the row covers (CSV; table headings)
         "record": path,  # a label from _labels: the file name, or the path where names repeat
     }
     return row
@@ -205,7 +206,7 @@ def _split_warnings(frame) -> list[str]:
     """Tasks whose records fall in several tables: other language selections, or other versions of a file."""
     warnings = []
     for task, group in frame.groupby("task"):
-        selections, versions = group["langs"].unique(), group["data"].unique()
+        selections, versions = group["languages"].unique(), group["data"].unique()
         if len(selections) > 1:
             warnings.append(
                 f"{task}: records cover {len(selections)} different language selections "
@@ -222,10 +223,10 @@ def _split_warnings(frame) -> list[str]:
 def _groups(frame):
     specs = registry()
     several = frame.groupby("task")["data"].nunique().to_dict()
-    selections = frame.groupby("task")["langs"].nunique().to_dict()
+    selections = frame.groupby("task")["languages"].nunique().to_dict()
     for (task, data), group in frame.groupby(["task", "data"], sort=True):
         title = specs[task].title if task in specs else task
-        langs = f"languages {', '.join(group['langs'].iloc[0].split())}, " if selections[task] > 1 else ""
+        langs = f"languages {', '.join(group['languages'].iloc[0].split())}, " if selections[task] > 1 else ""
         suffix = f" — {langs}data {data}" if several[task] > 1 else ""
         yield f"{title} ({task}){suffix}", group
 

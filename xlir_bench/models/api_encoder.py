@@ -33,16 +33,25 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from xlir_bench.core.errors import XlirError
-from xlir_bench.core.text import visible
+from xlir_bench.models.api_http import (
+    DEFAULT_API_BASE,
+    HTTPHandler,
+    HTTPSHandler,
+    NoRedirect,
+    Watchdog,
+    parse_api_base,
+    parse_input_type,
+    read_quietly,
+    retry_after,
+    server_message,
+)
 from xlir_bench.models.encoders import _digest
 
 PREFIX = "openai:"
-DEFAULT_API_BASE = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 MAX_DELAY_S = 60.0  # one backoff wait never exceeds this (a server's Retry-After may, up to --api-max-wait)
 DEFAULT_MAX_WAIT_S = 120.0
@@ -52,7 +61,6 @@ MIN_RPM, MAX_RPM = 0.01, 1_000_000.0
 ANNOUNCE_WAIT_S = 10.0  # a longer wait is announced on stderr
 # A reply holds at most one vector per input: a few hundred KiB of JSON each even for 8k dimensions
 REPLY_BASE_BYTES, REPLY_BYTES_PER_INPUT = 16 * 2**20, 2**20
-_WATCH = threading.local()  # the watchdog of the request this thread is sending
 
 
 @dataclass
@@ -77,71 +85,6 @@ class _Cancelled(Exception):
     """Another request of the same call failed for good; this one stops."""
 
 
-class _Watchdog:
-    """Closes a request's socket once ``--api-timeout`` has passed since it started.
-
-    The socket timeout applies to each read, so a server that trickles its reply a byte a
-    second would otherwise hold the run forever; closing the socket also ends a request
-    at once when the run stops (Ctrl-C, or another request failed for good).
-    """
-
-    def __init__(self, timeout: float) -> None:
-        self.sock: socket.socket | None = None
-        self.expired = False
-        self._timer = threading.Timer(timeout, self.expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Watchdog:
-        _WATCH.current = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._timer.cancel()
-        _WATCH.current = None
-
-    def adopt(self, sock: socket.socket) -> None:
-        self.sock = sock
-        if self.expired:
-            self.expire()
-
-    def expire(self) -> None:
-        self.expired = True
-        if self.sock is not None:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-def _adopt(sock: socket.socket) -> None:
-    watch = getattr(_WATCH, "current", None)
-    if watch is not None:
-        watch.adopt(sock)
-
-
-class _WatchedHTTP(http.client.HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        _adopt(self.sock)
-
-
-class _WatchedHTTPS(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _adopt(self.sock)
-
-
-class _HTTPHandler(urllib.request.HTTPHandler):
-    def http_open(self, req):
-        return self.do_open(_WatchedHTTP, req)
-
-
-class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def https_open(self, req):
-        return self.do_open(_WatchedHTTPS, req, context=self._context)
-
-
 class _RateLimiter:
     """Spaces request starts at least 60/rpm seconds apart, across all threads."""
 
@@ -159,40 +102,6 @@ class _RateLimiter:
             self._next = start + self.interval
         if start > now:
             stop.wait(start - now)
-
-
-def parse_api_base(value: str) -> tuple[str, str]:
-    """``URL`` -> (display form without credentials, embeddings endpoint); refuses what is not plain http(s)."""
-    if not value.strip() or any(char.isspace() or not char.isprintable() for char in value.strip()):
-        raise XlirError(f"--api-base {visible(repr(value))}: a URL holds no spaces or control characters; give e.g. {DEFAULT_API_BASE}")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise XlirError(f"--api-base {value}: give an http:// or https:// URL, e.g. {DEFAULT_API_BASE}")
-    if parts.username or parts.password:
-        raise XlirError(
-            "--api-base: the URL holds a user name or password; remove it and put the key in the "
-            "environment variable named by --api-key-env"
-        )
-    if parts.query or parts.fragment:
-        raise XlirError(f"--api-base {value}: remove the ?query/#fragment; give the base URL, e.g. {DEFAULT_API_BASE}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise XlirError(f"--api-base {value}: the port is not a number in 0..65535") from None
-    host = parts.hostname.lower()
-    base = f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path.rstrip('/')}"
-    return base, base + "/embeddings"
-
-
-def _parse_input_type(value: str | Sequence[str] | None) -> tuple[str, str] | None:
-    if value is None:
-        return None
-    items = [item.strip() for item in value.split(",")] if isinstance(value, str) else list(value)
-    if len(items) != 2 or not all(items):
-        raise XlirError(
-            f"--api-input-type {value}: give two values QUERY,PASSAGE, e.g. query,passage or search_query,search_document"
-        )
-    return items[0], items[1]
 
 
 API_OPTIONS = (
@@ -244,7 +153,7 @@ class OpenAIEncoder:
                 f"--api-key-env {api_key_env}: that environment variable is not set; export the API key in it"
             )
         self.models = {"query": api_query_model or model, "passage": api_passage_model or model}
-        self.input_type = _parse_input_type(api_input_type)
+        self.input_type = parse_input_type(api_input_type)
         self.input_type_field = api_input_type_field or "input_type"
         if api_input_type_field and self.input_type is None:
             raise XlirError("--api-input-type-field: give --api-input-type QUERY,PASSAGE too, the values to send in it")
@@ -259,14 +168,14 @@ class OpenAIEncoder:
         self.max_retries = api_max_retries
         self.backoff = api_backoff
         self.max_wait = api_max_wait
-        self._watches: set[_Watchdog] = set()
+        self._watches: set[Watchdog] = set()
         self.progress = progress
         self.dim: int | None = api_dimensions
         self.usage = ApiUsage()
         self._limiter = _RateLimiter(api_rpm)
         self._lock = threading.Lock()
         # proxies from the environment still apply; redirects do not (they would carry the key elsewhere)
-        self._opener = urllib.request.build_opener(_NoRedirect(), _HTTPHandler(), _HTTPSHandler())
+        self._opener = urllib.request.build_opener(NoRedirect(), HTTPHandler(), HTTPSHandler())
 
     def __repr__(self) -> str:  # never the key
         return f"OpenAIEncoder({self.name!r}, api_base={self.base!r}, api_key_env={self.key_env!r})"
@@ -377,7 +286,7 @@ class OpenAIEncoder:
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
         request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
-        with _Watchdog(self.timeout) as watch:
+        with Watchdog(self.timeout) as watch:
             with self._lock:
                 self._watches.add(watch)
             try:
@@ -387,7 +296,7 @@ class OpenAIEncoder:
                     raise self._network_error(TimeoutError())
                 return raw
             except urllib.error.HTTPError as exc:
-                raise self._http_error(exc.code, exc.headers, _read_quietly(exc)) from None
+                raise self._http_error(exc.code, exc.headers, read_quietly(exc)) from None
             except urllib.error.URLError as exc:
                 raise self._network_error(TimeoutError() if watch.expired else exc.reason) from None
             except (OSError, http.client.HTTPException) as exc:  # timeouts, resets and short reads while reading
@@ -428,17 +337,17 @@ class OpenAIEncoder:
             )
         if status == 404:
             return self._error(
-                f"{where} answered HTTP 404 ({_server_message(raw)}): unknown model or route; check the model "
+                f"{where} answered HTTP 404 ({server_message(raw)}): unknown model or route; check the model "
                 "name and that --api-base is the API's base URL (/embeddings is appended, e.g. .../v1)"
             )
         if status in (408, 429) or status >= 500:
-            return _Transient(f"HTTP {status}", _retry_after(headers))
+            return _Transient(f"HTTP {status}", retry_after(headers))
         if 300 <= status < 400:
             return self._error(
                 f"{where} answered HTTP {status} (redirect to {headers.get('Location', '?')}); redirects are not "
                 "followed, give the final URL as --api-base"
             )
-        return self._error(f"{where} answered HTTP {status}: {_server_message(raw)}")
+        return self._error(f"{where} answered HTTP {status}: {server_message(raw)}")
 
     def _network_error(self, reason: object) -> Exception:
         if isinstance(reason, ssl.SSLCertVerificationError):
@@ -528,38 +437,3 @@ def _check_ranges(batch_size, concurrency, max_retries, timeout, backoff, rpm, d
         raise XlirError(f"--api-timeout {timeout}: must be more than 0 and at most {MAX_TIMEOUT_S:g} seconds")
     if rpm is not None and not MIN_RPM <= rpm <= MAX_RPM:
         raise XlirError(f"--api-rpm {rpm}: must be between {MIN_RPM:g} and {MAX_RPM:g} requests per minute")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A 3xx stays an HTTPError: urllib would re-send the Authorization header to the new location."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def _read_quietly(exc: urllib.error.HTTPError) -> bytes:
-    try:
-        return exc.read()
-    except (OSError, http.client.HTTPException):
-        return b""
-
-
-def _retry_after(headers) -> float | None:
-    """``Retry-After`` in seconds (the HTTP-date form is ignored: backoff applies)."""
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return None
-    return seconds if seconds >= 0 and np.isfinite(seconds) else None
-
-
-def _server_message(raw: bytes) -> str:
-    """The API's own error message (OpenAI's ``error.message``), one short line."""
-    try:
-        reply = json.loads(raw)
-        message = reply["error"]["message"] if isinstance(reply.get("error"), dict) else reply.get("error") or reply
-    except (ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
-        message = raw.decode("utf-8", "replace")
-    text = " ".join(str(message).split())
-    return (text[:200] + "...") if len(text) > 200 else text or "no message"
