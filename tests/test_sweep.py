@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy import stats
 
 from xlir_bench import XlirError
 from xlir_bench.cli.app import cli
@@ -389,13 +390,19 @@ def test_report_numbers_are_the_records(sweep_dir):
         task["cells"]["hybrid-a0.50-s1"]["robustness"]["multi"]["ratio"]
         == (perturbed["robustness"]["xquad-slice"]["macro"]["multi"]["map"])
     )
-    # significance: the family delta of compare.py is the difference of the two records' macros
-    sig = task["significance"]["hybrid-a0.50-s2"]["families"]["cross"]
-    cross = [records[c]["results"]["xquad-slice"]["macro"]["cross"]["map"] for c in ("mono-s1", "hybrid-a0.50-s2")]
-    assert sig["baseline"] == pytest.approx(cross[0], abs=1e-12) and sig["delta"] == pytest.approx(
-        cross[1] - cross[0], abs=1e-12
-    )
-    assert "mono-s1" not in task["significance"] and 0 < sig["p_randomization"] <= 1
+    # significance compares configurations (all their seeds), not checkpoints: a Welch test over training runs
+    sig = task["significance"]["hybrid-a0.50"]
+    cross = {
+        side: [records[c]["results"]["xquad-slice"]["macro"]["cross"]["map"] for c in (f"{side}-s1", f"{side}-s2")]
+        for side in ("mono", "hybrid-a0.50")
+    }
+    row = sig["families"]["cross"]
+    assert sig["seeds"] == [2, 2] and row["test"] == "welch"
+    assert row["baseline"] == pytest.approx(np.mean(cross["mono"]), abs=1e-6)
+    assert row["delta"] == pytest.approx(np.mean(cross["hybrid-a0.50"]) - np.mean(cross["mono"]), abs=1e-6)
+    welch = stats.ttest_ind(cross["hybrid-a0.50"], cross["mono"], equal_var=False).pvalue
+    assert row["p"] == pytest.approx(welch, rel=1e-3)
+    assert "mono" not in task["significance"] and "mono-s1" not in task["significance"]
 
     markdown = (out / "report.md").read_text()
     mono = task["configs"]["mono"]["map"]["multi"]

@@ -1,32 +1,45 @@
-"""Compare two run records setting by setting, with paired significance tests: a CI regression gate.
+"""Compare two configurations setting by setting, with clustered or seed-level tests: a CI regression gate.
 
-For every setting both records share: baseline and candidate means of the
-metric, the delta, a paired randomization test and a paired t-test over the
-per-query scores, and Holm-Bonferroni correction across settings. For every
-family macro (mono, cross, multi) the same, with questions as the paired unit:
-a question's contribution is its differences summed over the family's settings,
-each weighted by 1 / (settings x queries of that setting), so the contributions
-add up to exactly the macro delta, and parallel versions of one question move
-together under the randomization.
+Each side is one run record, or several records of one configuration trained
+with different seeds (comma-joined paths, or a folder). For every setting both
+sides share, and for every family macro (mono, cross, multi), compare gives the
+baseline and candidate means of the metric, the delta with its 95 % interval,
+a test, Holm-Bonferroni correction, and the minimal detectable difference at
+80 % power (MDD): :mod:`xlir_bench.seed_level` does the numbers.
 
-Every other registered per-query measure with a direction (the language-bias
-measures among them: rank distance, same-language shares ...) is compared the
-same way at the family-macro level, each in its own direction, with Holm
-correction across those rows.
+* One record per side: the unit is the *cluster* (``--cluster``: the article
+  holding the question by default, where the task knows its articles). A family
+  macro's per-question contributions (differences summed over the family's
+  settings, each weighted by 1 / (settings x queries of that setting)) add up to
+  the macro delta; the test is a sign-flip randomization test on their sums per
+  cluster, the interval a cluster bootstrap.
+* Several records on a side: the unit is the *training run*. The delta is the
+  difference of the sides' mean seed macros, its interval a two-stage bootstrap
+  (seeds, then clusters), its test a t-test over seed macros (Welch with >= 2
+  seeds per side); the output says ``seeds: 2 vs 2`` and shows the spread.
+
+Every other registered per-query measure with a direction and gated (the
+language-bias measures among them) is compared the same way at the family-macro
+level, each in its own direction, with Holm correction across those rows.
 
 Verdict: *regression* (exit 1) when a family macro of ``metric`` drops by more
-than ``max_drop``, or a setting drops by more than ``max_setting_drop`` with a
-Holm-corrected randomization p below ``alpha``, or another measure's family
-macro worsens by more than ``max_relative_change`` (relative) with a
-Holm-corrected p below ``alpha``; otherwise *pass* (exit 0).
+than ``max_drop`` *and* its test rejects at Holm-corrected ``alpha`` (Holm over
+the family rows), or a setting drops by more than ``max_setting_drop`` with a
+Holm-corrected p below ``alpha``, or another measure's family macro worsens by
+more than ``max_relative_change`` (relative) with a Holm-corrected p below
+``alpha``; otherwise *pass* (exit 0). A row whose test is undefined (zero
+spread: NaN p) cannot fail the gate and the output says why. The default
+margins (``max_drop`` 0.02, ``max_setting_drop`` 0.05) lie above the largest
+change that re-seeding one configuration made in the study (0.0156 for a family
+macro, 0.043 for a setting); see docs/guide/statistics.md.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +50,17 @@ from xlir_bench.core.errors import XlirError
 from xlir_bench.core.text import md_cell
 from xlir_bench.measures import gated_names, measure, nan_mean
 from xlir_bench.records.schema import RunRecord, SettingResult, TaskResult, load_record
+from xlir_bench.stats.seed_level import SeedComparison, SeedOptions, compare_seeds
 from xlir_bench.stats.significance import (
     DEFAULT_PERMUTATIONS,
     DEFAULT_SEED,
+    contributions,
     holm_bonferroni,
-    paired_t_test,
     question_contributions,
-    randomization_test,
 )
+
+DEFAULT_MAX_DROP = 0.02  # basis: the largest seed-to-seed change of a family macro mAP in the study, 0.0156
+DEFAULT_MAX_SETTING_DROP = 0.05  # basis: the largest seed-to-seed change of one setting's mAP in the study, 0.043
 
 
 @dataclass
@@ -54,16 +70,38 @@ class Row:
     task: str
     name: str
     family: str
-    n: int
+    n: int  # questions
     baseline: float
     candidate: float
     delta: float
-    p_randomization: float
-    p_ttest: float
+    low: float
+    high: float
+    p: float
+    mdd: float
+    needed: float
+    test: str
+    boot_low: float = float("nan")  # two-stage bootstrap interval (seeds, then clusters)
+    boot_high: float = float("nan")
+    clusters: int = 0
+    seeds: tuple[int, int] = (1, 1)
+    spread: tuple[float, float] = (float("nan"), float("nan"))
     p_holm: float | None = None
     regressed: bool = False
     improved: bool = False
+    significant: bool = False  # Holm-corrected p below alpha
+    gating: bool = False  # whether this row can fail the gate (headline family macros and settings, other measures)
     metric: str = "map"
+
+    @property
+    def status(self) -> str:
+        """One label per row, the same in every output: REGRESSED, improved, worse (not significant), ..."""
+        if self.regressed:
+            return "REGRESSED"
+        if self.p != self.p:
+            return "untestable"
+        if self.significant and not self.improved:
+            return "significant"
+        return "improved" if self.improved else ""
 
 
 @dataclass
@@ -73,9 +111,11 @@ class Comparison:
     candidate: str
     settings: list[Row]
     families: list[Row]
-    thresholds: dict[str, float]
+    thresholds: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     measures: list[Row] = field(default_factory=list)  # family macros of every other gated measure
+    unit: dict[str, str] = field(default_factory=dict)  # task -> resampling unit
+    seeds: tuple[int, int] = (1, 1)
 
     @property
     def regressions(self) -> list[Row]:
@@ -100,6 +140,8 @@ class Comparison:
             "baseline": self.baseline,
             "candidate": self.candidate,
             "verdict": self.verdict,
+            "seeds": list(self.seeds),
+            "unit": self.unit,
             "thresholds": self.thresholds,
             "notes": self.notes,
             "families": [asdict(r) for r in self.families],
@@ -113,9 +155,36 @@ class Comparison:
         return pd.DataFrame([asdict(r) for r in self.families + self.settings])
 
 
+@dataclass(frozen=True)
+class Gate:
+    """The thresholds of the verdict, the resampling unit and the size and seed of tests and intervals."""
+
+    max_drop: float = DEFAULT_MAX_DROP
+    max_setting_drop: float = DEFAULT_MAX_SETTING_DROP
+    alpha: float = 0.05
+    max_relative_change: float = 0.05
+    n_permutations: int = DEFAULT_PERMUTATIONS
+    seed: int = DEFAULT_SEED
+    resamples: int = 1000
+    cluster: str | None = None  # article, paragraph, question; None: article where the task knows its articles
+
+    def seed_options(self) -> SeedOptions:
+        return SeedOptions(self.resamples, self.n_permutations, self.seed, self.alpha)
+
+
 def _gain(row: Row, metric: str) -> float:
     """The change in the measure's own direction: positive is better."""
     return measure(metric).sign() * row.delta
+
+
+# --- the records of each side -------------------------------------------------------------------------
+
+_SEED_SUFFIX = re.compile(r"[-_.](s|seed)\d+$")
+
+
+def configuration(name: str) -> str:
+    """A record's model name without a trailing seed tag (``-s1``, ``_seed2``): the configuration it trains."""
+    return _SEED_SUFFIX.sub("", name)
 
 
 def resolve_record(ref: str) -> tuple[str, RunRecord]:
@@ -137,6 +206,43 @@ def resolve_record(ref: str) -> tuple[str, RunRecord]:
         raise XlirError(f"{ref}: no record of model {name!r} in {folder}; see `xlir-bench leaderboard` for the names")
     _, path, record = max(matches, key=lambda match: match[:2])
     return f"{ref} = {Path(path).name}", record
+
+
+def resolve_side(ref: str, role: str) -> list[tuple[str, RunRecord]]:
+    """The records of one side: a record, ``leaderboard:NAME``, comma-joined records, or a folder of records."""
+    parts = [part.strip() for part in ref.split(",") if part.strip()]
+    if len(parts) == 1 and Path(parts[0]).is_dir():
+        folder = Path(parts[0])
+        parts = [str(p) for p in sorted([*folder.glob("*.json"), *folder.glob("*.json.gz")])]
+        if not parts:
+            raise XlirError(f"{role} {ref}: the folder holds no run record (.json, .json.gz); give records or a folder of them")
+    if not parts:
+        raise XlirError(f"{role}: no run record given; give a record, comma-joined records or a folder")
+    side = [resolve_record(part) for part in parts]
+    _check_side(side, role)
+    return side
+
+
+def _check_side(side: list[tuple[str, RunRecord]], role: str) -> None:
+    """Seeds of one configuration: the same tasks, data, selection, sample and model configuration."""
+    first_name, first = side[0]
+    for name, record in side[1:]:
+        for what, mine, theirs in (
+            ("tasks", sorted(record.results), sorted(first.results)),
+            ("data files", record.data, first.data),
+            ("selection", record.selection, first.selection),
+            ("article sample", record.extra.get("sample"), first.extra.get("sample")),
+            ("configuration", configuration(record.model_name), configuration(first.model_name)),
+        ):
+            if mine != theirs:
+                raise XlirError(
+                    f"{role} {name}: its {what} differ from {first_name}'s ({_short(mine)} vs {_short(theirs)}); "
+                    "a side lists seeds of one configuration evaluated alike"
+                )
+
+
+def _short(value: Any) -> str:
+    return " ".join(str(value).split())[:60]
 
 
 def _settings_of(record: RunRecord, task: str) -> dict[str, SettingResult]:
@@ -169,6 +275,11 @@ def _common(baseline: RunRecord, candidate: RunRecord, allow_mismatch: bool) -> 
     Data is compared per file: two language selections of the same files share their
     common settings (a multilingual pool over other languages is another setting).
     """
+    if baseline.extra.get("sample") != candidate.extra.get("sample"):
+        raise XlirError(
+            f"cannot compare: the records evaluated different article samples ({_short(baseline.extra.get('sample'))} vs "
+            f"{_short(candidate.extra.get('sample'))}); run both with the same --sample-articles and --sample-seed"
+        )
     notes, common = [], {}
     for task in sorted(set(baseline.results) | set(candidate.results)):
         problem = _task_problem(baseline, candidate, task)
@@ -218,101 +329,198 @@ def _shared_settings(baseline: RunRecord, candidate: RunRecord, task: str, allow
     return shared, f"{task}: compared the {len(shared)} common settings only ({what}; --allow-mismatch)"
 
 
-@dataclass(frozen=True)
-class Gate:
-    """The thresholds of the verdict and the size and seed of the randomization tests."""
+# --- clusters ----------------------------------------------------------------------------------------
 
-    max_drop: float = 0.01
-    max_setting_drop: float = 0.03
-    alpha: float = 0.05
-    max_relative_change: float = 0.05
-    n_permutations: int = DEFAULT_PERMUTATIONS
-    seed: int = DEFAULT_SEED
+
+def record_clusters(records: list[RunRecord], task: str, unit: str | None) -> tuple[str, dict[str, int] | None, str]:
+    """(unit, query id -> cluster or None, note) for ``task``: from a record that kept its clusters, else the task's data."""
+    from xlir_bench.data.clusters import check_unit, cluster_map
+    from xlir_bench.data.tasks import get_spec
+
+    for record in records:
+        kept = record.results[task].extra.get("clusters")
+        if isinstance(kept, dict) and kept.get("unit") == (unit or "article") and isinstance(kept.get("of"), dict):
+            return kept["unit"], kept["of"], ""
+    if unit == "question":
+        return "question", None, ""
+    try:
+        spec = get_spec(task)
+    except XlirError:
+        if unit is not None:
+            raise XlirError(f"--cluster {unit}: task {task} is not a known task, so its articles are unknown; use --cluster question") from None
+        return "question", None, f"{task}: unknown task, questions resampled alone"
+    unit_given = unit is not None
+    unit = check_unit(spec, unit)
+    if unit == "question":
+        return unit, None, ""
+    qids = {q for record in records for s in record.results[task].settings for q in s.query_ids}
+    try:
+        return unit, cluster_map(spec, unit, qids, _local_source()), ""
+    except XlirError as exc:
+        if unit_given:
+            raise
+        return "question", None, f"{task}: questions resampled alone, its articles are not readable here ({exc})"
+
+
+def _local_source():
+    """The data mirror or download cache, never downloading: comparing records must not reach the network."""
+    from xlir_bench.data.lareqa import DataSource, resolve_source
+
+    source = resolve_source()
+    return DataSource(source.root, download=False, origin=source.origin)
+
+
+# --- rows ----------------------------------------------------------------------------------------------
 
 
 def compare(
-    baseline_ref: str,
-    candidate_ref: str,
-    metric: str = "map",
-    max_drop: float = 0.01,
-    max_setting_drop: float = 0.03,
-    alpha: float = 0.05,
-    allow_mismatch: bool = False,
-    n_permutations: int = DEFAULT_PERMUTATIONS,
-    seed: int = DEFAULT_SEED,
-    max_relative_change: float = 0.05,
+    baseline_ref: str, candidate_ref: str, metric: str = "map", gate: Gate = Gate(), allow_mismatch: bool = False
 ) -> Comparison:
-    """Compare two run records (paths or ``leaderboard:NAME``); see the module docstring for the verdict."""
-    gate = Gate(max_drop, max_setting_drop, alpha, max_relative_change, n_permutations, seed)
-    base_name, baseline = resolve_record(baseline_ref)
-    cand_name, candidate = resolve_record(candidate_ref)
-    common, notes = _common(baseline, candidate, allow_mismatch)
-    settings, families = _rows(baseline, candidate, common, metric, gate)
+    """Compare two sides (records, comma-joined seeds, folders, ``leaderboard:NAME``); see the module docstring."""
+    base_side, cand_side = resolve_side(baseline_ref, "baseline"), resolve_side(candidate_ref, "candidate")
+    return compare_sides(base_side, cand_side, metric, gate, allow_mismatch)
+
+
+def compare_sides(
+    base_side: list[tuple[str, RunRecord]],
+    cand_side: list[tuple[str, RunRecord]],
+    metric: str = "map",
+    gate: Gate = Gate(),
+    allow_mismatch: bool = False,
+) -> Comparison:
+    """:func:`compare` of records already loaded: (name, record) per seed of each side."""
+    _check_side(base_side, "baseline")
+    _check_side(cand_side, "candidate")
+    common, notes = _common(base_side[0][1], cand_side[0][1], allow_mismatch)
+    records = [r for _, r in base_side + cand_side]
+    clusters, units = {}, {}
+    for task in common:
+        units[task], clusters[task], note = record_clusters(records, task, gate.cluster)
+        notes += [note] if note else []
+    sides = ([r for _, r in base_side], [r for _, r in cand_side])
+    settings, families = _rows(sides, common, clusters, metric, gate)
     if not settings:
         raise XlirError(f"--metric {metric}: no common setting keeps it per query; use map, recall@10, ndcg@10 or mrr@10")
     _flag_headline(settings, families, metric, gate)
-    others = [row for name in gated_names() if name != metric for row in _rows(baseline, candidate, common, name, gate, settings_too=False)[1]]
+    others = [row for name in gated_names() if name != metric for row in _rows(sides, common, clusters, name, gate, False)[1]]
     _flag_others(others, gate)
-    floor = holm_floor(len(settings), n_permutations)
-    if floor >= alpha:
-        notes.append(
-            f"with {len(settings)} settings and {n_permutations} permutations the smallest Holm-corrected "
-            f"p is {floor:.3g} >= alpha {alpha}: no setting can be flagged; raise --permutations"
-        )
+    notes += _untestable_notes(families + others)
+    seeds = (len(base_side), len(cand_side))
+    if seeds == (1, 1):
+        floor = holm_floor(len(settings), gate.n_permutations)
+        if floor >= gate.alpha:
+            notes.append(
+                f"with {len(settings)} settings and {gate.n_permutations} permutations the smallest Holm-corrected "
+                f"p is {floor:.3g} >= alpha {gate.alpha}: no setting can be flagged; raise --permutations"
+            )
+    elif 1 in seeds:
+        notes.append(f"seeds: {seeds[0]} vs {seeds[1]}: one side has a single record; the t-test borrows the other side's between-seed spread")
     thresholds = {k: v for k, v in asdict(gate).items()}
     thresholds["permutations"] = thresholds.pop("n_permutations")
-    label = lambda name, record: f"{record.model_name} ({name}, {record.fingerprint[:8]})"  # noqa: E731
-    return Comparison(
-        metric, label(base_name, baseline), label(cand_name, candidate), settings, families, thresholds, notes, others
-    )
+    label = lambda side: _label(side)  # noqa: E731
+    return Comparison(metric, label(base_side), label(cand_side), settings, families, thresholds, notes, others, units, seeds)
 
 
-def _rows(baseline, candidate, common, metric: str, gate: Gate, settings_too: bool = True) -> tuple[list[Row], list[Row]]:
+def _label(side: list[tuple[str, RunRecord]]) -> str:
+    name, record = side[0]
+    if len(side) == 1:
+        return f"{record.model_name} ({name}, {record.fingerprint[:8]})"
+    return f"{configuration(record.model_name)} ({len(side)} seeds: {', '.join(r.model_name for _, r in side)})"
+
+
+def _untestable_notes(rows: list[Row]) -> list[str]:
+    return [
+        f"{r.name} {r.metric}: p undefined (zero spread: every difference the same), so it cannot fail the gate"
+        for r in rows
+        if r.p != r.p and r.delta != 0
+    ]
+
+
+def _rows(sides, common, clusters, metric: str, gate: Gate, settings_too: bool = True) -> tuple[list[Row], list[Row]]:
     """Setting rows (unless not ``settings_too``) and family-macro rows of one measure, over the settings that
-    keep it per query. The other gated measures are judged on their family macros only, so their per-setting
-    randomization tests (most of a comparison's time) are skipped."""
+    keep it per query. The other gated measures are judged on their family macros only."""
     settings, families = [], []
     for task, keys in common.items():
-        b_settings, c_settings = _settings_of(baseline, task), _settings_of(candidate, task)
-        per_family: dict[str, list[tuple[list[str], np.ndarray]]] = {}
-        for key in keys:
-            if metric not in b_settings[key].per_query or metric not in c_settings[key].per_query:
-                continue  # e.g. rank distance exists for multilingual pools only
-            qids, b, c = _paired(b_settings[key], c_settings[key], metric)
-            d = c - b
-            per_family.setdefault(b_settings[key].family, []).append((qids, d))
-            if not settings_too:
-                continue
-            p_rand, p_t = randomization_test(d, gate.n_permutations, gate.seed), paired_t_test(d)
-            row = Row(task, f"{task}:{key}", b_settings[key].family, len(qids), nan_mean(b), nan_mean(c), nan_mean(d), p_rand, p_t)
-            row.metric = metric
-            settings.append(row)
+        kept = [k for k in keys if all(metric in _settings_of(r, task)[k].per_query for side in sides for r in side)]
+        for key in kept if settings_too else []:
+            settings.append(_setting_row(sides, task, key, clusters[task], metric, gate))
         for family in FAMILIES:
-            if family in per_family:
-                row = _family_row(task, family, per_family[family], b_settings, c_settings, keys, metric, gate)
-                families.append(row)
+            in_family = [k for k in kept if _settings_of(sides[0][0], task)[k].family == family]
+            if in_family:
+                families.append(_family_row(sides, task, family, in_family, clusters[task], metric, gate))
     return settings, families
 
 
+def _setting_row(sides, task: str, key: str, clusters, metric: str, gate: Gate) -> Row:
+    """One setting: per-query values of each seed on the questions every record holds."""
+    per_record = [[dict(zip(s.query_ids, s.values(metric), strict=True)) for s in (_settings_of(r, task)[key] for r in side)] for side in sides]
+    qids = [q for q in per_record[0][0] if all(q in d for side in per_record for d in side)]
+    matrices = [np.array([[d[q] for q in qids] for d in side]) for side in per_record]
+    family = _settings_of(sides[0][0], task)[key].family
+    return _row(task, f"{task}:{key}", family, qids, matrices, clusters, metric, gate)
+
+
+def _family_row(sides, task: str, family: str, keys: list[str], clusters, metric: str, gate: Gate) -> Row:
+    """A family macro: per seed, each question's contribution x the number of questions (their mean is the macro)."""
+    qids, values = family_matrix([r for side in sides for r in side], task, keys, metric)
+    matrices = [values[: len(sides[0])], values[len(sides[0]) :]]
+    return _row(task, f"{task}:{family}", family, qids, matrices, clusters, metric, gate)
+
+
+def family_matrix(records: list[RunRecord], task: str, keys: list[str], metric: str) -> tuple[list[str], np.ndarray]:
+    """(question ids, records x questions): each question's contribution to a record's macro of ``metric`` over the
+    settings ``keys``, times the number of questions, so that a row's mean is that record's macro."""
+    per_record = []
+    for record in records:
+        by_key = _settings_of(record, task)
+        parts = [(by_key[k].query_ids, by_key[k].values(metric)) for k in keys if metric in by_key[k].per_query]
+        per_record.append(dict(zip(*contributions(parts), strict=True)))
+    qids = sorted({q for d in per_record for q in d})
+    return qids, np.array([[d.get(q, 0.0) * len(qids) for q in qids] for d in per_record])
+
+
+def _row(task, name, family, qids, matrices, clusters, metric: str, gate: Gate) -> Row:
+    from xlir_bench.stats.bootstrap import cluster_codes
+
+    codes = cluster_codes(qids, clusters)
+    result: SeedComparison = compare_seeds(matrices[0], matrices[1], codes, gate.seed_options())
+    base, cand = (float(np.mean([nan_mean(seed) for seed in m])) for m in matrices)
+    n_clusters = len(qids) if codes is None else int(codes.max()) + 1 if len(codes) else 0
+    return Row(
+        task, name, family, len(qids), base, cand, result.estimate, result.low, result.high, result.p, result.mdd,
+        result.needed, result.test, result.boot_low, result.boot_high, n_clusters, (result.n_base, result.n_cand), (result.spread_base, result.spread_cand),
+        metric=metric,
+    )  # fmt: skip
+
+
 def _flag_headline(settings: list[Row], families: list[Row], metric: str, gate: Gate) -> None:
+    """Settings and family macros fail on a drop beyond their margin *and* a Holm-corrected rejection."""
     sign = measure(metric).sign()
-    for row, p in zip(settings, holm_bonferroni([r.p_randomization for r in settings]), strict=True):
-        row.p_holm = float(p)
-        drop = -sign * row.delta
-        row.regressed = drop > gate.max_setting_drop and p < gate.alpha
-        row.improved = drop < 0 and p < gate.alpha
-    for row in families:
-        row.regressed = -sign * row.delta > gate.max_drop
+    for rows, margin in ((settings, gate.max_setting_drop), (families, gate.max_drop)):
+        for row, p in zip(rows, _holm([r.p for r in rows]), strict=True):
+            row.p_holm, row.gating, row.significant = p, True, bool(p < gate.alpha)
+            drop = -sign * row.delta
+            row.regressed = bool(drop > margin and p < gate.alpha)
+            row.improved = bool(drop < 0 and p < gate.alpha)
+
+
+def _holm(pvalues: list[float]) -> list[float]:
+    """Holm over the defined p-values; NaN stays NaN (an untestable row neither fails nor counts)."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    out = np.full(len(p), np.nan)
+    defined = ~np.isnan(p)
+    out[defined] = holm_bonferroni(p[defined])
+    return [float(v) for v in out]
 
 
 def _flag_others(rows: list[Row], gate: Gate) -> None:
     """Other measures: significant (Holm across these rows) and worse by more than the relative tolerance."""
-    for row, p in zip(rows, holm_bonferroni([r.p_randomization for r in rows]), strict=True):
-        row.p_holm = float(p)
+    for row, p in zip(rows, _holm([r.p for r in rows]), strict=True):
+        row.p_holm, row.gating, row.significant = p, True, bool(p < gate.alpha)
         worse = -measure(row.metric).sign() * row.delta
         scale = max(abs(row.baseline), 1e-12)
-        row.regressed = p < gate.alpha and worse / scale > gate.max_relative_change
-        row.improved = p < gate.alpha and worse < 0
+        row.regressed = bool(p < gate.alpha and worse / scale > gate.max_relative_change)
+        row.improved = bool(p < gate.alpha and worse < 0)
 
 
 def holm_floor(n_settings: int, n_permutations: int) -> float:
@@ -320,64 +528,92 @@ def holm_floor(n_settings: int, n_permutations: int) -> float:
     return n_settings / (n_permutations + 1)
 
 
-def _family_row(task, family, parts, b_settings, c_settings, keys, metric, gate: Gate) -> Row:
-    """Macro delta of a family, tested with questions as the paired unit (see module docstring)."""
-    values = question_contributions(parts)
-    in_family = [k for k in keys if b_settings[k].family == family and metric in b_settings[k].per_query]
-    mean = lambda settings: float(nan_mean(settings[k].metrics.get(metric) for k in in_family))  # noqa: E731
-    base, cand = mean(b_settings), mean(c_settings)
-    p_rand = randomization_test(values, gate.n_permutations, gate.seed)
-    row = Row(task, f"{task}:{family}", family, len(values), base, cand, cand - base, p_rand, paired_t_test(values))
-    row.metric = metric
-    return row
+# --- output ---------------------------------------------------------------------------------------------
 
-
-_ROW_HEADERS = ["", "measure", "setting", "n", "baseline", "candidate", "delta", "p (rand.)", "p (t)", "p (Holm)"]
 _ARROW = {1.0: " ↑", -1.0: " ↓", 0.0: ""}
+_COMPACT = ["", "setting / family", "measure", "Δ [95 % interval]", "p (Holm)", "MDD"]
+_VERBOSE = ["", "measure", "setting", "n", "units", "baseline", "candidate", "Δ", "95 % interval", "p", "p (Holm)", "MDD", "needed", "test"]
 
 
-def _row_table(items: list[Row], fmt: str, cell) -> str:
-    """Rows of a comparison as a table (GitHub markdown or plain text); ``cell`` escapes the setting names."""
+def _fmt(value: float, spec: str) -> str:
+    return "–" if value is None or value != value else format(value, spec)
+
+
+def _digits(metric: str) -> str:
+    return ".1f" if metric.startswith("rank_distance") and metric != "rank_distance_norm" else ".4f"
+
+
+def _mark(row: Row) -> str:
+    """The row's status label: REGRESSED, improved, significant (worse, within the margin), untestable, or none."""
+    return row.status
+
+
+def _compact_rows(rows: list[Row], cell) -> list[list[str]]:
+    out = []
+    for r in rows:
+        d = _digits(r.metric)
+        out.append([
+            _mark(r), cell(r.name), r.metric + _ARROW[measure(r.metric).sign()],
+            f"{r.delta:+{d}} [{_fmt(r.low, '+' + d)}, {_fmt(r.high, '+' + d)}]",
+            "" if r.p_holm is None else _fmt(r.p_holm, ".3g"), _fmt(r.mdd, d),
+        ])  # fmt: skip
+    return out
+
+
+def _verbose_rows(rows: list[Row], cell) -> list[list[str]]:
+    out = []
+    for r in rows:
+        d = _digits(r.metric)
+        units = f"{r.clusters} clusters" if r.seeds == (1, 1) else f"seeds {r.seeds[0]} vs {r.seeds[1]}"
+        out.append([
+            _mark(r), r.metric + _ARROW[measure(r.metric).sign()], cell(r.name), r.n, units,
+            format(r.baseline, d), format(r.candidate, d), format(r.delta, "+" + d),
+            f"[{_fmt(r.low, '+' + d)}, {_fmt(r.high, '+' + d)}]", _fmt(r.p, ".4g"),
+            "" if r.p_holm is None else _fmt(r.p_holm, ".4g"), _fmt(r.mdd, d), _fmt(r.needed, ".0f"), r.test,
+        ])  # fmt: skip
+    return out
+
+
+def _table(rows: list[list[str]], headers: list[str], fmt: str) -> str:
     from tabulate import tabulate
 
-    out = []
-    for r in items:
-        mark = "REGRESSED" if r.regressed else ("improved" if r.improved else "")
-        out.append(
-            [
-                mark,
-                r.metric + _ARROW[measure(r.metric).sign()],
-                cell(r.name),
-                r.n,
-                f"{r.baseline:.4f}",
-                f"{r.candidate:.4f}",
-                f"{r.delta:+.4f}",
-                f"{r.p_randomization:.4g}",
-                f"{r.p_ttest:.4g}",
-                "" if r.p_holm is None else f"{r.p_holm:.4g}",
-            ]
-        )
-    return tabulate(out, headers=_ROW_HEADERS, tablefmt="github" if fmt == "md" else "simple", disable_numparse=True)
+    return tabulate(rows, headers=headers, tablefmt="github" if fmt == "md" else "simple", disable_numparse=True)
 
 
-def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
-    """The report as ``text``, ``md`` (a pull-request comment) or ``json``."""
+def verdict_line(c: Comparison, bold: str = "") -> str:
+    """One line: verdict, what was compared, the unit, and why."""
+    failing = ", ".join(f"{r.name} {r.metric} {r.delta:+.4f}" for r in c.regressions[:3])
+    units = "/".join(sorted(set(c.unit.values()))) or "question"
+    unit = f"seeds {c.seeds[0]} vs {c.seeds[1]}, then {units}s" if c.seeds != (1, 1) else f"{units}s resampled"
+    why = f"failing: {failing}" if failing else f"no family drops more than {c.thresholds['max_drop']} with Holm p < {c.thresholds['alpha']}"
+    return f"{bold}{c.verdict}{bold}: {c.candidate} vs {c.baseline} on {c.metric} ({unit}; {why})"
+
+
+def render(comparison: Comparison, fmt: str = "text", worst: int = 10, verbose: bool = False) -> str:
+    """The report as ``text``, ``md`` (a pull-request comment) or ``json``; compact unless ``verbose``."""
     if fmt == "json":
-        return json.dumps(comparison.to_dict(), indent=2, allow_nan=False, default=lambda v: None)
+        return json.dumps(_finite(comparison.to_dict()), indent=2, allow_nan=False, default=lambda v: None)
     cell = md_cell if fmt == "md" else (lambda value: " ".join(str(value).split()))
-    rows = partial(_row_table, fmt=fmt, cell=cell)
     c = comparison
     bold = "**" if fmt == "md" else ""
-    summary = (
-        f"{bold}{c.verdict}{bold}: {cell(c.candidate)} vs {cell(c.baseline)} on {c.metric} — "
-        f"{sum(r.regressed for r in c.settings)} regressed / {len(c.improvements)} significantly improved "
-        f"of {len(c.settings)} settings (max drop {c.thresholds['max_drop']} per family macro, "
-        f"{c.thresholds['max_setting_drop']} per setting at Holm-corrected p < {c.thresholds['alpha']})"
-    )
-    worst_rows = sorted(c.settings, key=lambda r: _gain(r, c.metric))[:worst]
     order = {name: i for i, name in enumerate(gated_names())}
     macros = sorted(c.families + c.measures, key=lambda r: (r.task, FAMILIES.index(r.family), order.get(r.metric, -1)))
-    parts = [summary, "", "Family macros of every measure (↑ higher is better, ↓ lower is better):", rows(macros)]
+    if not verbose:
+        shown = [r for r in macros if r.metric == c.metric or r.regressed] + [r for r in c.settings if r.regressed]
+        parts = [_table(_compact_rows(shown, cell), _COMPACT, fmt)]
+        better = sum(r.improved for r in c.settings)
+        parts += [f"Settings: {sum(r.regressed for r in c.settings)} regressed, {better} significantly improved of {len(c.settings)}"]
+        parts += [f"Seeds: {c.seeds[0]} vs {c.seeds[1]}; between-seed SD of {c.metric} " + _spreads(c.families)] if c.seeds != (1, 1) else []
+        parts += [f"Note: {cell(note)}" for note in c.notes]
+        parts += ["REGRESSED: fails the gate (drop beyond the margin and Holm p < alpha); significant / improved: Holm p < "
+                  "alpha; MDD: smallest Δ found with 80 % power; every row shown gates; --verbose for all rows",
+                  verdict_line(c, bold)]  # fmt: skip
+        return "\n".join(parts) + "\n"
+    rows = lambda items: _table(_verbose_rows(items, cell), _VERBOSE, fmt)  # noqa: E731
+    worst_rows = sorted(c.settings, key=lambda r: _gain(r, c.metric))[:worst]
+    parts = [verdict_line(c, bold), "", "Family macros of every measure (↑ higher is better, ↓ lower is better):", rows(macros)]
+    if c.seeds != (1, 1):
+        parts += ["", f"Seeds: {c.seeds[0]} vs {c.seeds[1]}; between-seed SD of {c.metric}: " + _spreads(c.families)]
     if c.regressions:
         parts += ["", "Regressions:", rows(c.regressions)]
     if c.improvements:
@@ -386,3 +622,18 @@ def render(comparison: Comparison, fmt: str = "text", worst: int = 10) -> str:
     parts += [f"\nNote: {cell(note)}" for note in c.notes]
     parts += ["", f"Verdict: {bold}{c.verdict}{bold} (exit code {c.exit_code})"]
     return "\n".join(parts) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as null, so the JSON stays valid (an undefined p, a spread of one seed)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _spreads(families: list[Row]) -> str:
+    return "; ".join(f"{r.name} {_fmt(r.spread[0], '.4f')} vs {_fmt(r.spread[1], '.4f')}" for r in families)

@@ -5,6 +5,18 @@ numbers computed on different data are never ranked against each other (a
 warning names the split). Within a group, models are ranked by the multilingual
 macro of ``metric`` (then cross, then mono, then name), so the output is
 deterministic: the same records give byte-identical tables.
+
+Seeds. Records whose model names differ only in a seed tag (``-s1``, ``-s2``:
+:func:`xlir_bench.compare.configuration`) on the same data are one
+configuration and make one row: its numbers are the means over seeds, its 95 %
+intervals come from a two-stage bootstrap (seeds, then clusters) and its test
+against the next row down has the training run as its unit
+(:mod:`xlir_bench.seed_level`). A single record's intervals resample clusters
+(``--cluster``, default the article where the task knows its articles); a
+record whose stored intervals used another unit is re-resampled.
+
+Samples. A record of a sample of articles (``run --sample-articles``) is
+ranked only beside records of the same sample, in a group of its own.
 """
 
 from __future__ import annotations
@@ -17,14 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlir_bench.analysis.compare import family_differences
+from xlir_bench.analysis.compare import configuration, family_matrix, record_clusters
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.text import md_cell, with_interval
 from xlir_bench.data.tasks import registry
 from xlir_bench.measures import REGISTRY, measure
-from xlir_bench.records.schema import RunRecord, load_record
+from xlir_bench.records.schema import RunRecord, interval_unit, load_record
 from xlir_bench.records.store import default_runs_folder
-from xlir_bench.stats.significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni, randomization_test
+from xlir_bench.stats.seed_level import SeedOptions, compare_seeds, seed_interval
+from xlir_bench.stats.significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, holm_bonferroni
 
 # Multilingual-pool macros shown beside the ranking metric: every registered measure that names a column.
 MEASURE_COLUMNS = {m.column: m.name for m in REGISTRY.values() if m.column}
@@ -79,7 +92,33 @@ def collect(paths: Iterable[str | Path] | None = None, skip_invalid: bool = Fals
 
 
 def _data_id(record: RunRecord, task: str) -> str:
-    return hashlib.sha256(json.dumps(record.data.get(task, {}), sort_keys=True).encode()).hexdigest()[:8]
+    """The data version, and the article sample when the record is one: only equal ids are ranked together."""
+    key = {"data": record.data.get(task, {}), "sample": record.extra.get("sample")} if record.extra.get("sample") else record.data.get(task, {})
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class RankOptions:
+    """How rows are tested and their intervals drawn."""
+
+    n_permutations: int = DEFAULT_PERMUTATIONS
+    seed: int = DEFAULT_SEED
+    alpha: float = 0.05
+    cluster: str | None = None  # article, paragraph, question; None: article where the task knows its articles
+    resamples: int = 1000
+
+    def seed_options(self) -> SeedOptions:
+        return SeedOptions(self.resamples, self.n_permutations, self.seed, self.alpha)
+
+
+def seed_groups(records: list[tuple[str, RunRecord]], task: str | None) -> list[tuple[str, list[tuple[str, RunRecord]]]]:
+    """(task, records) per configuration and data version: the seeds of one configuration share a row."""
+    groups: dict[tuple[str, str, str], list[tuple[str, RunRecord]]] = {}
+    for path, record in records:
+        for name in sorted(record.results):
+            if not task or name == task:
+                groups.setdefault((name, _data_id(record, name), configuration(record.model_name)), []).append((path, record))
+    return [(key[0], members) for key, members in groups.items()]
 
 
 def leaderboard(
@@ -87,26 +126,19 @@ def leaderboard(
     task: str | None = None,
     metric: str = "map",
     skip_invalid: bool = False,
-    n_permutations: int = DEFAULT_PERMUTATIONS,
-    seed: int = DEFAULT_SEED,
-    alpha: float = 0.05,
+    options: RankOptions = RankOptions(),
 ):
-    """A DataFrame with one row per (task, data version, record), ranked within each group."""
+    """A DataFrame with one row per (task, data version, configuration), ranked within each group."""
     import pandas as pd
 
     collected = collect(runs, skip_invalid)
-    labels = _labels([path for path, _ in collected.records])
-    rows = [
-        _row(labels[path], record, task_name, metric)
-        for path, record in collected.records
-        for task_name in sorted(record.results)
-        if not task or task_name == task
-    ]
-    if not rows:
+    groups = seed_groups(collected.records, task)
+    if not groups:
         if task is None:
             raise XlirError("no run record holds any task results; add records made by `xlir-bench run`")
         raise XlirError(f"--task {task}: no record holds this task; drop --task or add records")
-    frame = pd.DataFrame(rows)
+    clusters = _clusters(groups, options)
+    frame = pd.DataFrame([_row(members, name, metric, clusters[name], options) for name, members in groups])
     sign = measure(metric).sign() or 1.0
     for column in ("multi", "cross", "mono"):
         # better first; a missing value ranks last, whatever the direction
@@ -116,34 +148,44 @@ def leaderboard(
     )
     frame = frame.drop(columns=["_multi", "_cross", "_mono"]).reset_index(drop=True)
     frame.insert(0, "position", frame.groupby(["task", "data"]).cumcount() + 1)
-    records = {labels[path]: record for path, record in collected.records}
-    frame = _tiers(frame, records, metric, n_permutations, seed, alpha)
+    records = dict(collected.records)
+    frame = _tiers(frame, records, metric, clusters, options).drop(columns=["paths"])
     frame.attrs["warnings"] = collected.warnings + _split_warnings(frame)
     frame.attrs["metric"] = metric
+    frame.attrs["unit"] = {name: unit for name, (unit, _) in clusters.items()}
     return frame
 
 
-def _labels(paths: list[str]) -> dict[str, str]:
-    """Each record's file name, or its whole path where two records share a name (a/r.json, b/r.json)."""
-    names = [Path(path).name for path in paths]
-    return {path: name if names.count(name) == 1 else path for path, name in zip(paths, names, strict=True)}
+def _clusters(groups, options: RankOptions) -> dict[str, tuple[str, dict | None]]:
+    """Each task's resampling unit and query clusters (from a record that kept them, else the task's data)."""
+    out = {}
+    for name in dict.fromkeys(name for name, _ in groups):
+        records = [record for group_name, members in groups if group_name == name for _, record in members]
+        unit, of, _ = record_clusters(records, name, options.cluster)
+        out[name] = (unit, of)
+    return out
 
 
-def _row(path: str, record: RunRecord, task: str, metric: str) -> dict[str, Any]:
-    macro = record.results[task].macro
-    intervals = record.results[task].extra.get("intervals", {})
+def _row(members: list[tuple[str, RunRecord]], task: str, metric: str, clusters, options: RankOptions) -> dict[str, Any]:
+    """One configuration: a record, or the mean over its seeds' records with seed-aware intervals."""
+    path, record = members[0]
+    records = [r for _, r in members]
+    macro = lambda family, name: _mean([r.results[task].macro.get(family, {}).get(name) for r in records])  # noqa: E731
+    several = len(records) > 1
     row = {
         "task": task,
         "data": _data_id(record, task),
-        "model": record.model_name,
-        **{family: macro.get(family, {}).get(metric) for family in ("multi", "cross", "mono")},
-        **{f"{family} 95% CI": intervals.get(family, {}).get(metric) for family in ("multi", "cross", "mono")},
-        **{column: macro.get("multi", {}).get(name) for column, name in MEASURE_COLUMNS.items()},
-        "date": record.created[:10],
-        "fingerprint": record.fingerprint[:8],
+        "model": f"{configuration(record.model_name)} ({len(records)} seeds)" if several else record.model_name,
+        **{family: macro(family, metric) for family in ("multi", "cross", "mono")},
+        **{f"{family} 95% CI": _interval(records, task, family, metric, clusters, options) for family in ("multi", "cross", "mono")},
+        **{column: macro("multi", name) for column, name in MEASURE_COLUMNS.items()},
+        "date": max(r.created for r in records)[:10],
+        "fingerprint": ",".join(r.fingerprint[:8] for r in records),
         "langs": len(record.selection.get(task, {}).get("langs", [])) if isinstance(record.selection.get(task), dict) else 0,
         "languages": " ".join(_langs_of(record, task)),  # which languages the row covers (CSV; table headings)
-        "record": path,  # a label from _labels: the file name, or the path where names repeat
+        "record": ", ".join(Path(p).name for p, _ in members),
+        "paths": tuple(p for p, _ in members),
+        "sample": _sample_label(record),  # the records' full paths, for the tests (dropped after them)
     }
     return row
 
@@ -156,13 +198,42 @@ def _langs_of(record: RunRecord, task: str) -> list[str]:
     return sorted({s.query_lang for s in record.results[task].settings})
 
 
-def _tiers(frame, records: dict[str, RunRecord], metric: str, n_permutations: int, seed: int, alpha: float):
-    """Test each model against the next one down (paired randomization over questions, Holm across the table).
+def _sample_label(record: RunRecord) -> str:
+    sample = record.extra.get("sample")
+    return f"sample of {sample.get('articles')} articles, seed {sample.get('seed')}" if isinstance(sample, dict) else ""
 
-    The family is the first of multi, cross, mono that both records hold. Models
+
+def _mean(values: list) -> float | None:
+    defined = [v for v in values if v is not None]
+    return float(sum(defined) / len(defined)) if len(defined) == len(values) and defined else None
+
+
+def _interval(records: list[RunRecord], task: str, family: str, metric: str, clusters, options: RankOptions):
+    """[low, high]: stored when one record used the wanted unit, else resampled (seeds, then clusters)."""
+    unit, of = clusters
+    stored = records[0].results[task].extra.get("intervals", {}).get(family, {}).get(metric)
+    if len(records) == 1 and interval_unit(records[0], task) == unit:
+        return stored
+    keys = [s.key for s in records[0].results[task].settings if s.family == family and metric in s.per_query]
+    if not keys or options.resamples <= 0:
+        return None
+    from xlir_bench.stats.bootstrap import cluster_codes
+
+    qids, values = family_matrix(records, task, keys, metric)
+    _, low, high = seed_interval(values, cluster_codes(qids, of), options.seed_options())
+    return [low, high] if low == low else None
+
+
+def _tiers(frame, records: dict[str, RunRecord], metric: str, clusters, options: RankOptions):
+    """Test each row against the next one down (clustered, or seed-level for configurations with several
+    seeds; Holm across the table).
+
+    The family is the first of multi, cross, mono that both rows hold. Rows
     whose difference is not significant share a tier; ``rank`` shows the tier's
     rank range (``1-2``), so adjacent ranks that the data cannot separate say so.
     """
+    from xlir_bench.stats.bootstrap import cluster_codes
+
     pvalues = {}
     for _, group in frame.groupby(["task", "data"], sort=False):
         rows = list(group.itertuples())
@@ -170,13 +241,17 @@ def _tiers(frame, records: dict[str, RunRecord], metric: str, n_permutations: in
             family = next((f for f in ("multi", "cross", "mono") if _has(upper, f) and _has(lower, f)), None)
             if family is None:
                 continue
-            d = family_differences(
-                records[lower.record].results[lower.task], records[upper.record].results[upper.task], family, metric
+            sides = [[records[path] for path in row.paths] for row in (lower, upper)]
+            keys = sorted(
+                set.intersection(*({s.key for s in r.results[upper.task].settings if s.family == family and metric in s.per_query} for side in sides for r in side))
             )
-            pvalues[upper.Index] = randomization_test(d, n_permutations, seed) if d.size else 1.0
+            qids, values = family_matrix(sides[0] + sides[1], upper.task, keys, metric)
+            codes = cluster_codes(qids, clusters[upper.task][1])
+            result = compare_seeds(values[: len(sides[0])], values[len(sides[0]) :], codes, options.seed_options())
+            pvalues[upper.Index] = result.p if result.p == result.p else 1.0
     holm = dict(zip(pvalues, holm_bonferroni(list(pvalues.values())), strict=True)) if pvalues else {}
     frame["p vs next"] = [f"{holm[i]:.3g}" if i in holm else "" for i in frame.index]
-    frame.insert(0, "rank", _rank_ranges(frame, holm, alpha))
+    frame.insert(0, "rank", _rank_ranges(frame, holm, options.alpha))
     frame.attrs["pvalues"] = holm
     return frame
 
@@ -228,6 +303,8 @@ def _groups(frame):
         title = specs[task].title if task in specs else task
         langs = f"languages {', '.join(group['languages'].iloc[0].split())}, " if selections[task] > 1 else ""
         suffix = f" — {langs}data {data}" if several[task] > 1 else ""
+        label = group["sample"].iloc[0] if "sample" in group else ""
+        suffix += f" — {label}, not comparable with full runs" if label else ""
         yield f"{title} ({task}){suffix}", group
 
 
@@ -271,10 +348,12 @@ def render(frame, fmt: str = "md") -> str:
         return buffer.getvalue()
 
     metric = frame.attrs.get("metric", "map")
+    units = "/".join(f"{u}s" for u in sorted(set(frame.attrs.get("unit", {}).values()))) or "questions"
     header = (
         f"Ranked by the multilingual macro {metric}; multi/cross/mono are macro {metric} over each family's settings. "
-        "'p vs next' tests each model against the next one down (paired randomization over questions, "
-        "Holm-corrected across the table); models the test cannot separate share a rank range."
+        f"'p vs next' tests each model against the next one down (paired randomization over {units}, or a t-test over "
+        "training runs for rows that merge several seeds; Holm-corrected across the table); models the test cannot "
+        f"separate share a rank range. ± is half the 95 % interval ({units} resampled; seeds, then {units}, for merged rows)."
     )
     if fmt == "html":
         from xlir_bench.analysis.leaderboard_html import render_html

@@ -60,7 +60,8 @@ RUN_SECTIONS = {
     "Model": ("model", "name", "batch_size", "device", "query_prompt", "passage_prompt", "trust_remote_code",
               "index_kind", "ann_depth"),
     "Cache": ("cache_dir", "no_cache", "cache_dtype"),
-    "Output": ("output", "trec_dir", "depth", "bootstrap", "quiet", "as_json", "wide"),
+    "Output": ("output", "trec_dir", "depth", "bootstrap", "cluster", "quiet", "as_json", "wide"),
+    "Sample (fast gate)": ("sample_articles", "sample_seed"),
     "API (--model openai:NAME)": ("api_base", "api_key_env", "api_query_model", "api_passage_model", "api_input_type",
                                   "api_input_type_field", "api_dimensions", "api_concurrency", "api_rpm",
                                   "api_timeout", "api_max_retries", "api_backoff"),
@@ -135,8 +136,23 @@ ENCODE_SECTIONS = {
     default=1000,
     show_default=True,
     type=click.IntRange(0, 100_000),
-    help="Question resamples for the 95 % intervals of every family macro (0: none).",
+    help="Resamples (of --cluster units) for the 95 % intervals of every family macro (0: none).",
 )
+@click.option(
+    "--cluster",
+    type=click.Choice(["article", "paragraph", "question"]),
+    default=None,
+    help="Resampling unit of the intervals [default: article for LAReQA and paragraph tasks, question otherwise].",
+)
+@click.option(
+    "--sample-articles",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Fast gate: only the questions and candidate pools of K sampled articles (0: the whole task); "
+    "the record is labelled a sample and compared only with the same sample.",
+)
+@click.option("--sample-seed", default=0, show_default=True, type=int, help="Seed of the article sample.")
 @click.option(
     "--index",
     "index_kind",
@@ -185,6 +201,9 @@ def run_command(output, trec_dir, quiet, as_json, wide, overwrite, **options) ->
         click.echo(result.to_json())  # JSON: control characters are escaped by json.dumps
     elif not quiet:
         echo(_summary_table(result, wide))
+        if "sample" in result.record:
+            sample = result.record["sample"]
+            echo(f"SAMPLE of {sample['articles']} articles (seed {sample['seed']}): not comparable with full runs")
         timings = result.record["timings"]
         echo(
             f"\nencode {timings['encode_s']:.1f}s, search {timings['search_s']:.1f}s, "

@@ -69,7 +69,8 @@ def summary_table(run: RunRecord, width: int | None = WIDTH) -> str:
         parts.append(tabulate(rows, headers=[*lead_headers, *(headers[i] for i in block)], disable_numparse=True))
     table = "\n\n".join(parts)
     if run.extra.get("bootstrap", {}).get("resamples"):
-        table += f"\n(± half the 95 % bootstrap interval, {run.extra['bootstrap']['resamples']} question resamples)"
+        units = "/".join(sorted(set(run.extra["bootstrap"].get("unit", {}).values()) or {"question"}))
+        table += f"\n(± half the 95 % bootstrap interval, {run.extra['bootstrap']['resamples']} resamples of {units}s)"
     return table + _robustness(run)
 
 

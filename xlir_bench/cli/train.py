@@ -181,7 +181,13 @@ def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_s
 @click.option("--dry-run", is_flag=True, help="Check the grid and list its cells; train nothing.")
 @click.option("--no-report", is_flag=True, help="Do not write the report at the end.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars during evaluation.")
-def sweep_command(grid, output, dry_run, no_report, quiet) -> None:
+@click.option(
+    "--cluster",
+    type=click.Choice(["article", "paragraph", "question"]),
+    default=None,
+    help="Resampling unit of the records' intervals and the report's tests [default: the grid's, else the task's].",
+)
+def sweep_command(grid, output, dry_run, no_report, quiet, cluster) -> None:
     """Train and evaluate every cell of a grid file (TOML); re-runs skip finished cells and resume interrupted ones."""
     from xlir_bench.train.sweep import describe, load_grid, run_sweep
 
@@ -191,7 +197,7 @@ def sweep_command(grid, output, dry_run, no_report, quiet) -> None:
     if output is None:
         raise XlirError("sweep: --output DIR is required; give the folder for the cells' models and run records")
     done = run_sweep(
-        grid, output, progress=not quiet, report=not no_report, log=lambda line: echo(line, err=True)
+        grid, output, progress=not quiet, report=not no_report, log=lambda line: echo(line, err=True), cluster=cluster
     )
     echo(
         f"trained {len(done['trained'])}, evaluated {len(done['evaluated'])}, skipped {len(done['skipped'])} cells; "
@@ -204,9 +210,18 @@ def sweep_command(grid, output, dry_run, no_report, quiet) -> None:
 
 @click.command("sweep-report")
 @click.argument("folder", type=click.Path(file_okay=False))
-def sweep_report_command(folder) -> None:
-    """Write report.md, report.html and report.json for a sweep's output FOLDER (from its run records)."""
+@click.option(
+    "--cluster",
+    type=click.Choice(["article", "paragraph", "question"]),
+    default=None,
+    help="Resampling unit of the configuration tests [default: article where the task knows its articles].",
+)
+def sweep_report_command(folder, cluster) -> None:
+    """Write report.md, report.html and report.json for a sweep's output FOLDER (from its run records).
+
+    Configurations (a cell without its seed) are compared with the training run as the unit.
+    """
     from xlir_bench.train.sweep_report import write_report
 
-    paths = write_report(folder)
+    paths = write_report(folder, cluster)
     echo(f"report: {paths['md']}, {paths['html']}", err=True)

@@ -21,6 +21,12 @@ CHARS_PER_TOKEN_CAP = 16
 def plan_settings(options: Any, families: tuple[str, ...]) -> tuple[list[Task], dict[str, list[Setting]]]:
     """Load the selected tasks and plan their settings; refuses an empty selection before any encoding."""
     tasks = load_selection(options.tasks or DEFAULT_TASKS, options.langs, options.data_dir)
+    if getattr(options, "sample_articles", 0):  # run --sample-articles: questions and pools of K articles
+        from xlir_bench.data.lareqa import resolve_source
+        from xlir_bench.data.sample import Sample, sampled_tasks
+
+        sample = Sample(options.sample_articles, options.sample_seed)
+        tasks = sampled_tasks(tasks, sample, resolve_source(options.data_dir))
     plan = {task.name: enumerate_settings(task.name, task.langs, families) for task in tasks}
     if not any(plan.values()):
         raise XlirError(

@@ -24,7 +24,10 @@ from threadpoolctl import threadpool_limits
 from xlir_bench.core.constants import FAMILIES, INDEX_KINDS, MULTI_POOL
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.options import suggestion
+from xlir_bench.data.clusters import check_unit, cluster_map
+from xlir_bench.data.lareqa import resolve_source
 from xlir_bench.data.perturb import parse_perturbation, perturb_task_questions
+from xlir_bench.data.sample import Sample, sample_section
 from xlir_bench.data.selection import Selection
 from xlir_bench.data.tasks import Setting, Task, parse_families
 from xlir_bench.encode.cache import CachedEncoder
@@ -34,7 +37,7 @@ from xlir_bench.encode.retriever import load_retriever
 from xlir_bench.measures.bias import CONSISTENCY_DEPTH, task_bias
 from xlir_bench.models.registry import find_adapter
 from xlir_bench.models.retrievers import DenseRetriever
-from xlir_bench.records.build import Bootstrap, EvaluationResult, add_robustness, build_record, task_results
+from xlir_bench.records.build import Bootstrap, Clustering, EvaluationResult, add_robustness, build_record, task_results
 from xlir_bench.search.index import POOL_ALIGN, DenseIndex, PoolIndex, block_bounds, top_k
 from xlir_bench.search.judgements import Judgements, Pool, pools_of, setting_pool
 from xlir_bench.search.scoring import SettingScores, pool_blocked_ranks, score_ranked, score_retrieved, score_setting
@@ -60,6 +63,9 @@ class EvalOptions:
     ann_depth: int = 1000
     bootstrap: int = 1000  # resamples of the family-macro intervals; 0 turns them off
     bootstrap_seed: int = 0
+    sample_articles: int = 0  # > 0: only the questions and candidate pools of this many sampled articles
+    sample_seed: int = 0
+    cluster: str | None = None  # resampling unit of the intervals: article, paragraph, question (None: the task's default)
     model_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -172,6 +178,7 @@ class _Pipeline:
         # the model first: a wrong --model is the likelier typo, and it must not wait for data loading
         self.retriever = load_retriever(model, options)
         self.tasks, self.plan = plan_settings(options, self.families)
+        self.units = {task.name: check_unit(task.spec, options.cluster) for task in self.tasks}
         self.timer = Timer()
         self.calls: dict[str, dict[str, dict[str, int]]] = {}
         self.texts: dict[str, dict[str, dict[str, int]]] = {}
@@ -414,11 +421,19 @@ class _Pipeline:
             outcome.top_scores = top_scores[:, : self.options.depth]
         return outcome
 
+    def clusters(self, task: Task, outcomes) -> Clustering:
+        """The task's resampling unit and, unless it is ``question``, each query's cluster."""
+        unit = self.units[task.name]
+        qids = dict.fromkeys(q for outcome in outcomes for q in outcome.scores.query_ids)
+        source = resolve_source(self.options.data_dir) if unit != "question" else None
+        return Clustering(unit, cluster_map(task.spec, unit, qids, source))
+
     def record(self, outcomes, clean, examples) -> dict[str, Any]:
         uncertainty = Bootstrap(self.options.bootstrap, self.options.bootstrap_seed)
+        tasks = {task.name: task for task in self.tasks}
         with self.timer.stage("score_s"):
             results = {
-                name: task_results(task_outcomes, self.bias[name], uncertainty)
+                name: task_results(task_outcomes, self.bias[name], uncertainty, self.clusters(tasks[name], task_outcomes))
                 for name, task_outcomes in outcomes.items()
             }
         self.timer.seconds["total_s"] = time.perf_counter() - self.started
@@ -432,8 +447,15 @@ class _Pipeline:
             self.families,
             self.options.name,
         )
-        record["bootstrap"] = {"resamples": uncertainty.resamples, "seed": uncertainty.seed, "confidence": 0.95}
+        record["bootstrap"] = {
+            "resamples": uncertainty.resamples,
+            "seed": uncertainty.seed,
+            "confidence": 0.95,
+            "unit": {name: self.units[name] for name in outcomes},
+        }
         record["truncated_texts"] = self.truncated
+        if self.options.sample_articles:
+            record["sample"] = sample_section(Sample(self.options.sample_articles, self.options.sample_seed), self.tasks, resolve_source(self.options.data_dir))
         if isinstance(self.retriever, DenseRetriever) and self.retriever.index != "flat":
             record["index"] = {"kind": self.options.index, "depth": self.options.ann_depth, "recall_sample": ANN_SAMPLE}
         if self.perturbations:

@@ -14,6 +14,9 @@ Fields other tools may rely on (schema_version 2):
   {lang: {family: {metric: value}}}, ``settings`` [{``query_lang``, ``pool``,
   ``family``, ``n_queries``, ``metrics``, ``per_query`` {``qid``: [...], metric: [...]}}]}}
 * ``retriever`` {``kind``, ``index``}; ``truncated_texts`` {task: count} (new in version 2)
+* ``bootstrap`` {``resamples``, ``seed``, ``confidence``, ``unit`` {task: article|paragraph|question}}
+  and ``results.<task>.clusters`` {``unit``, ``of`` {query id: cluster index}} when the unit is not
+  ``question`` (new in version 3; version-2 records resampled questions, and migrate as such)
 """
 
 from __future__ import annotations
@@ -95,6 +98,14 @@ def _macro(entries: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 @dataclass(frozen=True)
+class Clustering:
+    """A task's resampling unit and each query's cluster (``of`` None: every query is its own cluster)."""
+
+    unit: str = "question"
+    of: dict[str, int] | None = None
+
+
+@dataclass(frozen=True)
 class Bootstrap:
     """How the family-macro intervals are drawn: B question resamples (0: none) from one seed."""
 
@@ -103,7 +114,10 @@ class Bootstrap:
 
 
 def task_results(
-    outcomes: list[Any], bias: dict[str, Any] | None = None, bootstrap: Bootstrap | None = None
+    outcomes: list[Any],
+    bias: dict[str, Any] | None = None,
+    bootstrap: Bootstrap | None = None,
+    clustering: Clustering = Clustering(),
 ) -> dict[str, Any]:
     """A task's record entry: family and per-query-language macros, settings, bias summaries, intervals."""
     entries = [_setting_entry(outcome) for outcome in outcomes]
@@ -113,13 +127,15 @@ def task_results(
     result = {"macro": _macro(entries), "by_query_lang": by_lang, "settings": entries}
     if bias:
         result["bias"] = bias
+    if clustering.of is not None:
+        result["clusters"] = {"unit": clustering.unit, "of": clustering.of}
     if bootstrap is not None and bootstrap.resamples > 0:
-        result["intervals"] = _intervals(entries, bootstrap)
+        result["intervals"] = _intervals(entries, bootstrap, clustering.of)
     return result
 
 
-def _intervals(entries: list[dict[str, Any]], bootstrap: Bootstrap) -> dict[str, dict[str, list[float | None]]]:
-    """95 % percentile intervals of every family macro of every per-query measure, questions resampled."""
+def _intervals(entries: list[dict[str, Any]], bootstrap: Bootstrap, clusters=None) -> dict[str, dict[str, list[float | None]]]:
+    """95 % percentile intervals of every family macro of every per-query measure, clusters (or questions) resampled."""
     out = {}
     for family in ("mono", "cross", "multi"):
         settings = [entry for entry in entries if entry["family"] == family]
@@ -134,7 +150,7 @@ def _intervals(entries: list[dict[str, Any]], bootstrap: Bootstrap) -> dict[str,
             ]
             for name in names
         }
-        found = family_intervals(measures, bootstrap.resamples, bootstrap.seed)
+        found = family_intervals(measures, bootstrap.resamples, bootstrap.seed, clusters=clusters)
         out[family] = {name: [_clean(i.low), _clean(i.high)] for name, i in found.items()}
     return out
 

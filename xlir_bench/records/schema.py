@@ -3,7 +3,9 @@
 :meth:`RunRecord.from_json` checks every field that compare, leaderboard and
 report read (types, shapes, per-query list lengths) and raises one
 :class:`~xlir_bench.core.errors.XlirError` naming the file, the field and the fix;
-version-1 records (the first release) are migrated to version 2 on read.
+older records are migrated on read: version 1 (the first release) gains
+version 2's ``retriever`` and ``truncated_texts``; version 2 gains version 3's
+resampling unit, ``question`` (the only one it knew).
 :meth:`RunRecord.to_json` gives the JSON document back.
 """
 
@@ -21,8 +23,8 @@ import numpy as np
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.files import read_bytes_capped
 
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 REQUIRED_FIELDS = ("schema_version", "model", "data", "versions", "timings", "encode_calls", "results")
 _SETTING_FIELDS = ("query_lang", "pool", "family", "metrics", "per_query")
 Metrics = dict[str, float | None]
@@ -181,13 +183,27 @@ class RunRecord:
 
 
 def migrate(raw: Any) -> Any:
-    """A version-1 record as version 2: it gains ``retriever`` and ``truncated_texts``, nothing else changes."""
-    if not isinstance(raw, dict) or raw.get("schema_version") != 1:
+    """An older record as the current version.
+
+    Version 1 -> 2: it gains ``retriever`` and ``truncated_texts``. Version 2 -> 3: its
+    ``bootstrap`` section gains ``unit`` {task: "question"} (version 2 resampled questions alone).
+    """
+    if not isinstance(raw, dict) or raw.get("schema_version") not in (1, 2):
         return raw
-    migrated = {**raw, "schema_version": 2}
-    migrated.setdefault("retriever", {"kind": "lexical" if raw.get("model", {}).get("name") == "bm25" else "dense"})
-    migrated.setdefault("truncated_texts", {})
+    migrated = {**raw}
+    if raw["schema_version"] == 1:
+        migrated.setdefault("retriever", {"kind": "lexical" if raw.get("model", {}).get("name") == "bm25" else "dense"})
+        migrated.setdefault("truncated_texts", {})
+    if isinstance(raw.get("bootstrap"), dict) and isinstance(raw.get("results"), dict):
+        migrated["bootstrap"] = {**raw["bootstrap"], "unit": {task: "question" for task in raw["results"]}}
+    migrated["schema_version"] = SCHEMA_VERSION
     return migrated
+
+
+def interval_unit(record: RunRecord, task: str) -> str:
+    """The resampling unit of a record's intervals on ``task`` (``question`` for records before version 3)."""
+    units = record.extra.get("bootstrap", {}).get("unit", {})
+    return units.get(task, "question") if isinstance(units, dict) else "question"
 
 
 def load_record(path: str | os.PathLike) -> RunRecord:

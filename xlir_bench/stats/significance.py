@@ -9,7 +9,12 @@ All tests take the per-query *differences* d_q = candidate_q - baseline_q.
   (Phipson and Smyth 2010). Smucker, Allan and Carterette (CIKM 2007) recommend
   it for IR evaluation.
 * Paired t-test: one-sample t-test of d against 0 (identical to
-  ``scipy.stats.ttest_rel(candidate, baseline)``).
+  ``scipy.stats.ttest_rel(candidate, baseline)``); NaN when every difference is
+  the same non-zero number (t is undefined: no spread to judge the shift by).
+* Clusters: questions of one article are not independent, so with cluster ids
+  both tests run on the per-cluster *sums* of the differences (a sign flip then
+  flips a whole article, and the t-test's unit is the article); the sum over
+  clusters is still the sum over questions.
 * Holm-Bonferroni (Holm 1979): step-down adjusted p-values controlling the
   family-wise error rate across settings.
 """
@@ -53,15 +58,36 @@ def randomization_test(differences, n_permutations: int = DEFAULT_PERMUTATIONS, 
 
 
 def paired_t_test(differences) -> float:
-    """Two-sided paired t-test p-value; 1.0 when the differences are all zero."""
+    """Two-sided paired t-test p-value; 1.0 when the differences are all zero, NaN when they are one non-zero value."""
     from scipy import stats
 
     d = _clean(differences)
     if len(d) < 2 or not np.any(d):
         return 1.0
     if np.all(d == d[0]):
-        return 0.0  # a constant non-zero shift: infinitely significant, t is undefined
+        return float("nan")  # a constant non-zero shift: zero variance, t is undefined
     return float(stats.ttest_1samp(d, 0.0).pvalue)
+
+
+def cluster_sums(values, codes: np.ndarray | None) -> np.ndarray:
+    """Per-cluster sums of per-question values (NaN skipped); the values themselves when ``codes`` is None."""
+    v = np.asarray(values, dtype=np.float64)
+    if codes is None:
+        return v
+    if len(codes) != len(v):
+        raise ValueError(f"{len(codes)} cluster codes for {len(v)} values")
+    defined = ~np.isnan(v)
+    codes = np.asarray(codes)[defined]
+    _, dense = np.unique(codes, return_inverse=True)
+    return np.bincount(dense, weights=v[defined])
+
+
+def contributions(parts: list[tuple[list[str], np.ndarray]]) -> tuple[list[str], np.ndarray]:
+    """:func:`question_contributions` with the question id of each contribution (order of first appearance)."""
+    if not parts:
+        return [], np.zeros(0)
+    ids = [q for qids, d in parts for q, v in zip(qids, np.asarray(d, dtype=np.float64), strict=True) if v == v]
+    return list(dict.fromkeys(ids)), question_contributions(parts)
 
 
 def question_contributions(parts: list[tuple[list[str], np.ndarray]]) -> np.ndarray:

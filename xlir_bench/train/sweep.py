@@ -66,6 +66,7 @@ TOP_KEYS = {
     "perturb": list,
     "perturb_seed": int,
     "permutations": int,
+    "cluster": str,
     "train": dict,
     "grid": list,
     "eval": list,
@@ -147,6 +148,7 @@ class Grid:
     perturb: list[str] = field(default_factory=list)
     perturb_seed: int = 0
     permutations: int = 10_000
+    cluster: str | None = None  # resampling unit of the records' intervals and the report's tests (None: the task's default)
     save_steps: int | None = None
     logging_steps: int = 10
     keep_checkpoints: bool = False
@@ -264,6 +266,7 @@ def load_grid(path: str | Path) -> Grid:
         perturb=perturb,
         perturb_seed=raw.get("perturb_seed", 0),
         permutations=raw.get("permutations", 10_000),
+        cluster=_cluster(raw, where),
         save_steps=options.get("save_steps"),
         logging_steps=options.get("logging_steps", 10),
         keep_checkpoints=options.get("keep_checkpoints", False),
@@ -516,6 +519,14 @@ class Session:
         }
 
 
+def _cluster(raw: dict[str, Any], where) -> str | None:
+    from .clusters import UNITS
+
+    if "cluster" in raw and raw["cluster"] not in UNITS:
+        raise where.error("cluster", f"{raw['cluster']!r} is not a unit; use one of {', '.join(UNITS)}")
+    return raw.get("cluster")
+
+
 def run_sweep(
     grid_path: str | Path,
     output: str | Path,
@@ -523,15 +534,18 @@ def run_sweep(
     report: bool = True,
     callbacks: Sequence[Any] | None = None,
     log: Callable[[str], None] | None = None,
+    cluster: str | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate every cell of the grid into ``output``; returns this session's time accounting.
 
     ``callbacks`` are passed to every training (``transformers.TrainerCallback``);
-    ``log`` receives one line per cell step.
+    ``log`` receives one line per cell step; ``cluster`` overrides the grid's resampling unit.
     """
     session = Session()
     say = log or (lambda line: None)
     grid = load_grid(grid_path)
+    if cluster is not None:
+        grid.cluster = cluster
     out = Path(output)
     _check_output(grid, out)
     data_path = _write_train_data(grid, out)
@@ -548,7 +562,7 @@ def run_sweep(
         from xlir_bench.train.sweep_report import write_report
 
         start = time.perf_counter()
-        write_report(out)
+        write_report(out, grid.cluster)
         report_s = time.perf_counter() - start
     accounting = session.summary(report_s)
     _write_manifest(out, plan, accounting)
@@ -742,6 +756,7 @@ def _evaluate_cell(grid, cell_dir, model, model_name, evals, paths, missing, sta
             use_cache=bool(grid.perturb),
             perturb=grid.perturb if perturbed else None,
             perturb_seed=grid.perturb_seed,
+            cluster=grid.cluster,
         )
         result.save(paths[key])
         elapsed = time.perf_counter() - start

@@ -6,9 +6,14 @@ and the plan in ``DIR/sweep.json``:
 * per configuration (a cell without its seed): the mean over seeds of each
   family's macro mAP and of the multilingual rank distance, with an interval —
   [min, max] for two seeds, a 95 % Student-t interval for three or more, none for one;
-* paired significance of every cell against the baseline cell, per task and
-  family, from :func:`xlir_bench.analysis.compare.compare` (randomization and t-test over
-  questions; settings better or worse at Holm-corrected p < 0.05);
+* significance of every *configuration* against the baseline cell's
+  configuration, per task and family, from :func:`xlir_bench.analysis.compare.compare_sides`
+  with the seeds of each side: the delta of the mean seed macros with the 95 %
+  t interval of its test (the two-stage bootstrap interval, seeds then articles,
+  in report.json as ``boot_low``/``boot_high``), a t-test whose unit is the
+  training run (Welch when both sides have two or more seeds), Holm across the
+  families, and the minimal detectable difference at 80 % power; settings better
+  or worse at Holm-corrected p < 0.05;
 * macro mAP over seen and unseen query languages (seen: a language of the
   training pairs);
 * robustness (perturbed / clean mAP) when the grid perturbs the questions;
@@ -88,7 +93,8 @@ def _records(folder: Path, plan: dict[str, Any]) -> dict[str, dict[str, tuple[Pa
             for key in (spec["task"], f"{spec['task']}-perturbed"):
                 path = folder / "cells" / cell["name"] / "runs" / f"{key}.json.gz"
                 if path.is_file():
-                    out.setdefault(cell["name"], {})[key] = (path, load_record(path).to_json())
+                    typed = load_record(path)
+                    out.setdefault(cell["name"], {})[key] = (path, typed.to_json(), typed)
     return out
 
 
@@ -123,19 +129,29 @@ def _robustness(record: dict[str, Any], task: str) -> dict[str, Any]:
     }
 
 
-def _significance(base_path: Path, cell_path: Path, permutations: int) -> dict[str, Any]:
-    from xlir_bench.analysis.compare import compare
+def _significance(base_side, cand_side, permutations: int, cluster: str | None = None) -> dict[str, Any]:
+    """One configuration (its seeds' records) against the baseline configuration, with seeds as the unit."""
+    from xlir_bench.analysis.compare import Gate, compare_sides
 
-    comparison = compare(str(base_path), str(cell_path), n_permutations=permutations)
+    comparison = compare_sides(base_side, cand_side, "map", Gate(n_permutations=permutations, cluster=cluster))
     significant = [r for r in comparison.settings if r.p_holm is not None and r.p_holm < ALPHA]
     return {
+        "seeds": list(comparison.seeds),
+        "unit": comparison.unit,
         "families": {
             r.family: {
                 "baseline": r.baseline,
                 "cell": r.candidate,
                 "delta": r.delta,
-                "p_randomization": r.p_randomization,
-                "p_ttest": r.p_ttest,
+                "low": _finite(r.low),
+                "high": _finite(r.high),
+                "boot_low": _finite(r.boot_low),
+                "boot_high": _finite(r.boot_high),
+                "p": _finite(r.p),
+                "p_holm": _finite(r.p_holm),
+                "mdd": _finite(r.mdd),
+                "needed": _finite(r.needed),
+                "test": r.test,
                 "n_questions": r.n,
             }
             for r in comparison.families
@@ -146,7 +162,11 @@ def _significance(base_path: Path, cell_path: Path, permutations: int) -> dict[s
     }
 
 
-def summarize(folder: str | Path) -> dict[str, Any]:
+def _finite(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def summarize(folder: str | Path, cluster: str | None = None) -> dict[str, Any]:
     """The report's numbers (``report.json``): per cell, per configuration over seeds, significance, robustness."""
     folder = Path(folder)
     plan = load_sweep(folder)
@@ -180,7 +200,7 @@ def summarize(folder: str | Path) -> dict[str, Any]:
             "unseen_langs": [lang for lang in langs if lang not in seen_langs],
             "cells": per_cell,
             "configs": _configs(plan, done, per_cell),
-            "significance": _all_significance(plan, records, task, done),
+            "significance": _all_significance(plan, records, task, done, cluster),
         }
         if perturbation:
             summary["tasks"][task]["perturbation"] = perturbation
@@ -225,15 +245,20 @@ def _over_seeds(dicts: list[dict[str, float]]) -> dict[str, Any]:
     return {k: interval([d[k] for d in dicts]) for k in keys}
 
 
-def _all_significance(plan, records, task, done) -> dict[str, Any]:
+def _all_significance(plan, records, task, done, cluster: str | None = None) -> dict[str, Any]:
+    """Every configuration against the baseline cell's configuration, each side with all its seeds."""
     baseline = plan["baseline"]
     if task not in records.get(baseline, {}):
         return {}
-    base_path = records[baseline][task][0]
+    configs: dict[str, list[str]] = {}
+    for cell in done:
+        configs.setdefault(cell["config"], []).append(cell["name"])
+    base_config = next(c["config"] for c in done if c["name"] == baseline)
+    side = lambda config: [(str(records[n][task][0]), records[n][task][2]) for n in configs[config]]  # noqa: E731
     return {
-        c["name"]: _significance(base_path, records[c["name"]][task][0], plan["permutations"])
-        for c in done
-        if c["name"] != baseline
+        config: _significance(side(base_config), side(config), plan["permutations"], cluster)
+        for config in configs
+        if config != base_config
     }
 
 
@@ -302,27 +327,48 @@ def _significance_blocks(data: dict[str, Any], plan: dict[str, Any]) -> list[tup
         return []
     rows = [
         [
-            cell,
+            config,
+            f"{sig['seeds'][1]} vs {sig['seeds'][0]}",
             f,
             _fmt(r["baseline"]),
             _fmt(r["cell"]),
-            f"{r['delta']:+.4f}",
-            f"{r['p_randomization']:.4g}",
-            f"{r['p_ttest']:.4g}",
-            f"{sig['settings_better']}/{sig['settings_worse']} of {sig['settings']}",
+            f"{r['delta']:+.4f} [{_signed(r['low'])}, {_signed(r['high'])}]",
+            _p(r["p"]),
+            _p(r["p_holm"]),
+            _fmt(r["mdd"]),
+            _verdict(r),
         ]
-        for cell, sig in data["significance"].items()
+        for config, sig in data["significance"].items()
         for f, r in sig["families"].items()
     ]
     return [
-        ("h", 3, f"Paired significance against {plan['baseline']} (mAP)"),
+        ("h", 3, f"Configurations against {plan['baseline']}'s configuration (mAP)"),
         (
             "p",
-            "Family macro delta (cell - baseline) with the paired randomization and t-test p over questions "
-            "(xlir-bench compare); settings: significantly better / worse of all at Holm-corrected p < 0.05.",
+            "Delta of the mean seed macros (configuration - baseline) with the 95 % interval of its test "
+            "(t interval over training runs; with one record per side, a bootstrap over articles); p from a t-test whose unit is the training run (one side with one record: "
+            "the other side's seed spread; one record each: a randomization test over articles), Holm across the "
+            "families of each configuration; MDD: the smallest delta this many seeds detect with 80 % power. "
+            "Inconclusive: the test does not reject.",
         ),
-        ("table", ["cell", "family", "baseline", "cell mAP", "delta", "p (rand.)", "p (t)", "settings +/-"], rows),
+        ("table", ["configuration", "seeds", "family", "baseline", "mAP", "delta [95 %]", "p", "p (Holm)", "MDD", "reading"], rows),
     ]
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.4f}"
+
+
+def _p(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3g}"
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    if row["p_holm"] is None:
+        return "untestable"
+    if row["p_holm"] >= ALPHA:
+        return "inconclusive"
+    return "better" if row["delta"] > 0 else "worse"
 
 
 def _seen_blocks(data: dict[str, Any]) -> list[tuple]:
@@ -488,11 +534,11 @@ def _plots(folder: Path, summary: dict[str, Any]) -> dict[str, list[tuple[str, s
     return figures
 
 
-def write_report(folder: str | Path) -> dict[str, Path]:
+def write_report(folder: str | Path, cluster: str | None = None) -> dict[str, Path]:
     """Write ``report.json``, ``report.md`` and ``report.html`` (and plots under ``report/``) in ``folder``."""
     folder = Path(folder)
     plan = load_sweep(folder)
-    summary = summarize(folder)
+    summary = summarize(folder, cluster)
     blocks = _blocks(summary, plan, _plots(folder, summary))
     return {
         "json": write_atomic(folder / "report.json", json.dumps(summary, indent=1, allow_nan=False)),
