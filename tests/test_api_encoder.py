@@ -502,7 +502,7 @@ def test_cli_passes_the_api_options_through(data_dir, stub, tmp_path, monkeypatc
     record = json.loads(out.read_text())
     assert record["api"]["requests"] == 0 and record["cache"]["encoded"] == 0  # `encode` filled the cache
     assert len(stub.requests) == len(first)
-    result = invoke("run", *api, "--batch-size", 7, *where, "-o", out)  # no prompt: another fingerprint
+    result = invoke("run", *api, "--batch-size", 7, *where, "-o", out, "--overwrite")  # no prompt: another fingerprint
     assert result.exit_code == 0, result.output
     record, second = json.loads(out.read_text()), stub.requests[len(first) :]
     assert record["api"]["requests"] == len(second) and record["cache"]["encoded"] == sent

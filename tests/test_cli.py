@@ -196,7 +196,7 @@ def test_the_plan_is_printed_before_encoding(data_dir, tmp_path, monkeypatch):
     line = next(line for line in first.stderr.splitlines() if "distinct texts" in line)
     total = int(line.split()[0])
     assert total <= distinct and "0 already cached" in line and f"{total} to encode" in line
-    second = CliRunner().invoke(cli, args)
+    second = CliRunner().invoke(cli, [*args, "--overwrite"])  # the same -o again
     assert f"{total} already cached" in second.stderr and "0 to encode" in second.stderr
 
 

@@ -270,7 +270,11 @@ def _paired(base: SettingResult, cand: SettingResult, metric: str) -> tuple[list
 
 
 def _common(baseline: RunRecord, candidate: RunRecord, allow_mismatch: bool) -> tuple[dict[str, list[str]], list[str]]:
-    """Tasks and setting keys both records hold; refuses differences unless ``allow_mismatch``."""
+    """Tasks and setting keys both records hold on identical data; refuses differences unless ``allow_mismatch``.
+
+    Data is compared per file: two language selections of the same files share their
+    common settings (a multilingual pool over other languages is another setting).
+    """
     if baseline.extra.get("sample") != candidate.extra.get("sample"):
         raise XlirError(
             f"cannot compare: the records evaluated different article samples ({_short(baseline.extra.get('sample'))} vs "
@@ -278,20 +282,11 @@ def _common(baseline: RunRecord, candidate: RunRecord, allow_mismatch: bool) -> 
         )
     notes, common = [], {}
     for task in sorted(set(baseline.results) | set(candidate.results)):
-        if task not in baseline.results or task not in candidate.results:
-            problem = f"task {task} is in only one record"
-        elif baseline.data.get(task) != candidate.data.get(task):
-            problem = f"task {task} was evaluated on different data files (sha256 differ)"
-        else:
-            b, c = set(_settings_of(baseline, task)), set(_settings_of(candidate, task))
-            if b != c and not allow_mismatch:
-                raise XlirError(
-                    f"records differ in {task} settings ({len(b - c)} only in baseline, {len(c - b)} only in candidate); "
-                    "evaluate the same selection or pass --allow-mismatch to compare the common settings"
-                )
-            if b != c:
-                notes.append(f"{task}: compared the {len(b & c)} common settings only (--allow-mismatch)")
-            common[task] = sorted(b & c)
+        problem = _task_problem(baseline, candidate, task)
+        if problem is None:
+            keys, note = _shared_settings(baseline, candidate, task, allow_mismatch)
+            common[task] = keys
+            notes += [note] if note else []
             continue
         if not allow_mismatch:
             raise XlirError(f"cannot compare: {problem}; pass --allow-mismatch to compare only what matches")
@@ -299,6 +294,39 @@ def _common(baseline: RunRecord, candidate: RunRecord, allow_mismatch: bool) -> 
     if not any(common.values()):
         raise XlirError("the records share no setting on identical data; nothing to compare")
     return common, notes
+
+
+def _task_problem(baseline: RunRecord, candidate: RunRecord, task: str) -> str | None:
+    """Why ``task`` cannot be compared at all: missing from a record, or a file both used differs."""
+    if task not in baseline.results or task not in candidate.results:
+        return f"task {task} is in only one record"
+    b, c = baseline.data.get(task) or {}, candidate.data.get(task) or {}
+    differ = sorted(name for name in set(b) & set(c) if b[name] != c[name])
+    if differ:
+        return f"task {task} was evaluated on different data files ({', '.join(differ[:3])}: sha256 differ)"
+    return None
+
+
+def _setting_id(setting: SettingResult) -> tuple[str, tuple[str, ...]]:
+    return setting.key, tuple(sorted(setting.pool_langs))
+
+
+def _shared_settings(baseline: RunRecord, candidate: RunRecord, task: str, allow_mismatch: bool) -> tuple[list[str], str]:
+    """Keys of the settings both records hold with the same pool; an error for a mismatch without --allow-mismatch."""
+    b = {_setting_id(s): s.key for s in baseline.results[task].settings}
+    c = {_setting_id(s): s.key for s in candidate.results[task].settings}
+    if set(b) == set(c):
+        return sorted(b.values()), ""
+    langs = [" ".join(sorted({s.query_lang for s in r.results[task].settings})) for r in (baseline, candidate)]
+    what = f"languages {langs[0]} vs {langs[1]}" if langs[0] != langs[1] else "settings"
+    if not allow_mismatch:
+        raise XlirError(
+            f"records differ in {task} {what} ({len(set(b) - set(c))} settings only in baseline, "
+            f"{len(set(c) - set(b))} only in candidate); evaluate the same selection or pass --allow-mismatch "
+            "to compare the common settings"
+        )
+    shared = sorted(b[key] for key in set(b) & set(c))
+    return shared, f"{task}: compared the {len(shared)} common settings only ({what}; --allow-mismatch)"
 
 
 # --- clusters ----------------------------------------------------------------------------------------

@@ -71,9 +71,17 @@ def _expand(paths: Iterable[str | Path]) -> list[Path]:
 def collect(paths: Iterable[str | Path] | None = None, skip_invalid: bool = False) -> Collected:
     """Load and validate records; invalid ones raise, or are named in ``warnings`` with ``skip_invalid``."""
     collected = Collected()
+    seen: dict[tuple, str] = {}
     for path in _expand(paths or [default_runs_folder()]):
         try:
-            collected.records.append((str(path), load_record(path)))
+            record = load_record(path)
+            macros = {task: result.macro for task, result in record.results.items()}
+            identity = (record.model_name, record.fingerprint, record.created, json.dumps([record.data, macros], sort_keys=True))
+            if identity in seen:  # the same run (the same path twice, or a copy): ranked against itself otherwise
+                collected.warnings.append(f"{path} is the same run record as {seen[identity]}; it is ranked once")
+                continue
+            seen[identity] = str(path)
+            collected.records.append((str(path), record))
         except XlirError as exc:
             if not skip_invalid:
                 raise XlirError(f"{exc} (or pass --skip-invalid)") from exc
@@ -126,6 +134,8 @@ def leaderboard(
     collected = collect(runs, skip_invalid)
     groups = seed_groups(collected.records, task)
     if not groups:
+        if task is None:
+            raise XlirError("no run record holds any task results; add records made by `xlir-bench run`")
         raise XlirError(f"--task {task}: no record holds this task; drop --task or add records")
     clusters = _clusters(groups, options)
     frame = pd.DataFrame([_row(members, name, metric, clusters[name], options) for name, members in groups])
@@ -172,11 +182,20 @@ def _row(members: list[tuple[str, RunRecord]], task: str, metric: str, clusters,
         "date": max(r.created for r in records)[:10],
         "fingerprint": ",".join(r.fingerprint[:8] for r in records),
         "langs": len(record.selection.get(task, {}).get("langs", [])) if isinstance(record.selection.get(task), dict) else 0,
+        "languages": " ".join(_langs_of(record, task)),  # which languages the row covers (CSV; table headings)
         "record": ", ".join(Path(p).name for p, _ in members),
         "paths": tuple(p for p, _ in members),
         "sample": _sample_label(record),  # the records' full paths, for the tests (dropped after them)
     }
     return row
+
+
+def _langs_of(record: RunRecord, task: str) -> list[str]:
+    """The languages a record's task covers: its selection, else the query languages of its settings."""
+    chosen = record.selection.get(task)
+    if isinstance(chosen, dict) and chosen.get("langs"):
+        return sorted(map(str, chosen["langs"]))
+    return sorted({s.query_lang for s in record.results[task].settings})
 
 
 def _sample_label(record: RunRecord) -> str:
@@ -259,9 +278,16 @@ def _rank_ranges(frame, holm: dict[int, float], alpha: float) -> list[str]:
 
 
 def _split_warnings(frame) -> list[str]:
+    """Tasks whose records fall in several tables: other language selections, or other versions of a file."""
     warnings = []
-    for task, versions in frame.groupby("task")["data"].unique().items():
-        if len(versions) > 1:
+    for task, group in frame.groupby("task"):
+        selections, versions = group["languages"].unique(), group["data"].unique()
+        if len(selections) > 1:
+            warnings.append(
+                f"{task}: records cover {len(selections)} different language selections "
+                f"({'; '.join(sorted(selections))}); each is ranked in its own table, never against the others"
+            )
+        if len(versions) > len(selections):
             warnings.append(
                 f"{task}: records were computed on {len(versions)} different versions of the data "
                 f"({', '.join(sorted(versions))}); they are ranked in separate groups"
@@ -272,9 +298,11 @@ def _split_warnings(frame) -> list[str]:
 def _groups(frame):
     specs = registry()
     several = frame.groupby("task")["data"].nunique().to_dict()
+    selections = frame.groupby("task")["languages"].nunique().to_dict()
     for (task, data), group in frame.groupby(["task", "data"], sort=True):
         title = specs[task].title if task in specs else task
-        suffix = f" — data {data}" if several[task] > 1 else ""
+        langs = f"languages {', '.join(group['languages'].iloc[0].split())}, " if selections[task] > 1 else ""
+        suffix = f" — {langs}data {data}" if several[task] > 1 else ""
         label = group["sample"].iloc[0] if "sample" in group else ""
         suffix += f" — {label}, not comparable with full runs" if label else ""
         yield f"{title} ({task}){suffix}", group

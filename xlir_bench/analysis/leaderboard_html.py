@@ -14,7 +14,7 @@ from xlir_bench.analysis.report_html import Cell, esc, num, page, table, text
 
 FAMILY_COLUMNS = ("multi", "cross", "mono")
 # Frame columns rendered by name below, or internal to the ranking; every other column is an extra.
-KNOWN = {"rank", "position", "task", "data", "model", "p vs next", "date", "fingerprint", "langs", "record",
+KNOWN = {"rank", "position", "task", "data", "model", "p vs next", "date", "fingerprint", "langs", "languages", "record",
          *FAMILY_COLUMNS, *(f"{f} 95% CI" for f in FAMILY_COLUMNS)}  # fmt: skip
 
 # a wide page (a leaderboard row has ~14 columns) with compact cells; the task menu no wider than its longest title

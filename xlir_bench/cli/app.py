@@ -13,8 +13,10 @@ import warnings
 import click
 
 from xlir_bench.cli.commands import COMMANDS
+from xlir_bench.cli.echo import echo
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.progress import clear_bars
+from xlir_bench.core.text import visible
 
 DEBUG_ENV = "XLIR_BENCH_DEBUG"
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
@@ -22,7 +24,7 @@ INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGIN
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as ``warning: ...`` on one line, not Python's two lines with a source excerpt."""
-    text = " ".join(str(message).split())
+    text = visible(" ".join(str(message).split()))
     print(f"warning: {text}", file=file or sys.stderr, flush=True)
 
 
@@ -40,10 +42,10 @@ class _Group(click.Group):
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
             where = exc.ctx.command_path if getattr(exc, "ctx", None) else (prog_name or "xlir-bench")
-            click.echo(f"error: {' '.join(exc.format_message().split())} (see `{where} --help`)", err=True)
+            echo(f"error: {' '.join(exc.format_message().split())} (see `{where} --help`)", err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
-            click.echo("aborted: nothing was changed", err=True)
+            echo("aborted: nothing was changed", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -54,9 +56,19 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except SystemExit as exc:  # click exits with its own exceptions: this one came from a plug-in or a library
+            if debug:
+                raise
+            clear_bars()
+            echo(
+                f"error: code run by xlir-bench (a py: encoder, a model's own code or a library) called "
+                f"sys.exit({exc.code!r}); nothing was saved; remove that call or re-run with --debug",
+                err=True,
+            )
+            raise click.exceptions.Exit(2) from None
         except KeyboardInterrupt:
             cleared = clear_bars()  # the bar's line is erased, so no newline is needed to get past it
-            click.echo(
+            echo(
                 ("" if cleared else "\n") + "interrupted: no run record was written; embeddings encoded so far are kept in the cache, "
                 "so running the same command again resumes where this one stopped",
                 err=True,
@@ -66,21 +78,21 @@ class _Group(click.Group):
             if debug:
                 raise
             clear_bars()
-            click.echo(f"error: {exc}", err=True)
+            echo(f"error: {exc}", err=True)
             raise click.exceptions.Exit(exc.exit_code) from None
         except OSError as exc:
             if debug:
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
             clear_bars()
-            click.echo(f"error: {where}{exc.strerror or exc}; check the path, its permissions and free space", err=True)
+            echo(f"error: {where}{exc.strerror or exc}; check the path, its permissions and free space", err=True)
             raise click.exceptions.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 - the last net: one line, never a traceback, unless --debug
             if debug:
                 raise
             message = " ".join(str(exc).split())[:300]
             clear_bars()
-            click.echo(
+            echo(
                 f"error: unexpected {type(exc).__name__}: {message}; re-run with --debug for the traceback and report it",
                 err=True,
             )

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from xlir_bench.cli.echo import echo
 from xlir_bench.cli.options import cache_dir_option
 from xlir_bench.core.errors import XlirError
 
@@ -35,19 +36,19 @@ def cache_info_command(cache_dir) -> None:
     from xlir_bench.encode.cache import cache_info, default_cache_dir
 
     entries = cache_info(cache_dir)
-    click.echo(f"cache: {cache_dir or default_cache_dir()}")
+    echo(f"cache: {cache_dir or default_cache_dir()}")
     rows = [
         [e["model"], e["fingerprint"], e["dim"], e["queries"], e["passages"], e["damaged_chunks"], f"{e['bytes'] / 2**20:.1f}"]
         for e in entries
         if not e["foreign"]
     ]
     headers = ["model", "fingerprint", "dim", "queries", "passages", "damaged", "MiB"]
-    click.echo(tabulate(rows, headers=headers) if rows else "(empty)")
+    echo(tabulate(rows, headers=headers) if rows else "(empty)")
     for e in entries:
         if e["foreign"]:
-            click.echo(f"warning: {_foreign(e)}", err=True)
+            echo(f"warning: {_foreign(e)}", err=True)
         elif e["damaged_chunks"] or not e["metadata_ok"]:
-            click.echo(
+            echo(
                 f"warning: {e['fingerprint']}: {e['damaged_chunks']} damaged chunk(s)"
                 + ("" if e["metadata_ok"] else ", damaged model.json")
                 + "; the next run re-encodes those texts, or `xlir-bench cache clear --model` removes them",
@@ -67,10 +68,10 @@ def cache_clear_command(cache_dir, model, yes) -> None:
     entries = cache_info(cache_dir)
     for e in entries:
         if e["foreign"]:
-            click.echo(f"warning: {_foreign(e)}", err=True)
+            echo(f"warning: {_foreign(e)}", err=True)
     targets = [e for e in entries if not e["foreign"] and model in (None, e["model"], e["fingerprint"])]
     if not targets:
-        click.echo(f"nothing to clear in {folder}" + (f" for model {model!r}" if model else ""))
+        echo(f"nothing to clear in {folder}" + (f" for model {model!r}" if model else ""))
         return
     names = ", ".join(sorted({e["model"] for e in targets}))
     if not yes and not sys.stdin.isatty():
@@ -78,6 +79,6 @@ def cache_clear_command(cache_dir, model, yes) -> None:
     if not yes:
         click.confirm(f"delete the cached vectors of {len(targets)} model folder(s) ({names}) in {folder}?", abort=True)
     cleared = cache_clear(cache_dir, model)
-    click.echo(f"removed {len(cleared.removed)} cached model(s) from {folder}")
+    echo(f"removed {len(cleared.removed)} cached model(s) from {folder}")
     for name in sorted(set(cleared.untouched) - {e["fingerprint"] for e in entries if e["foreign"]}):
-        click.echo(f"warning: left {name} untouched: something appeared in it while clearing", err=True)
+        echo(f"warning: left {name} untouched: something appeared in it while clearing", err=True)

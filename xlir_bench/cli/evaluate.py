@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 import tempfile
 from datetime import datetime, timezone
 from functools import partial
@@ -10,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from xlir_bench.cli.echo import echo
 from xlir_bench.cli.help_sections import SectionedCommand
 from xlir_bench.cli.options import _api_options, _engine, _ray_options, _split, cache_dir_option, data_dir_option
 from xlir_bench.core.constants import DEFAULT_TASKS, INDEX_KINDS
@@ -30,13 +34,13 @@ def tasks_command() -> None:
     for spec in registry().values():
         n = len(spec.languages)  # counted, not built: a task may have thousands of languages pairs
         count = {"mono": n, "cross": n * (n - 1), "multi": n}
-        click.echo(
+        echo(
             f"{spec.name} ({spec.title}): {len(spec.languages)} languages, "
             f"{count['mono']} mono + {count['cross']} cross + {count['multi']} multi settings; "
             f"licence {spec.license}"
         )
         rows = [[lang, *_mono_sizes(spec.counts.get(lang, {}), lang)] for lang in spec.languages]
-        click.echo(tabulate(rows, headers=["lang", "questions", "candidates"], tablefmt="simple") + "\n")
+        echo(tabulate(rows, headers=["lang", "questions", "candidates"], tablefmt="simple") + "\n")
 
 
 def _mono_sizes(counts: dict, lang: str) -> list:
@@ -159,11 +163,12 @@ ENCODE_SECTIONS = {
 )
 @click.option("--ann-depth", default=1000, show_default=True, type=click.IntRange(1), help="Approximate search depth.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no table (for CI logs).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run record as JSON on stdout (all else goes to stderr).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run record at --output.")
 @click.option("--wide", is_flag=True, help="One table of every measure, however wide (default: blocks that fit the terminal, at most 100 columns).")
 @_api_options
 @_ray_options
-def run_command(output, trec_dir, quiet, as_json, wide, **options) -> None:
+def run_command(output, trec_dir, quiet, as_json, wide, overwrite, **options) -> None:
     """Evaluate a model on every selected setting and write one run record.
 
     With --model openai:NAME, questions and candidates are told apart by separate model
@@ -172,34 +177,62 @@ def run_command(output, trec_dir, quiet, as_json, wide, **options) -> None:
     The API key is read from $OPENAI_API_KEY (--api-key-env) and never written anywhere.
     With --engine ray the texts not yet cached are first encoded on Ray (see `encode --help`).
     """
+    if output and str(output).endswith(("/", os.sep)):
+        raise XlirError(f"--output {output}: ends in '/', a folder; give the run record's file name, e.g. {output}run.json")
     output = Path(output) if output else _default_output(options["name"] or options["model"])
     check_writable_file(output, "--output")  # before an hour of encoding, not after
+    if output.exists() and not overwrite:
+        raise XlirError(f"--output {output}: a file is already there; choose another path, or pass --overwrite to replace it")
     if trec_dir:
         check_writable_folder(trec_dir, "--trec-dir")
     ray = _engine(options, options["batch_size"])
     model, kwargs = options.pop("model"), _eval_options(options, trec_dir, progress=not quiet and not as_json)
-    if ray is not None:
-        from xlir_bench.encode.ray_engine import prefill
-        from xlir_bench.evaluation.pipeline import EvalOptions
+    with _stdout_to_stderr(as_json):  # under --json, stdout holds the record and nothing else
+        if ray is not None:
+            from xlir_bench.encode.ray_engine import prefill
+            from xlir_bench.evaluation.pipeline import EvalOptions
 
-        model = prefill(model, EvalOptions.from_kwargs(kwargs), ray)
-    result = evaluate(model, **kwargs)
-    path = _save_or_rescue(result, output)
+            model = prefill(model, EvalOptions.from_kwargs(kwargs), ray)
+        result = evaluate(model, **kwargs)
+    path = _save_or_rescue(result, output, overwrite)
     if trec_dir:
         result.write_trec(trec_dir)
     if as_json:
-        click.echo(result.to_json())
+        click.echo(result.to_json())  # JSON: control characters are escaped by json.dumps
     elif not quiet:
-        click.echo(_summary_table(result, wide))
+        echo(_summary_table(result, wide))
         if "sample" in result.record:
             sample = result.record["sample"]
-            click.echo(f"SAMPLE of {sample['articles']} articles (seed {sample['seed']}): not comparable with full runs")
+            echo(f"SAMPLE of {sample['articles']} articles (seed {sample['seed']}): not comparable with full runs")
         timings = result.record["timings"]
-        click.echo(
+        echo(
             f"\nencode {timings['encode_s']:.1f}s, search {timings['search_s']:.1f}s, "
             f"score {timings['score_s']:.1f}s, total {timings['total_s']:.1f}s"
         )
-    click.echo(f"run record: {path}", err=True)
+    echo(f"run record: {path}", err=True)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool):
+    """What a model or library prints (Python's print and, on a real terminal or pipe, C code too) goes to stderr."""
+    if not active:
+        yield
+        return
+    try:
+        fd = sys.stdout.fileno()
+        sys.stdout.flush()
+        saved = os.dup(fd)
+        os.dup2(sys.stderr.fileno(), fd)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        fd = saved = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            sys.stdout.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
 
 
 def _eval_options(options: dict, trec_dir: str | None, progress: bool) -> dict:
@@ -219,19 +252,29 @@ def _eval_options(options: dict, trec_dir: str | None, progress: bool) -> dict:
 
 
 def _default_output(model: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return Path("runs") / f"{safe_name(Path(model).name or model)}-{stamp}.json"
+    """runs/<model>-<UTC time>.json; a second run within the same second gets -2, -3, ... (never replaces one)."""
+    stem = f"{safe_name(Path(model).name or model)}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
+    path, number = Path("runs") / f"{stem}.json", 1
+    while path.exists():
+        number += 1
+        path = Path("runs") / f"{stem}-{number}.json"
+    return path
 
 
-def _save_or_rescue(result: EvaluationResult, output: Path) -> Path:
-    """Write the record; if that fails after all the work, write it to the temp folder and say where."""
+def _save_or_rescue(result: EvaluationResult, output: Path, overwrite: bool = True) -> Path:
+    """Write the record; if that fails after all the work, write it to the temp folder and say where.
+
+    Without ``overwrite`` a record that appeared at ``output`` meanwhile (another run with
+    the same -o) is kept, and this one is rescued: the last writer does not win silently.
+    """
     try:
-        return result.save(output)
+        return result.save(output, replace=overwrite)
     except OSError as exc:
         rescue = Path(tempfile.gettempdir()) / f"xlir-bench-rescued-{os.getpid()}-{output.name}"
         saved = result.save(rescue)
+        why = "another run wrote a record there meanwhile" if isinstance(exc, FileExistsError) else exc.strerror
         raise XlirError(
-            f"--output {output}: could not write the run record ({exc.strerror}); it was saved to {saved} instead"
+            f"--output {output}: could not write the run record ({why}); it was saved to {saved} instead"
         ) from exc
 
 
@@ -274,7 +317,7 @@ def encode_command(
     model_options = dict(batch_size=batch_size, device=device, query_prompt=query_prompt, passage_prompt=passage_prompt)
     model_options.update(api_options)
     done = encode_shard(model, shard, selection, CacheOptions(cache_dir, True, cache_dtype), model_options, progress=not quiet)
-    click.echo(
+    echo(
         f"shard {done['shard']}: {done['texts']} texts, {done['encoded']} encoded, "
         f"{done['cached_before']} already cached"
         + (f", {done['workers']} Ray workers" if done.get("workers") else "")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import click
 
 from xlir_bench.core.errors import XlirError
+from xlir_bench.models.api_encoder import MAX_RPM, MAX_TIMEOUT_S, MIN_RPM
 
 # Per-query measures every setting keeps; rank distance only exists for multilingual pools.
 COMPARE_METRICS = ("map", "recall@1", "recall@5", "recall@10", "recall@100", "ndcg@10", "mrr@10", "rank_distance")
@@ -20,7 +21,7 @@ def _split(value: str | None, option: str = "--langs") -> list[str] | None:
     items = [item.strip() for item in value.split(",") if item.strip()]
     if not items:
         raise XlirError(f"{option} {value!r}: empty; give a comma list, or leave the option out for all")
-    return items
+    return list(dict.fromkeys(items))  # `--task t,t` evaluates t once
 
 
 class _Number(click.FloatRange):
@@ -77,12 +78,12 @@ def _api_options(command):
         ),
         click.option(
             "--api-rpm",
-            type=click.FloatRange(0, min_open=True),
+            type=_Number(MIN_RPM, MAX_RPM),
             help="at most this many requests per minute [default: no limit].",
         ),
         click.option(
             "--api-timeout",
-            type=click.FloatRange(0, min_open=True),
+            type=_Number(0, MAX_TIMEOUT_S, min_open=True),
             help="seconds to wait for a reply, queueing at the server included [default: 300].",
         ),
         click.option(
@@ -94,6 +95,12 @@ def _api_options(command):
             "--api-backoff",
             type=click.FloatRange(0),
             help="first retry delay in seconds, doubled each retry, with jitter; a Retry-After wins [default: 0.5].",
+        ),
+        click.option(
+            "--api-max-wait",
+            type=_Number(0, MAX_TIMEOUT_S),
+            help="longest wait in seconds a server's Retry-After may ask for; waits of 10 s or more are announced "
+            "[default: 120].",
         ),
     ]
     return _decorated(command, options)

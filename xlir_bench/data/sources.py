@@ -26,7 +26,7 @@ import hashlib
 import re
 import sys
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,35 +85,52 @@ def _language_of(row: dict[str, Any], raw: dict[str, Any], where: Path) -> str:
     return sys.intern(row[field])  # one string per language, not one per row
 
 
-def _assemble(queries, docs, qrels, langs) -> dict[str, LanguageData]:
-    """Per-language LanguageData from (lang, id, text) queries and docs and id-keyed qrels."""
+def _assemble(queries, docs, qrels, langs, where: object = "task data") -> dict[str, LanguageData]:
+    """Per-language LanguageData from (lang, id, text) queries and docs and id-keyed qrels.
+
+    Rows are grouped by language in one pass (a task may list thousands of languages);
+    a listed language without queries or without documents is refused by name.
+    """
     _report_unknown(queries, docs, qrels)
     _refuse_duplicates(docs)
-    out = {}
-    for lang in langs:
-        lang_docs = sorted((doc_id, text) for doc_lang, doc_id, text in docs if doc_lang == lang)
-        position = {doc_id: i for i, (doc_id, _) in enumerate(lang_docs)}
-        lang_qrels = {}
-        for qid, judged in qrels.items():
-            local = {position[doc_id]: grade for doc_id, grade in judged.items() if doc_id in position}
-            if local:
-                lang_qrels[qid] = local
-        lang_queries = [(qid, text) for query_lang, qid, text in queries if query_lang == lang]
-        seen = [qid for qid, _ in lang_queries]
-        if len(set(seen)) != len(seen):
-            repeated = sorted({qid for qid in seen if seen.count(qid) > 1})[:3]
-            raise XlirError(
-                f"language {lang}: query ids {', '.join(repeated)} occur twice; give each language's queries unique ids"
-            )
-        out[lang] = LanguageData(
-            lang,
-            [q for q, _ in lang_queries],
-            [t for _, t in lang_queries],
-            [d for d, _ in lang_docs],
-            [t for _, t in lang_docs],
-            lang_qrels,
+    docs_of: dict[str, list] = {lang: [] for lang in langs}
+    queries_of: dict[str, list] = {lang: [] for lang in langs}
+    for lang, doc_id, text in docs:
+        docs_of.get(lang, []).append((doc_id, text))
+    for lang, qid, text in queries:
+        queries_of.get(lang, []).append((qid, text))
+    return {lang: _language_data(lang, queries_of[lang], sorted(docs_of[lang]), qrels, where) for lang in langs}
+
+
+def _language_data(lang: str, lang_queries: list, lang_docs: list, qrels: dict, where: object) -> LanguageData:
+    if not lang_queries or not lang_docs:
+        raise XlirError(
+            f"{where}: language {lang} is listed in the task file, but the data has {len(lang_queries)} queries and "
+            f"{len(lang_docs)} documents in it; remove {lang} from the task file's languages, or add its rows"
         )
-    return out
+    counts = Counter(qid for qid, _ in lang_queries)
+    repeated = sorted(qid for qid, n in counts.items() if n > 1)[:3]
+    if repeated:
+        raise XlirError(
+            f"language {lang}: query ids {', '.join(repeated)} occur twice; give each language's queries unique ids"
+        )
+    empty = [qid for qid, text in lang_queries if not text.strip()]
+    if empty:
+        warnings.warn(
+            f"language {lang}: {len(empty)} queries have empty text (ids {', '.join(empty[:3])}); they are evaluated "
+            "as they are, every candidate scoring alike; remove them or give them text",
+            stacklevel=3,
+        )
+    position = {doc_id: i for i, (doc_id, _) in enumerate(lang_docs)}
+    lang_qrels = {}
+    for qid, judged in qrels.items():
+        local = {position[doc_id]: grade for doc_id, grade in judged.items() if doc_id in position}
+        if local:
+            lang_qrels[qid] = local
+    return LanguageData(
+        lang, [q for q, _ in lang_queries], [t for _, t in lang_queries], [d for d, _ in lang_docs],
+        [t for _, t in lang_docs], lang_qrels,
+    )  # fmt: skip
 
 
 def _report_unknown(queries, docs, qrels) -> None:
@@ -182,7 +199,7 @@ def load_beir(
             qrels.setdefault(qid, {}).update(judged)
         checksums.update({str(path.relative_to(base.parent)): sha256_file(path) for path in files.values()})
     _report_other_languages(queries, docs, declared or langs)
-    return _assemble(queries, docs, qrels, langs), checksums
+    return _assemble(queries, docs, qrels, langs, base), checksums
 
 
 def load_ir_datasets(raw: dict[str, Any], langs: tuple[str, ...]) -> tuple[dict[str, LanguageData], dict[str, str]]:

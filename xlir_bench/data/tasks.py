@@ -17,13 +17,13 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from xlir_bench.core.constants import FAMILIES, MULTI_POOL
 from xlir_bench.core.errors import XlirError
-from xlir_bench.core.files import read_text
+from xlir_bench.core.files import package_folder, read_text
 from xlir_bench.core.options import suggestion
+from xlir_bench.core.text import visible
 from xlir_bench.data.formats import FORMATS, PINNED_KEYS
 from xlir_bench.data.lareqa import DataSource, LanguageData, resolve_source
 from xlir_bench.data.spec_names import LANGUAGE_CODE, TASK_NAME
@@ -98,10 +98,7 @@ class Task:
 
 def task_folder() -> Path:
     """The repository's ``tasks/`` in a checkout, else the copy installed as ``xlir_bench.task_files``."""
-    checkout = Path(__file__).resolve().parents[2] / "tasks"
-    if checkout.is_dir():
-        return checkout
-    return Path(str(resources.files("xlir_bench.task_files")))
+    return package_folder("xlir_bench.task_files", Path(__file__).resolve().parents[2] / "tasks")
 
 
 def _builtin_task_files() -> list[Path]:
@@ -257,7 +254,7 @@ def get_spec(name: str, allow_override: bool | None = None) -> TaskSpec:
     """A task by name, or the task file at ``name`` when it names a ``.toml`` file."""
     if name.endswith(".toml") or os.sep in name:
         path = Path(name)
-        if not path.is_file():
+        if not path.exists():
             raise XlirError(f"--task {name}: no such task file; give a .toml path or a task name (`xlir-bench tasks`)")
         spec = load_spec(path)
         known = registry(allow_override)
@@ -281,8 +278,13 @@ def select_langs(spec: TaskSpec, langs: list[str] | None) -> tuple[str, ...]:
         return spec.languages
     unknown = [lang for lang in langs if lang not in spec.languages]
     if unknown:
+        shown = ", ".join(visible(lang, ascii_only=True) for lang in unknown[:10])  # a Cyrillic е in еn: \u0435n
+        shown += f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else ""
+        odd = " (written with characters that only look like ASCII letters, or invisible ones)" if not all(
+            lang.isascii() and lang.isprintable() for lang in unknown
+        ) else ""
         raise XlirError(
-            f"--langs: {', '.join(unknown)} not in task {spec.name}; its languages are {', '.join(spec.languages)}"
+            f"--langs: {shown}{odd} not in task {spec.name}; its languages are {', '.join(spec.languages)}"
         )
     return tuple(lang for lang in spec.languages if lang in langs)
 

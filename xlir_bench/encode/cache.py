@@ -98,7 +98,8 @@ def default_cache_dir() -> Path:
 
 def text_key(role: str, text: str) -> bytes:
     # hex, not raw digest: numpy's S dtype would strip a digest's trailing NUL bytes
-    return hashlib.sha256(f"{role}\0{text}".encode()).hexdigest().encode("ascii")
+    # surrogatepass: a lone surrogate (from a JSON "\\ud800") is still one well-defined key
+    return hashlib.sha256(f"{role}\0{text}".encode("utf-8", "surrogatepass")).hexdigest().encode("ascii")
 
 
 def text_keys(role: str, texts: Sequence[str]) -> np.ndarray:
@@ -197,6 +198,7 @@ class EmbeddingCache:
 
     def __init__(self, root: str | os.PathLike, fingerprint: str, name: str, dtype: str = "float32") -> None:
         self.root = Path(root)
+        _cache_root(self.root)  # a folder of other files is never tagged as a cache (backup tools skip tagged ones)
         self.folder = self.root / folder_name(fingerprint)
         self.fingerprint = fingerprint
         self.name = name
@@ -205,7 +207,8 @@ class EmbeddingCache:
         self.stats = CacheStats()
         self._chunks: list[_Chunk] = []
         self._index = _KeyIndex()
-        self._load()
+        with self.disk_errors():
+            self._load()
 
     # ---------------------------------------------------------------- reading
 
@@ -283,6 +286,18 @@ class EmbeddingCache:
         with _locked(self.folder, exclusive=True):
             for path in paths:
                 path.unlink(missing_ok=True)
+
+    @contextmanager
+    def disk_errors(self) -> Iterator[None]:
+        """A full disk or a read-only folder under the cache is the cache's problem, not the model's: say so."""
+        try:
+            yield
+        except OSError as exc:
+            where = exc.filename or self.folder
+            raise XlirError(
+                f"--cache-dir {self.root}: cannot use the embedding cache ({where}: {exc.strerror or exc}); "
+                "free disk space or fix its permissions, or give another --cache-dir, or pass --no-cache"
+            ) from exc
 
     def contains(self, role: str, texts: Sequence[str]) -> np.ndarray:
         """Whether each text is cached (from the key index alone)."""
@@ -465,7 +480,8 @@ class CachedEncoder(Wraps):
         if not texts:
             return encode([])
         # one float32 matrix, filled in place: the run's vectors are never held twice
-        out, missing = self.cache.read(role, texts)
+        with self.cache.disk_errors():
+            out, missing = self.cache.read(role, texts)
         if self._bar is not None:
             self._bar.set_description(f"encode {self.label or role}", refresh=False)
         # small chunks keep the bar moving every few seconds on a CPU, and lose little on Ctrl-C; the run's
@@ -476,7 +492,8 @@ class CachedEncoder(Wraps):
             positions, start = missing[start : start + size], start + size
             batch = [texts[i] for i in positions]
             method = "encode_queries" if role == "query" else "encode_passages"
-            vectors = as_matrix(encode(batch), len(batch), f"model {self.name}: {method}")
+            # a copy: an encoder that edits its input list in place must not change the texts the keys come from
+            vectors = as_matrix(encode(list(batch)), len(batch), f"model {self.name}: {method}")
             if self.cache.dim not in (None, vectors.shape[1]):
                 raise XlirError(
                     f"model {self.name}: {role} embeddings have shape {vectors.shape} but the cache "
@@ -486,7 +503,8 @@ class CachedEncoder(Wraps):
                 )
             if np.isfinite(vectors).all():  # never store what the harness will refuse
                 # the stored values: a later read of a float16 cache must give what this run used
-                vectors = self.cache.put(role, batch, vectors)
+                with self.cache.disk_errors():
+                    vectors = self.cache.put(role, batch, vectors)
             if out is None:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[positions] = vectors
@@ -536,7 +554,8 @@ def _cache_root(root: str | os.PathLike | None) -> Path | None:
         return None
     raise XlirError(
         f"--cache-dir {folder}: not an xlir-bench embedding cache (no {TAG_NAME} from xlir-bench, and it holds "
-        "other files); nothing was read or deleted; give the folder xlir-bench caches into"
+        "other files); nothing was read, written or deleted there; give a new or empty folder, "
+        "or the folder xlir-bench caches into"
     )
 
 

@@ -29,21 +29,38 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from xlir_bench.core.errors import XlirError
+from xlir_bench.models.api_http import (
+    DEFAULT_API_BASE,
+    HTTPHandler,
+    HTTPSHandler,
+    NoRedirect,
+    Watchdog,
+    parse_api_base,
+    parse_input_type,
+    read_quietly,
+    retry_after,
+    server_message,
+)
 from xlir_bench.models.encoders import _digest
 
 PREFIX = "openai:"
-DEFAULT_API_BASE = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
-MAX_DELAY_S = 60.0  # one backoff wait never exceeds this (a server's Retry-After may)
-MAX_RETRY_AFTER_S = 600.0
+MAX_DELAY_S = 60.0  # one backoff wait never exceeds this (a server's Retry-After may, up to --api-max-wait)
+DEFAULT_MAX_WAIT_S = 120.0
+# bounds of the timing options: beyond them a timer or a rate interval overflows the platform's time_t
+MAX_TIMEOUT_S = 86_400.0
+MIN_RPM, MAX_RPM = 0.01, 1_000_000.0
+ANNOUNCE_WAIT_S = 10.0  # a longer wait is announced on stderr
+# A reply holds at most one vector per input: a few hundred KiB of JSON each even for 8k dimensions
+REPLY_BASE_BYTES, REPLY_BYTES_PER_INPUT = 16 * 2**20, 2**20
 
 
 @dataclass
@@ -87,41 +104,9 @@ class _RateLimiter:
             stop.wait(start - now)
 
 
-def parse_api_base(value: str) -> tuple[str, str]:
-    """``URL`` -> (display form without credentials, embeddings endpoint); refuses what is not plain http(s)."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise XlirError(f"--api-base {value}: give an http:// or https:// URL, e.g. {DEFAULT_API_BASE}")
-    if parts.username or parts.password:
-        raise XlirError(
-            "--api-base: the URL holds a user name or password; remove it and put the key in the "
-            "environment variable named by --api-key-env"
-        )
-    if parts.query or parts.fragment:
-        raise XlirError(f"--api-base {value}: remove the ?query/#fragment; give the base URL, e.g. {DEFAULT_API_BASE}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise XlirError(f"--api-base {value}: the port is not a number in 0..65535") from None
-    host = parts.hostname.lower()
-    base = f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path.rstrip('/')}"
-    return base, base + "/embeddings"
-
-
-def _parse_input_type(value: str | Sequence[str] | None) -> tuple[str, str] | None:
-    if value is None:
-        return None
-    items = [item.strip() for item in value.split(",")] if isinstance(value, str) else list(value)
-    if len(items) != 2 or not all(items):
-        raise XlirError(
-            f"--api-input-type {value}: give two values QUERY,PASSAGE, e.g. query,passage or search_query,search_document"
-        )
-    return items[0], items[1]
-
-
 API_OPTIONS = (
     "api_base", "api_key_env", "api_query_model", "api_passage_model", "api_input_type", "api_input_type_field",
-    "api_dimensions", "api_concurrency", "api_rpm", "api_timeout", "api_max_retries", "api_backoff",
+    "api_dimensions", "api_concurrency", "api_rpm", "api_timeout", "api_max_retries", "api_backoff", "api_max_wait",
     "batch_size", "query_prompt", "passage_prompt",
 )  # fmt: skip  -- the options OpenAIEncoder takes, declared for the model table
 
@@ -151,6 +136,7 @@ class OpenAIEncoder:
         api_timeout: float = 300.0,
         api_max_retries: int = 5,
         api_backoff: float = 0.5,
+        api_max_wait: float = DEFAULT_MAX_WAIT_S,
         batch_size: int = 64,
         query_prompt: str | None = None,
         passage_prompt: str | None = None,
@@ -167,25 +153,29 @@ class OpenAIEncoder:
                 f"--api-key-env {api_key_env}: that environment variable is not set; export the API key in it"
             )
         self.models = {"query": api_query_model or model, "passage": api_passage_model or model}
-        self.input_type = _parse_input_type(api_input_type)
+        self.input_type = parse_input_type(api_input_type)
         self.input_type_field = api_input_type_field or "input_type"
         if api_input_type_field and self.input_type is None:
             raise XlirError("--api-input-type-field: give --api-input-type QUERY,PASSAGE too, the values to send in it")
         self.prompts = {"query": query_prompt or "", "passage": passage_prompt or ""}
         _check_ranges(batch_size, api_concurrency, api_max_retries, api_timeout, api_backoff, api_rpm, api_dimensions)
+        if not 0 <= api_max_wait <= MAX_TIMEOUT_S:
+            raise XlirError(f"--api-max-wait {api_max_wait}: must be between 0 and {MAX_TIMEOUT_S:g} seconds")
         self.dimensions = api_dimensions
         self.batch_size = batch_size
         self.concurrency = api_concurrency
         self.timeout = api_timeout
         self.max_retries = api_max_retries
         self.backoff = api_backoff
+        self.max_wait = api_max_wait
+        self._watches: set[Watchdog] = set()
         self.progress = progress
         self.dim: int | None = api_dimensions
         self.usage = ApiUsage()
         self._limiter = _RateLimiter(api_rpm)
         self._lock = threading.Lock()
         # proxies from the environment still apply; redirects do not (they would carry the key elsewhere)
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        self._opener = urllib.request.build_opener(NoRedirect(), HTTPHandler(), HTTPSHandler())
 
     def __repr__(self) -> str:  # never the key
         return f"OpenAIEncoder({self.name!r}, api_base={self.base!r}, api_key_env={self.key_env!r})"
@@ -219,10 +209,8 @@ class OpenAIEncoder:
         blocks: list[np.ndarray | None] = [None] * len(batches)
         stop = threading.Event()
         desc = "encode queries" if role == "query" else "encode passages"
-        with (
-            tqdm(total=len(texts), desc=desc, unit="text", disable=not self.progress, leave=False) as bar,
-            ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches))) as pool,
-        ):
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(batches)))
+        with tqdm(total=len(texts), desc=desc, unit="text", disable=not self.progress, leave=False) as bar:
             futures = {
                 pool.submit(self._request, self._body(batch, role), len(batch), stop): i
                 for i, batch in enumerate(batches)
@@ -231,12 +219,20 @@ class OpenAIEncoder:
                 for future in as_completed(futures):
                     blocks[futures[future]] = future.result()
                     bar.update(len(batches[futures[future]]))
-            except BaseException:
-                stop.set()  # the other threads give up at their next wait
-                for future in futures:
-                    future.cancel()
+            except BaseException:  # Ctrl-C or a failed batch: stop now, not when the slowest reply ends
+                self._stop_all(stop)
+                pool.shutdown(wait=False, cancel_futures=True)
                 raise
+        pool.shutdown(wait=True)
         return np.vstack(blocks)
+
+    def _stop_all(self, stop: threading.Event) -> None:
+        """The other threads give up at their next wait; requests in flight lose their sockets."""
+        stop.set()
+        with self._lock:
+            watches = list(self._watches)
+        for watch in watches:
+            watch.expire()
 
     def _body(self, batch: list[str], role: str) -> bytes:
         body: dict[str, object] = {"model": self.models[role], "input": [self.prompts[role] + text for text in batch]}
@@ -255,18 +251,24 @@ class OpenAIEncoder:
             with self._lock:
                 self.usage.requests += 1
             try:
-                return self._check(self._send(body), count)
+                return self._check(self._send(body, count), count)
             except _Transient as exc:
                 if attempt == self.max_retries:
                     raise self._error(self._gave_up(str(exc), attempt + 1)) from None
                 with self._lock:
                     self.usage.retries += 1
                 stop.wait(self._delay(attempt, exc.retry_after))
+            if stop.is_set():
+                raise _Cancelled
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(retry_after, MAX_RETRY_AFTER_S)
+            wait = min(retry_after, self.max_wait)
+            if wait >= ANNOUNCE_WAIT_S or wait < retry_after:
+                capped = f", capped by --api-max-wait {self.max_wait:g}s" if wait < retry_after else ""
+                warnings.warn(f"{self.endpoint} asked to retry after {retry_after:g}s (Retry-After); waiting {wait:g}s{capped}", stacklevel=2)
+            return wait
         ceiling = min(MAX_DELAY_S, self.backoff * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # jitter: threads hit by one 429 do not return together
 
@@ -278,21 +280,51 @@ class OpenAIEncoder:
             "raise --api-max-retries/--api-timeout, or try later"
         )
 
-    def _send(self, body: bytes) -> bytes:
+    def _send(self, body: bytes, count: int) -> bytes:
         """POST once; the reply body of a 2xx, an XlirError for a permanent failure, _Transient otherwise."""
         headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "xlir-bench"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
         request = urllib.request.Request(self.endpoint, data=body, headers=headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.timeout) as reply:
-                return reply.read()
-        except urllib.error.HTTPError as exc:
-            raise self._http_error(exc.code, exc.headers, _read_quietly(exc)) from None
-        except urllib.error.URLError as exc:
-            raise self._network_error(exc.reason) from None
-        except (OSError, http.client.HTTPException) as exc:  # timeouts, resets and short reads while reading
-            raise self._network_error(exc) from None
+        with Watchdog(self.timeout) as watch:
+            with self._lock:
+                self._watches.add(watch)
+            try:
+                with self._opener.open(request, timeout=self.timeout) as reply:
+                    raw = self._read_capped(reply, REPLY_BASE_BYTES + REPLY_BYTES_PER_INPUT * count)
+                if watch.expired:  # the socket was closed under a reply still coming
+                    raise self._network_error(TimeoutError())
+                return raw
+            except urllib.error.HTTPError as exc:
+                raise self._http_error(exc.code, exc.headers, read_quietly(exc)) from None
+            except urllib.error.URLError as exc:
+                raise self._network_error(TimeoutError() if watch.expired else exc.reason) from None
+            except (OSError, http.client.HTTPException) as exc:  # timeouts, resets and short reads while reading
+                raise self._network_error(TimeoutError() if watch.expired else exc) from None
+            finally:
+                with self._lock:
+                    self._watches.discard(watch)
+
+    def _read_capped(self, reply, limit: int) -> bytes:
+        """The reply body, refused past ``limit`` bytes (a misdirected --api-base can stream gigabytes)."""
+        declared = reply.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_big(int(declared), limit)
+        parts, size = [], 0
+        while size <= limit:
+            part = reply.read(1 << 20)
+            if not part:
+                return b"".join(parts)
+            parts.append(part)
+            size += len(part)
+        raise self._too_big(size, limit)
+
+    def _too_big(self, size: int, limit: int) -> XlirError:
+        return self._error(
+            f"model {self.name}: {self.endpoint} sent a reply of more than {limit / 2**20:.0f} MiB "
+            f"(at least {size / 2**20:.0f} MiB) for one batch of {(limit - REPLY_BASE_BYTES) // REPLY_BYTES_PER_INPUT} "
+            "texts; is --api-base an embeddings API?"
+        )
 
     def _http_error(self, status: int, headers, raw: bytes) -> Exception:
         where = f"model {self.name}: {self.endpoint}"
@@ -305,17 +337,17 @@ class OpenAIEncoder:
             )
         if status == 404:
             return self._error(
-                f"{where} answered HTTP 404 ({_server_message(raw)}): unknown model or route; check the model "
+                f"{where} answered HTTP 404 ({server_message(raw)}): unknown model or route; check the model "
                 "name and that --api-base is the API's base URL (/embeddings is appended, e.g. .../v1)"
             )
         if status in (408, 429) or status >= 500:
-            return _Transient(f"HTTP {status}", _retry_after(headers))
+            return _Transient(f"HTTP {status}", retry_after(headers))
         if 300 <= status < 400:
             return self._error(
                 f"{where} answered HTTP {status} (redirect to {headers.get('Location', '?')}); redirects are not "
                 "followed, give the final URL as --api-base"
             )
-        return self._error(f"{where} answered HTTP {status}: {_server_message(raw)}")
+        return self._error(f"{where} answered HTTP {status}: {server_message(raw)}")
 
     def _network_error(self, reason: object) -> Exception:
         if isinstance(reason, ssl.SSLCertVerificationError):
@@ -401,41 +433,7 @@ def _check_ranges(batch_size, concurrency, max_retries, timeout, backoff, rpm, d
     for option, value, low in limits:
         if value < low:
             raise XlirError(f"{option} {value}: must be at least {low}")
-    for option, value in (("--api-timeout", timeout), ("--api-rpm", rpm if rpm is not None else 1)):
-        if not value > 0:
-            raise XlirError(f"{option} {value}: must be more than 0")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A 3xx stays an HTTPError: urllib would re-send the Authorization header to the new location."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-def _read_quietly(exc: urllib.error.HTTPError) -> bytes:
-    try:
-        return exc.read()
-    except (OSError, http.client.HTTPException):
-        return b""
-
-
-def _retry_after(headers) -> float | None:
-    """``Retry-After`` in seconds (the HTTP-date form is ignored: backoff applies)."""
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return None
-    return seconds if seconds >= 0 and np.isfinite(seconds) else None
-
-
-def _server_message(raw: bytes) -> str:
-    """The API's own error message (OpenAI's ``error.message``), one short line."""
-    try:
-        reply = json.loads(raw)
-        message = reply["error"]["message"] if isinstance(reply.get("error"), dict) else reply.get("error") or reply
-    except (ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
-        message = raw.decode("utf-8", "replace")
-    text = " ".join(str(message).split())
-    return (text[:200] + "...") if len(text) > 200 else text or "no message"
+    if not 0 < timeout <= MAX_TIMEOUT_S:
+        raise XlirError(f"--api-timeout {timeout}: must be more than 0 and at most {MAX_TIMEOUT_S:g} seconds")
+    if rpm is not None and not MIN_RPM <= rpm <= MAX_RPM:
+        raise XlirError(f"--api-rpm {rpm}: must be between {MIN_RPM:g} and {MAX_RPM:g} requests per minute")

@@ -45,7 +45,23 @@ def _openai(spec: str, progress: bool, options: dict[str, Any]) -> Any:
     return OpenAIEncoder(spec[len(API_PREFIX) :], progress=progress, **options)
 
 
+def _refuse_non_model_path(name: str) -> None:
+    """``--model ''`` (which is the current folder) or ``--model /etc`` is not a model, whatever is installed."""
+    if not name.strip():
+        raise XlirError(
+            f"--model {name!r}: empty; give {', '.join(builtin_names())}, openai:NAME, py:MODULE:FACTORY "
+            "or a sentence-transformers folder"
+        )
+    path = Path(name).expanduser()
+    if path.exists() and not (path.is_dir() and any((path / f).is_file() for f in ("modules.json", "config.json"))):
+        raise XlirError(
+            f"--model {name}: not a sentence-transformers folder (no modules.json or config.json in it); "
+            "give the folder a model was saved to"
+        )
+
+
 def _sentence_transformers(spec: str, progress: bool, options: dict[str, Any]) -> Any:
+    _refuse_non_model_path(spec)
     if not Path(spec).expanduser().exists() and not _in_hub_cache(spec):
         if spec.startswith((".", "/", "~")) or spec.count("/") > 1:
             raise XlirError(f"--model {spec}: path does not exist; give a sentence-transformers folder")

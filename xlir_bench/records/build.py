@@ -32,7 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from xlir_bench.core.errors import XlirError
 from xlir_bench.core.files import safe_name, write_atomic
+from xlir_bench.core.text import visible
 from xlir_bench.measures import REGISTRY, nan_mean
 from xlir_bench.records.schema import SCHEMA_VERSION, RunRecord, load_record
 from xlir_bench.stats.bootstrap import family_intervals
@@ -242,13 +244,15 @@ class EvaluationResult:
     def to_json(self) -> str:
         return json.dumps(self.record, ensure_ascii=False, allow_nan=False)
 
-    def save(self, path: str | os.PathLike) -> Path:
-        return write_atomic(path, self.to_json())
+    def save(self, path: str | os.PathLike, replace: bool = True) -> Path:
+        """Write the record; with ``replace=False`` an existing file is never replaced (FileExistsError)."""
+        return write_atomic(path, self.to_json(), replace=replace)
 
     def write_trec(self, folder: str | os.PathLike, run_name: str | None = None) -> list[Path]:
         """A TREC run file (top ``depth``) and a qrels file per setting."""
         # the run tag is one whitespace-free column of every TREC line
         run_name = safe_name(run_name or self.record["model"]["name"])
+        self._check_trec_ids()
         written = []
         for task, outcomes in self.outcomes.items():
             for outcome in outcomes:
@@ -257,6 +261,23 @@ class EvaluationResult:
                 written.append(write_atomic(Path(folder) / f"{stem}.run", _trec_run(outcome, run_name)))
                 written.append(write_atomic(Path(folder) / f"{stem}.qrels", _trec_qrels(outcome)))
         return written
+
+    def _check_trec_ids(self) -> None:
+        """TREC files are whitespace-separated columns: an id holding a space would shift them, silently."""
+        for task, outcomes in self.outcomes.items():
+            for outcome in outcomes:
+                docs = [*(doc for judged in outcome.qrels.values() for doc in judged), *(d for row in outcome.top for d in row)]
+                bad = _spaced(outcome.scores.query_ids) or _spaced(outcome.qrels) or _spaced(docs)
+                if bad is not None:
+                    raise XlirError(
+                        f"--trec-dir: task {task} has the id {visible(repr(bad))}, empty or holding whitespace, which "
+                        "TREC files cannot carry (columns are whitespace-separated); no TREC file was written "
+                        "(the run record was); rename such ids in the data, or leave out --trec-dir"
+                    )
+
+
+def _spaced(ids) -> str | None:
+    return next((str(i) for i in ids if not str(i) or any(c.isspace() for c in str(i))), None)
 
 
 def _trec_run(outcome: Any, run_name: str) -> str:

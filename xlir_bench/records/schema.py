@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,7 +213,7 @@ def load_record(path: str | os.PathLike) -> RunRecord:
     if path.is_dir():
         raise XlirError(f"{path}: is a folder; give a run record file (.json or .json.gz)")
     try:
-        text = read_bytes_capped(path).decode("utf-8")
+        text = read_bytes_capped(path).decode("utf-8-sig")  # an editor's BOM is not part of the JSON
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise XlirError(f"{path}: cannot read run record ({reason}); check the path or re-run `xlir-bench run`") from exc
@@ -280,6 +281,27 @@ def _check_numbers(value: Any, where: str) -> None:
 def _check_metrics(metrics: Any, where: str) -> None:
     for name, value in _expect(metrics, dict, where).items():
         _number_or_null(value, f"{where}.{name}")
+        _check_range(name, [value], f"{where}.{name}")
+
+
+# Measures that are shares or means of shares lie in [0, 1]; ranks and rank ratios are at least 0.
+# A measure not named here (a new one) is only checked for finiteness.
+_UNIT = re.compile(r"(map|recall@\d+|ndcg@\d+|mrr@\d+|r_precision|ann_recall|same_lang_\w+|strong_alignment|translation_consistency)")
+_NON_NEGATIVE = re.compile(r"rank_distance\w*")
+
+
+def _check_range(name: str, values: list, where: str) -> None:
+    """Values a measure cannot take (an AP of 7.5, a negative rank) mean the record was edited or broken."""
+    if _UNIT.fullmatch(name):
+        high, bounds = 1.0, "between 0 and 1"
+    elif _NON_NEGATIVE.fullmatch(name):
+        high, bounds = np.inf, "at least 0"
+    else:
+        return
+    array = np.asarray(values, dtype=np.float64)  # null -> NaN, which no comparison below selects
+    bad = array[(array < 0) | (array > high)]
+    if bad.size:
+        raise _Invalid(f"{where} holds {bad[0]:g}; {name} is {bounds}")
 
 
 def _check_setting(entry: Any, where: str) -> None:
@@ -291,8 +313,8 @@ def _check_setting(entry: Any, where: str) -> None:
         _expect(entry[name], str, f"{where}.{name}")
     if entry["family"] not in ("mono", "cross", "multi"):
         raise _Invalid(f"{where}.family is {entry['family']!r}, not mono/cross/multi")
-    if "n_queries" in entry:
-        _expect(entry["n_queries"], int, f"{where}.n_queries")
+    if "n_queries" in entry and _expect(entry["n_queries"], int, f"{where}.n_queries") < 0:
+        raise _Invalid(f"{where}.n_queries is {entry['n_queries']}, a negative count")
     if "pool_langs" in entry and not all(isinstance(x, str) for x in _expect(entry["pool_langs"], list, where)):
         raise _Invalid(f"{where}.pool_langs holds a non-string")
     _check_metrics(entry["metrics"], f"{where}.metrics")
@@ -302,6 +324,9 @@ def _check_setting(entry: Any, where: str) -> None:
         raise _Invalid(f"{where}.per_query.qid holds a non-string id")
     if len(set(qids)) != len(qids):
         raise _Invalid(f"{where}.per_query.qid lists a query id twice")
+    ranking = per_query.get("map")
+    if qids and isinstance(ranking, list) and ranking and all(v is None for v in ranking):
+        raise _Invalid(f"{where}.per_query.map is null for all {len(qids)} queries; no query was scored")
     for name, values in per_query.items():
         if name == "qid":
             continue
@@ -310,6 +335,7 @@ def _check_setting(entry: Any, where: str) -> None:
             raise _Invalid(f"{where}.per_query.{name} has {len(values)} values for {len(qids)} queries")
         if not _finite_or_null(values):
             raise _Invalid(f"{where}.per_query.{name} holds a value that is not a finite number or null")
+        _check_range(name, values, f"{where}.per_query.{name}")
         if name not in entry["metrics"]:
             raise _Invalid(f"{where}.metrics lacks {name}, which per_query holds")
 
@@ -334,4 +360,5 @@ def _check_top(record: Any) -> None:
         _expect(record["created"], str, "created")
     if "selection" in record:
         _expect(record["selection"], dict, "selection")
-    _expect(record["results"], dict, "results")
+    if not _expect(record["results"], dict, "results"):
+        raise _Invalid("results is empty: the record holds no evaluated task")

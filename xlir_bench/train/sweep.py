@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from xlir_bench.core.errors import XlirError
+from xlir_bench.core.files import read_text
 from xlir_bench.records.build import load_record, write_atomic
 from xlir_bench.train import training
 from xlir_bench.train.sampling import STRATEGIES, PairInfo, plan_batches
@@ -88,6 +89,7 @@ AXES: dict[str, tuple[type, Callable[[Any], bool], str]] = {
     "epochs": (float, lambda v: v > 0.0, "a positive number of passes over all training pairs"),
     "cached_mini_batch": (int, lambda v: v >= 1, "an integer >= 1 (GradCache mini-batch)"),
 }
+MAX_CELLS = 10_000  # a sweep trains one model per cell: more is a typo, not a plan
 DEFAULTS = {  # also the order of the product: a configuration's seeds come one after another
     "strategy": "hybrid",
     "mono_ratio": None,
@@ -251,10 +253,8 @@ def load_grid(path: str | Path) -> Grid:
     """Read and check a grid file; raises one-line :class:`XlirError` naming the file and key on any problem."""
     path = Path(path)
     where = _Where(path)
-    if not path.is_file():
-        raise XlirError(f"{path}: no such grid file; give a TOML grid (see `experiments/study.toml`)")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:  # read_text refuses a folder or a pipe by name, and never blocks on one
+        raw = tomllib.loads(read_text(path, "grid", "give a TOML grid (see `experiments/study.toml`)"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise XlirError(f"{path}: not valid TOML ({exc}); fix the file") from exc
     where.unknown(raw, list(TOP_KEYS), "")
@@ -496,16 +496,26 @@ def _cells(where: _Where, train: dict[str, Any], blocks: list[Any]) -> list[Cell
     defaults = {key: [value] for key, value in DEFAULTS.items()}
     defaults.update({key: _values(where, key, train[key], "train.") for key in AXES if key in train})
     combos: list[dict[str, Any]] = []
+    seen: set[str] = set()  # a set, not `in combos`: checking a list is quadratic in the cells
+    total = 0
     for number, block in enumerate(blocks or [{}], 1):
         if not isinstance(block, dict):
             raise where.error(f"grid[{number}]", "must be a table ([[grid]])")
         where.unknown(block, list(AXES), f"grid[{number}].")
         axes = {**defaults, **{key: _values(where, key, v, f"grid[{number}].") for key, v in block.items()}}
+        total += math.prod(len(values) for values in axes.values())
+        if total > MAX_CELLS:
+            raise where.error(
+                f"grid[{number}]", f"the grid has {total:,}+ cells, more than {MAX_CELLS:,}; each cell trains a "
+                "model, so give fewer values per axis or split the grid into several files"
+            )
         for values in itertools.product(*axes.values()):
             options = dict(zip(axes, values, strict=True))
             if options["strategy"] != "hybrid":
                 options["mono_ratio"] = None  # a single-type strategy has no batch-type draw
-            if options not in combos:
+            key = repr(sorted(options.items()))
+            if key not in seen:
+                seen.add(key)
                 combos.append(options)
     varying = [key for key in _SUFFIX if len({repr(c[key]) for c in combos}) > 1]
     usual = {key: _modal([c[key] for c in combos]) for key in _UNNAMED_WHEN_USUAL}

@@ -1,0 +1,1 @@
+"""Run records of the project leaderboard, shipped as package data of ``xlir_bench.leaderboard_runs``."""
