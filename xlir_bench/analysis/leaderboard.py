@@ -212,8 +212,8 @@ def _interval(records: list[RunRecord], task: str, family: str, metric: str, clu
     """[low, high]: stored when one record used the wanted unit, else resampled (seeds, then clusters)."""
     unit, of = clusters
     stored = records[0].results[task].extra.get("intervals", {}).get(family, {}).get(metric)
-    if len(records) == 1 and interval_unit(records[0], task) == unit:
-        return stored
+    if len(records) == 1 and (stored is None or interval_unit(records[0], task) == unit):
+        return stored  # a record made without intervals (--bootstrap 0) gets none here either
     keys = [s.key for s in records[0].results[task].settings if s.family == family and metric in s.per_query]
     if not keys or options.resamples <= 0:
         return None

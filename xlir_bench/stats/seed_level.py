@@ -117,7 +117,7 @@ def seed_interval(values, codes: np.ndarray | None = None, options: SeedOptions 
     """(mean seed score, low, high) of one configuration: two-stage bootstrap over its seeds, then clusters."""
     a = np.atleast_2d(np.asarray(values, dtype=np.float64))
     estimate = float(seed_scores(a).mean())
-    if options.resamples <= 0:
+    if options.resamples <= 0 or a.shape[1] == 0:
         return estimate, float("nan"), float("nan")
     rng = np.random.default_rng(options.seed)
     n_units = a.shape[1] if codes is None else int(np.max(codes)) + 1
@@ -133,7 +133,7 @@ def _sd(scores: np.ndarray) -> float:
 
 def _two_stage_interval(a: np.ndarray, b: np.ndarray, codes, options: SeedOptions) -> tuple[float, float]:
     """Percentile interval of the estimate over resamples of seeds (per side) and then clusters (shared)."""
-    if options.resamples <= 0:
+    if options.resamples <= 0 or a.shape[1] == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(options.seed)
     n_units = a.shape[1] if codes is None else int(np.max(codes)) + 1

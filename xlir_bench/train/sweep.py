@@ -672,7 +672,7 @@ class Session:
 
 
 def _cluster(raw: dict[str, Any], where) -> str | None:
-    from .clusters import UNITS
+    from xlir_bench.data.clusters import UNITS
 
     if "cluster" in raw and raw["cluster"] not in UNITS:
         raise where.error("cluster", f"{raw['cluster']!r} is not a unit; use one of {', '.join(UNITS)}")
