@@ -31,7 +31,7 @@ import time
 import numpy as np
 from _common import load_tasks
 
-from xlir_bench.encode.cache import with_cache
+from xlir_bench.encode.cached import with_cache
 from xlir_bench.encode.options import CacheOptions
 from xlir_bench.models.registry import load_model
 

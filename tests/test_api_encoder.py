@@ -28,7 +28,8 @@ from click.testing import CliRunner
 
 from xlir_bench.cli.app import cli
 from xlir_bench.core.errors import XlirError
-from xlir_bench.encode.cache import CachedEncoder, EmbeddingCache
+from xlir_bench.encode.cache import EmbeddingCache
+from xlir_bench.encode.cached import CachedEncoder
 from xlir_bench.models.api_encoder import OpenAIEncoder
 from xlir_bench.models.registry import load_model
 

@@ -16,7 +16,8 @@ import xlir_bench
 from xlir_bench.cli.app import cli
 from xlir_bench.data.lareqa import resolve_source
 from xlir_bench.data.tasks import get_spec, load_task
-from xlir_bench.encode.cache import EmbeddingCache, cache_info, text_key
+from xlir_bench.encode.cache import EmbeddingCache, text_key
+from xlir_bench.encode.admin import cache_info
 from xlir_bench.encode.sharding import parse_shard, shard_items, task_texts
 
 
@@ -143,7 +144,8 @@ WRITER = textwrap.dedent("""
     import numpy as np
     sys.path.insert(0, {tests!r})
     from tiny_models import _HashEncoder
-    from xlir_bench.encode.cache import CachedEncoder, EmbeddingCache
+    from xlir_bench.encode.cache import EmbeddingCache
+    from xlir_bench.encode.cached import CachedEncoder
     texts = [f"text {{i}}" for i in range(int(sys.argv[1]), int(sys.argv[2]))]
     encoder = CachedEncoder(_HashEncoder(), EmbeddingCache({root!r}, "fp-concurrent", "hash"), chunk_texts=7)
     for _ in range(3):

@@ -9,7 +9,9 @@ import pytest
 from tiny_models import _HashEncoder
 
 from xlir_bench.core.errors import XlirError
-from xlir_bench.encode.cache import CachedEncoder, EmbeddingCache, cache_info, text_key
+from xlir_bench.encode.cache import EmbeddingCache, text_key
+from xlir_bench.encode.admin import cache_info
+from xlir_bench.encode.cached import CachedEncoder
 
 
 def vectors_for(texts, dim=8):

@@ -14,7 +14,8 @@ from xlir_bench.cli.app import cli
 from xlir_bench.cli.evaluate import RUN_SECTIONS
 from xlir_bench.cli.run_table import SUMMARY, blocks, summary_table
 from xlir_bench.core.progress import chunk_sizes, clear_bars
-from xlir_bench.encode.cache import CachedEncoder, EmbeddingCache
+from xlir_bench.encode.cache import EmbeddingCache
+from xlir_bench.encode.cached import CachedEncoder
 from xlir_bench.records.schema import load_record
 
 REPO = Path(__file__).resolve().parent.parent

@@ -39,89 +39,40 @@ still read.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import io
 import json
 import os
-import re
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.files import write_atomic
-from xlir_bench.core.progress import FIRST_CHUNK, chunk_sizes, run_bar
-from xlir_bench.data.lareqa import cache_root
-from xlir_bench.models.encoders import Wraps, as_matrix
-
-CHUNK_TEXTS = 512
-ROLES = ("query", "passage")
-DTYPES = ("float32", "float16")
-TAG_NAME = "CACHEDIR.TAG"
-TAG_TEXT = (
-    "Signature: 8a477f597d28d172789f06886806bc55\n"
-    "# This file is a cache directory tag created by xlir-bench (embedding cache).\n"
-    "# For information about cache directory tags see https://bford.info/cachedir/\n"
+from xlir_bench.encode.layout import (
+    _KEYS,
+    _LEGACY,
+    _VECTORS,
+    _VECTORS_SUFFIX,
+    CHUNK_TEXTS,
+    DTYPES,
+    ROLES,
+    TAG_NAME,
+    TAG_TEXT,
+    _cache_root,
+    _file_mode,
+    _locked,
+    _read_json,
+    check_dtype,
+    default_cache_dir,
+    folder_name,
+    text_key,
+    text_keys,
 )
-_LEGACY = re.compile(r"^(query|passage)-[0-9a-f]{32}\.npz$")
-_KEYS = re.compile(r"^(query|passage)-[0-9a-f]{32}\.keys$")
-_VECTORS = re.compile(r"^(query|passage)-[0-9a-f]{32}\.vectors\.npy$")
-_CHUNK = _LEGACY  # kept for callers of 0.2
-_SAFE_FOLDER = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
-_VECTORS_SUFFIX = ".vectors.npy"
-
-
-def _file_mode() -> int:
-    """0666 less the umask, but always owner- and group-readable: one cache is shared by a team's jobs."""
-    current = os.umask(0)
-    os.umask(current)
-    return (0o666 & ~current) | 0o440
-
-
-def folder_name(fingerprint: str) -> str:
-    """A fingerprint as a folder name; an encoder's own fingerprint could hold '/' or '..', so hash those."""
-    if _SAFE_FOLDER.fullmatch(fingerprint) and fingerprint not in (".", ".."):
-        return fingerprint
-    return "fp-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
-
-
-def default_cache_dir() -> Path:
-    return cache_root() / "embeddings"
-
-
-def text_key(role: str, text: str) -> bytes:
-    # hex, not raw digest: numpy's S dtype would strip a digest's trailing NUL bytes
-    # surrogatepass: a lone surrogate (from a JSON "\\ud800") is still one well-defined key
-    return hashlib.sha256(f"{role}\0{text}".encode("utf-8", "surrogatepass")).hexdigest().encode("ascii")
-
-
-def text_keys(role: str, texts: Sequence[str]) -> np.ndarray:
-    """The cache keys of ``texts`` as an S64 array."""
-    return np.array([text_key(role, text) for text in texts], dtype="S64").reshape(len(texts))
-
-
-def check_dtype(dtype: str) -> np.dtype:
-    if dtype not in DTYPES:
-        raise XlirError(f"--cache-dtype {dtype}: choose one of {', '.join(DTYPES)}")
-    return np.dtype(dtype)
-
-
-@contextmanager
-def _locked(folder: Path, exclusive: bool) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -403,14 +354,6 @@ class EmbeddingCache:
         write_atomic(self.folder / "model.json", json.dumps(meta), mode=_file_mode())
 
 
-def with_cache(
-    encoder: Any, cache_dir: str | os.PathLike | None, use_cache: bool, name: str | None = None, dtype: str = "float32"
-) -> Any:
-    """Wrap an encoder in the embedding cache (unless switched off or already wrapped); ``dtype`` is its storage."""
-    if not use_cache or isinstance(encoder, CachedEncoder):
-        return encoder
-    cache = EmbeddingCache(cache_dir or default_cache_dir(), encoder.fingerprint, name or encoder.name, dtype)
-    return CachedEncoder(encoder, cache)
 
 
 def mark_cache_root(root: Path) -> None:
@@ -433,229 +376,9 @@ def _remove_orphans(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-@dataclass
-class CachedEncoder(Wraps):
-    """Wraps an encoder: cached texts are read back, the rest encoded in chunks and stored as they finish.
-
-    One progress bar covers the whole run (:meth:`start_progress` sets its total,
-    the pipeline's :attr:`label` names what is being encoded), so its rate and
-    time left are those of the run, not of one chunk; the wrapped encoder's own
-    per-call bar is switched off.
-    """
-
-    encoder: object
-    cache: EmbeddingCache
-    chunk_texts: int = CHUNK_TEXTS
-    progress: bool = field(default=False, init=False)
-    label: str = field(default="", init=False)
-    _bar: object = field(default=None, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.progress = bool(getattr(self.encoder, "progress", False))
-        if self.progress:
-            self.encoder.progress = False
-
-    def missing(self, role: str, texts: Sequence[str]) -> int:
-        """How many of the distinct ``texts`` are not cached yet (for the plan printed before encoding)."""
-        distinct = list(set(texts))
-        return int(len(distinct) - self.cache.contains(role, distinct).sum())
-
-    def start_progress(self, total: int) -> None:
-        self.close_progress()
-        if self.progress and total:
-            self._bar = run_bar(total, "encode")
-
-    def close_progress(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode("query", self.encoder.encode_queries, texts)
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode("passage", self.encoder.encode_passages, texts)
-
-    def _encode(self, role: str, encode, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return encode([])
-        # one float32 matrix, filled in place: the run's vectors are never held twice
-        with self.cache.disk_errors():
-            out, missing = self.cache.read(role, texts)
-        if self._bar is not None:
-            self._bar.set_description(f"encode {self.label or role}", refresh=False)
-        # small chunks keep the bar moving every few seconds on a CPU, and lose little on Ctrl-C; the run's
-        # first chunks are smaller still (32, 64, ...), so the bar moves within seconds of the plan
-        first = FIRST_CHUNK if self._bar is not None and self._bar.n == 0 else 0
-        start = 0
-        for size in chunk_sizes(len(missing), self.chunk_texts, first):
-            positions, start = missing[start : start + size], start + size
-            batch = [texts[i] for i in positions]
-            method = "encode_queries" if role == "query" else "encode_passages"
-            # a copy: an encoder that edits its input list in place must not change the texts the keys come from
-            vectors = as_matrix(encode(list(batch)), len(batch), f"model {self.name}: {method}")
-            if self.cache.dim not in (None, vectors.shape[1]):
-                raise XlirError(
-                    f"model {self.name}: {role} embeddings have shape {vectors.shape} but the cache "
-                    f"{self.cache.folder} holds dimension {self.cache.dim} for this model; query and passage "
-                    "encoders must share one dimension, and keep it (an API model may change behind its name: "
-                    f"xlir-bench cache clear --model {self.name})"
-                )
-            if np.isfinite(vectors).all():  # never store what the harness will refuse
-                # the stored values: a later read of a float16 cache must give what this run used
-                with self.cache.disk_errors():
-                    vectors = self.cache.put(role, batch, vectors)
-            if out is None:
-                out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[positions] = vectors
-            if self._bar is not None:
-                self._bar.update(len(batch))
-        return out
 
 
-def _is_cache_file(path: Path) -> bool:
-    name = path.name
-    return path.is_file() and (
-        name in ("model.json", ".lock")
-        or any(pattern.fullmatch(name) for pattern in (_LEGACY, _KEYS, _VECTORS))
-        or (name.startswith(".") and name.endswith(".tmp"))
-    )
-
-
-def _is_cache_folder(folder: Path) -> bool:
-    """A model folder as the cache writes it: a safe name and nothing but cache files in it."""
-    if folder.is_symlink() or not folder.is_dir() or not _SAFE_FOLDER.fullmatch(folder.name):
-        return False
-    return all(_is_cache_file(entry) and not entry.is_symlink() for entry in folder.iterdir())
-
-
-def _is_legacy_cache_folder(folder: Path) -> bool:
-    """An untagged (xlir-bench 0.1) model folder: our layout, our own model.json, and at least one chunk."""
-    if not _is_cache_folder(folder):
-        return False
-    meta = _read_json(folder / "model.json")
-    named = meta.get("fingerprint") == folder.name and isinstance(meta.get("dim"), int)
-    return named and any(_LEGACY.fullmatch(p.name) for p in folder.iterdir())
-
-
-def _cache_root(root: str | os.PathLike | None) -> Path | None:
-    """The cache root to inspect, None when it does not exist; refuses a folder that is not an xlir-bench cache."""
-    folder = Path(root) if root is not None else default_cache_dir()
-    if not folder.exists():
-        return None
-    if not folder.is_dir():
-        raise XlirError(f"--cache-dir {folder}: not a folder; point it at an xlir-bench embedding cache")
-    if (folder / TAG_NAME).is_file() and "xlir-bench" in (folder / TAG_NAME).read_text(errors="replace"):
-        return folder
-    entries = list(folder.iterdir())
-    if entries and all(_is_legacy_cache_folder(entry) for entry in entries):  # made before the tag existed
-        return folder
-    if not entries:
-        return None
-    raise XlirError(
-        f"--cache-dir {folder}: not an xlir-bench embedding cache (no {TAG_NAME} from xlir-bench, and it holds "
-        "other files); nothing was read, written or deleted there; give a new or empty folder, "
-        "or the folder xlir-bench caches into"
-    )
-
-
-def _count_chunk(path: Path) -> int | None:
-    """Texts in a chunk, None when its keys or (from the .npy header alone) its vectors are damaged."""
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            count = len(archive["keys"])
-        if _KEYS.fullmatch(path.name):
-            vectors = np.load(path.with_suffix(_VECTORS_SUFFIX), mmap_mode="r", allow_pickle=False)
-            if vectors.ndim != 2 or len(vectors) != count:
-                return None
-        return count
-    except Exception:  # noqa: BLE001 - a damaged chunk is reported, not fatal
-        return None
-
-
-def cache_info(root: str | os.PathLike | None = None) -> list[dict]:
-    """One entry per cached model: name, fingerprint, vectors per role, damaged chunks, bytes on disk.
-
-    Folders under the root that the cache did not write are listed with ``model`` = None
-    and ``foreign`` = True; nothing in them is read.
-    """
-    folder = _cache_root(root)
-    if folder is None:
-        return []
-    entries = []
-    for sub in sorted(p for p in folder.iterdir() if p.name != TAG_NAME):
-        if not _is_cache_folder(sub):
-            strangers = sorted(p.name for p in sub.iterdir() if not _is_cache_file(p))[:3] if sub.is_dir() else []
-            entries.append({"model": None, "fingerprint": sub.name, "foreign": True, "strangers": strangers})
-            continue
-        meta = _read_json(sub / "model.json")
-        counts, damaged = dict.fromkeys(ROLES, 0), 0
-        for path in sub.iterdir():
-            if not (_KEYS.fullmatch(path.name) or _LEGACY.fullmatch(path.name)):
-                continue
-            n = _count_chunk(path)
-            if n is None:
-                damaged += 1
-            else:
-                counts[path.name.split("-", 1)[0]] += n
-        entries.append(
-            {
-                "model": meta.get("name", "?") if isinstance(meta.get("name"), str) else "?",
-                "fingerprint": meta.get("fingerprint", sub.name) if isinstance(meta.get("fingerprint"), str) else sub.name,
-                "folder": sub.name,
-                "dim": meta.get("dim"),
-                "dtype": meta.get("dtype", "float32") if meta else None,
-                "queries": counts["query"],
-                "passages": counts["passage"],
-                "damaged_chunks": damaged,
-                "metadata_ok": bool(meta),
-                "bytes": sum(p.stat().st_size for p in sub.iterdir() if p.is_file()),
-                "foreign": False,
-            }
-        )
-    return entries
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-@dataclass
-class Cleared:
-    removed: list[str] = field(default_factory=list)  # model folders deleted
-    untouched: list[str] = field(default_factory=list)  # foreign entries left as they were
-
-
-def cache_clear(root: str | os.PathLike | None = None, model: str | None = None) -> Cleared:
-    """Remove the cached vectors of every model, or of the model named ``model`` (name or fingerprint).
-
-    Only cache files inside cache folders are deleted, one by one; a folder is
-    removed only once empty. Foreign entries are reported in ``untouched``.
-    """
-    cleared = Cleared()
-    folder = _cache_root(root)
-    if folder is None:
-        return cleared
-    for entry in cache_info(folder):
-        if entry["foreign"]:
-            cleared.untouched.append(entry["fingerprint"])
-            continue
-        if model is not None and model not in (entry["model"], entry["fingerprint"], entry["folder"]):
-            continue
-        sub = folder / entry["folder"]
-        with _locked(sub, exclusive=True):
-            for path in sub.iterdir():
-                if path.name != ".lock" and _is_cache_file(path):
-                    path.unlink()
-        (sub / ".lock").unlink(missing_ok=True)
-        try:
-            sub.rmdir()
-        except OSError:  # something appeared meanwhile: leave it
-            cleared.untouched.append(entry["folder"])
-            continue
-        cleared.removed.append(entry["fingerprint"])
-    return cleared
+__all__ = [
+    "CHUNK_TEXTS", "DTYPES", "ROLES", "TAG_NAME", "CacheStats", "EmbeddingCache", "check_dtype",
+    "default_cache_dir", "folder_name", "mark_cache_root", "text_key", "text_keys",
+]  # fmt: skip

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from xlir_bench.encode.cache import check_dtype, with_cache
+from xlir_bench.encode.cache import check_dtype
+from xlir_bench.encode.cached import with_cache
 
 
 @dataclass(frozen=True)

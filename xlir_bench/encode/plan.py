@@ -12,7 +12,7 @@ from xlir_bench.core.constants import DEFAULT_TASKS
 from xlir_bench.core.errors import XlirError
 from xlir_bench.data.perturb import parse_perturbation, perturb_task_questions
 from xlir_bench.data.tasks import Setting, Task, enumerate_settings, has_judged_queries, load_selection, parse_families
-from xlir_bench.encode.cache import CachedEncoder
+from xlir_bench.encode.cached import CachedEncoder
 from xlir_bench.models.retrievers import DenseRetriever
 
 # A dense encoder reads at most ``max_tokens`` tokens; no script needs more than this many

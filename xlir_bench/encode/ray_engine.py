@@ -32,7 +32,8 @@ import numpy as np
 
 from xlir_bench.core.errors import XlirError
 from xlir_bench.data.selection import Selection
-from xlir_bench.encode.cache import ROLES, CachedEncoder
+from xlir_bench.encode.cache import ROLES
+from xlir_bench.encode.cached import CachedEncoder
 from xlir_bench.encode.options import CacheOptions
 from xlir_bench.encode.plan import run_texts
 from xlir_bench.models.encoders import Encoder, as_matrix

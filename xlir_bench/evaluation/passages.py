@@ -9,7 +9,7 @@ import numpy as np
 
 from xlir_bench.core.constants import MULTI_POOL
 from xlir_bench.data.tasks import Setting, Task
-from xlir_bench.encode.cache import CachedEncoder
+from xlir_bench.encode.cached import CachedEncoder
 
 
 @dataclass

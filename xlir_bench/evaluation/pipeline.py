@@ -27,7 +27,7 @@ from xlir_bench.data.lareqa import resolve_source
 from xlir_bench.data.perturb import parse_perturbation, perturb_task_questions
 from xlir_bench.data.sample import Sample, sample_section
 from xlir_bench.data.tasks import Setting, Task, parse_families
-from xlir_bench.encode.cache import CachedEncoder
+from xlir_bench.encode.cached import CachedEncoder
 from xlir_bench.encode.plan import max_text_chars, plan_settings, truncate_texts
 from xlir_bench.encode.retriever import load_retriever
 from xlir_bench.evaluation.options import EvalOptions, check_model_options

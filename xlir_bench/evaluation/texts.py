@@ -11,7 +11,7 @@ import numpy as np
 from xlir_bench.core.constants import FAMILIES
 from xlir_bench.core.errors import XlirError
 from xlir_bench.data.tasks import Setting, Task
-from xlir_bench.encode.cache import CachedEncoder
+from xlir_bench.encode.cached import CachedEncoder
 
 
 def represent_unique(represent: Callable[[list[str]], Any], texts: list[str]) -> Any:
