@@ -782,6 +782,23 @@ def leaderboard_command(runs, task, metric, fmt, output, skip_invalid) -> None:
         click.echo(text, nl=False)
 
 
+@cli.command("export")
+@click.argument("record", type=click.Path())
+@click.option(
+    "--format", "fmt", type=click.Choice(["mteb", "trec", "ranx"]), default="mteb", show_default=True,
+    help="mteb: MTEB TaskResult files (paragraph tasks); trec/ranx: ranked lists (need a run made with --trec-dir).",
+)  # fmt: skip
+@click.option("--output", "-o", type=click.Path(file_okay=False), required=True, help="Folder to write into.")
+def export_command(record, fmt, output) -> None:
+    """Export RECORD for other tools: MTEB's results layout (DIR/results/<model>/<revision>/<Task>.json)."""
+    from .mteb_export import ExportOptions, export
+    from .record import load_record
+
+    check_writable_folder(output, "--output")
+    for path in export(load_record(record), record, ExportOptions(Path(output), fmt)):
+        click.echo(f"wrote {path}", err=True)
+
+
 @cli.command("report")
 @click.argument("run", type=click.Path())
 @click.option(
