@@ -20,6 +20,8 @@ from .constants import DEFAULT_TASKS
 from .errors import XlirError
 from .evaluate import evaluate
 from .files import check_writable_file, check_writable_folder, safe_name, write_atomic
+from .provenance import given_options
+from .provenance import section as provenance_section
 from .record import EvaluationResult
 from .tasks import registry
 from .text import with_interval
@@ -408,6 +410,7 @@ def run_command(output, trec_dir, quiet, as_json, **options) -> None:
 
         model = prefill(model, EvalOptions.from_kwargs(kwargs), ray)
     result = evaluate(model, **kwargs)
+    result.record["provenance"] = provenance_section(given_options(click.get_current_context()))
     path = _save_or_rescue(result, output)
     if trec_dir:
         result.write_trec(trec_dir)
@@ -797,6 +800,42 @@ def export_command(record, fmt, output) -> None:
     check_writable_folder(output, "--output")
     for path in export(load_record(record), record, ExportOptions(Path(output), fmt)):
         click.echo(f"wrote {path}", err=True)
+
+
+@cli.command("reproduce")
+@click.argument("record", type=click.Path())
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), default=None,
+    help="The new run record [default: runs/<record>-reproduced.json].",
+)  # fmt: skip
+@click.option("--data-dir", type=click.Path(), default=None, help="Local data mirror (else $XLIR_BENCH_DATA).")
+@click.option("--tolerance", type=_Number(0), default=None, help="Largest relative difference [default: the record's].")
+@click.pass_context
+def reproduce_command(ctx, record, output, data_dir, tolerance) -> None:
+    """Re-run the command that made RECORD into a new record and compare them; exit 0 when they agree."""
+    from .provenance import check_data, compare_records, default_output, provenance_of
+    from .record import load_record
+
+    original = load_record(record)
+    stored = provenance_of(original)
+    check_data(original, record, data_dir)
+    output = Path(output) if output else default_output(record)
+    check_writable_file(output, "--output")
+    argv = [*stored["argv"], "--output", str(output), "--quiet"]
+    if data_dir and "--data-dir" not in argv:
+        argv += ["--data-dir", data_dir]
+    click.echo(f"reproducing: {stored['command']}" + (" (derived from the record)" if stored.get("derived") else ""))
+    run_command.main(args=argv, prog_name="xlir-bench run", standalone_mode=False)
+    tolerance = stored.get("tolerance", 1e-4) if tolerance is None else tolerance
+    agreement = compare_records(original, load_record(output), tolerance)
+    for line in agreement.differing[:20]:
+        click.echo(f"differs: {line}")
+    verdict = "agree" if agreement.agrees else f"differ in {len(agreement.differing)}"
+    click.echo(
+        f"{verdict} of {agreement.compared} metrics (largest relative difference {agreement.worst:.2g}, "
+        f"tolerance {tolerance:g}); new record: {output}"
+    )
+    ctx.exit(0 if agreement.agrees else 1)
 
 
 @cli.command("report")
