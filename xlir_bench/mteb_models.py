@@ -77,3 +77,25 @@ def trained_on_task(meta: dict[str, Any] | None, task: str) -> list[str]:
         return []
     prefixes = TASK_SOURCES[family]
     return [name for name in meta.get("training_datasets", []) if name.lower().startswith(prefixes)]
+
+
+def retriever_meta(retriever: Any) -> dict[str, Any] | None:
+    """The ``model_meta`` section for a retriever: its model's, or for a fusion each known member's
+    under ``members`` with the union of their training datasets (a fusion saw what its members saw)."""
+    members = getattr(retriever, "member_names", None)
+    if not members:
+        return model_meta(retriever.name)
+    found = {name: meta for name in members if (meta := model_meta(name)) is not None}
+    if not found:
+        return None
+    union = sorted({dataset for meta in found.values() for dataset in meta["training_datasets"]})
+    return {"members": found, "training_datasets": union}
+
+
+def zero_shot_cell(meta: dict[str, Any] | None, task: str) -> str:
+    """The leaderboard's ``zero-shot`` cell: ``no (DATASETS)`` when the model trained on the task's
+    source data, ``yes`` when MTEB lists its training data and none is, empty when unknown."""
+    if not meta or task_family(task) is None:
+        return ""
+    trained = trained_on_task(meta, task)
+    return f"no ({', '.join(trained)})" if trained else "yes"
