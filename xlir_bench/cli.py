@@ -813,12 +813,12 @@ def export_command(record, fmt, output) -> None:
 @click.pass_context
 def reproduce_command(ctx, record, output, data_dir, tolerance) -> None:
     """Re-run the command that made RECORD into a new record and compare them; exit 0 when they agree."""
-    from .provenance import check_data, compare_records, default_output, provenance_of
+    from .provenance import check_data, compare_records, default_output, provenance_of, stored_data_dir
     from .record import load_record
 
     original = load_record(record)
     stored = provenance_of(original)
-    check_data(original, record, data_dir)
+    check_data(original, record, data_dir or stored_data_dir(stored["argv"]))
     output = Path(output) if output else default_output(record)
     check_writable_file(output, "--output")
     argv = [*stored["argv"], "--output", str(output), "--quiet"]

@@ -89,10 +89,11 @@ def check_data(record: RunRecord, where: str, data_dir: str | None) -> None:
     for task, files in record.data.items():
         for rel_path, sha in files.items():
             path = confine(root, rel_path, f"{where}: data.{task}")
-            actual = sha256_file(path) if path.is_file() else "missing"
+            actual = sha256_file(path) if path.is_file() else None
             if actual != sha:
+                now = f"has sha256 {actual[:12]}" if actual else "is missing"
                 raise XlirError(
-                    f"{where}: data file {path} has sha256 {actual[:12]}, the record was made on {sha[:12]}; "
+                    f"{where}: data file {path} {now}, the record was made on sha256 {sha[:12]}; "
                     "the data changed since, so this record cannot be reproduced (restore the file or re-run)"
                 )
 
@@ -146,3 +147,8 @@ def default_output(where: str) -> Path:
     """``runs/<record stem>-reproduced.json`` beside nothing the user owns."""
     stem = Path(where).name.removesuffix(".gz").removesuffix(".json")
     return Path("runs") / f"{stem}-reproduced.json"
+
+
+def stored_data_dir(argv: list[str]) -> str | None:
+    """The ``--data-dir`` of a stored command, if it gave one."""
+    return argv[argv.index("--data-dir") + 1] if "--data-dir" in argv[:-1] else None
