@@ -7,8 +7,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xlir_bench.models import load_model
-from xlir_bench.tasks import Task, load_selection
+from xlir_bench.data.tasks import Task, load_selection
+from xlir_bench.models.registry import load_model
 
 
 def peak_rss_gb() -> float:

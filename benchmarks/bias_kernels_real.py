@@ -20,19 +20,19 @@ import time
 import numpy as np
 from tabulate import tabulate
 
-from xlir_bench.bootstrap import macro_interval
-from xlir_bench.evaluate import EvalOptions, represent_unique
-from xlir_bench.index import top_k
+from xlir_bench.data.tasks import load_selection
+from xlir_bench.encode.retriever import load_retriever
+from xlir_bench.evaluation.pipeline import EvalOptions, represent_unique
 from xlir_bench.measures import rank_distance
 from xlir_bench.measures.r_precision import r_precision
 from xlir_bench.measures.rank_matrix import rank_by_language, summarize_rank_matrix
 from xlir_bench.measures.same_lang_first import same_lang_first
 from xlir_bench.measures.strong_alignment import strong_alignment
 from xlir_bench.measures.translation_consistency import translation_consistency
-from xlir_bench.models import load_retriever
-from xlir_bench.runrecord import load_record
-from xlir_bench.scoring import exact_ranks
-from xlir_bench.tasks import load_selection
+from xlir_bench.records.schema import load_record
+from xlir_bench.search.index import top_k
+from xlir_bench.search.scoring import exact_ranks
+from xlir_bench.stats.bootstrap import macro_interval
 
 BLOCK = 1000  # queries scored at once: bounds the (queries, pool) score matrix of MLQA-R's large pool
 MEASURES = {

@@ -17,8 +17,8 @@ import time
 
 from tabulate import tabulate
 
-from xlir_bench.bootstrap import macro_interval, paired_difference_interval
-from xlir_bench.record import load_record
+from xlir_bench.records.build import load_record
+from xlir_bench.stats.bootstrap import macro_interval, paired_difference_interval
 
 
 def family_settings(record: dict, task: str, family: str, metric: str) -> list[tuple[list[str], list[float]]]:

@@ -24,7 +24,7 @@ import numpy as np
 from tabulate import tabulate
 
 import xlir_bench
-from xlir_bench.cache import TAG_NAME, TAG_TEXT, EmbeddingCache
+from xlir_bench.encode.cache import TAG_NAME, TAG_TEXT, EmbeddingCache
 
 
 def float16_copy(source: Path, target: Path, fingerprint: str, name: str) -> int:

@@ -30,8 +30,8 @@ from _common import load_tasks, lower_bound
 from tabulate import tabulate
 
 import xlir_bench
-from xlir_bench.models import load_model
-from xlir_bench.tasks import enumerate_settings, get_spec
+from xlir_bench.data.tasks import enumerate_settings, get_spec
+from xlir_bench.models.registry import load_model
 
 
 def setting_texts(task, setting) -> tuple[list[str], list[str], dict, dict]:

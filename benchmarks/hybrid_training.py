@@ -20,8 +20,8 @@ from pathlib import Path
 from tabulate import tabulate
 
 import xlir_bench
-from xlir_bench.tasks import load_selection
-from xlir_bench.training import build_pairs, train_and_evaluate, write_pairs
+from xlir_bench.data.tasks import load_selection
+from xlir_bench.train.training import build_pairs, train_and_evaluate, write_pairs
 
 
 def summary_eval_seconds(result) -> float:

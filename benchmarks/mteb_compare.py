@@ -17,7 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-from xlir_bench.record import load_record
+from xlir_bench.records.build import load_record
 
 ISO3 = {"ar": "ara", "de": "deu", "en": "eng", "es": "spa", "hi": "hin", "vi": "vie", "zh": "zho"}
 TASKS = {"xquad-paragraph": "XQuADRetrieval", "mlqa-paragraph": "MLQARetrieval"}

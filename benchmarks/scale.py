@@ -148,10 +148,12 @@ class HashingEncoder:
 
 def fill(task: str, cache: str, dtype: str) -> dict:
     """Encode every text into an empty cache, chunk by chunk as it goes (``xlir-bench encode``'s path)."""
-    from xlir_bench.sharding import encode_shard
+    from xlir_bench.data.selection import Selection
+    from xlir_bench.encode.options import CacheOptions
+    from xlir_bench.encode.sharding import encode_shard
 
     start = time.perf_counter()
-    done = encode_shard(HashingEncoder(), "0/1", tasks=[task], cache_dir=cache, cache_dtype=dtype, progress=False)
+    done = encode_shard(HashingEncoder(), "0/1", Selection([task]), CacheOptions(cache, True, dtype), {}, progress=False)
     return {
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
         "search_s": 0.0, "score_s": 0.0, "encode_s": time.perf_counter() - start, "map": {}, "ann_recall": None,

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from tiny_data import mlqa_pairs, xquad_slice  # noqa: E402
 from tiny_models import build_tiny_sentence_transformer  # noqa: E402
 
-from xlir_bench.sweep import run_sweep  # noqa: E402
+from xlir_bench.train.sweep import run_sweep  # noqa: E402
 
 GRID = """
 name = "overhead"

@@ -3,7 +3,7 @@
 XTREME-R's code (google-research/xtreme, third_party/utils_lareqa.py, copied verbatim into
 benchmarks/xtreme_utils_lareqa.py) builds its question and candidate sets from the XQuAD-R files
 (``load_data``) and prints mAP@20 (``mean_avg_prec_at_k``); xlir-bench builds the same pool from its
-own loader (``xlir_bench.xtreme.build_pool``) and scores it with ``xlir_bench.measures.ap_at_k``.
+own loader (``xlir_bench.data.xtreme.build_pool``) and scores it with ``xlir_bench.measures.ap_at_k``.
 Both get the same embeddings: every distinct question and candidate text (sentence + paragraph, as
 XTREME-R encodes it) is encoded once and handed to both. Printed: both mAP@20 values, the largest
 per-question difference, and the number of questions whose answers tie exactly with another candidate
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from xlir_bench.data import resolve_source
-from xlir_bench.tasks import load_selection
-from xlir_bench.xtreme import K, build_pool, map_at_k
+from xlir_bench.data.lareqa import resolve_source
+from xlir_bench.data.tasks import load_selection
+from xlir_bench.data.xtreme import K, build_pool, map_at_k
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import xtreme_utils_lareqa as xtreme  # noqa: E402 - XTREME-R's code, verbatim
@@ -50,7 +50,7 @@ def hashed_trigrams(texts: list[str]) -> np.ndarray:
 def encoders(model: str | None):
     if model is None:
         return hashed_trigrams, hashed_trigrams
-    from xlir_bench.models import load_model
+    from xlir_bench.models.registry import load_model
 
     encoder = load_model(model, progress=False)
     return encoder.encode_queries, encoder.encode_passages

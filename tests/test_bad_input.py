@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cli import cli
+from xlir_bench.cli.app import cli
 
 GOOD_ROW = '{"id": "a", "query_lang": "en", "query": "q", "passage_lang": "de", "passage": "p"}\n'
 
@@ -258,9 +258,9 @@ def test_bad_records_in_compare_leaderboard_and_report(tmp_path, good_record, ki
 
 
 def test_a_gzip_bomb_is_refused(tmp_path, monkeypatch, good_record):
-    import xlir_bench.files
+    import xlir_bench.core.files
 
-    monkeypatch.setattr(xlir_bench.files, "MAX_RECORD_BYTES", 1000)
+    monkeypatch.setattr(xlir_bench.core.files, "MAX_RECORD_BYTES", 1000)
     bomb = tmp_path / "bomb.json.gz"
     record = _record()
     record["versions"] = {"pad": "x" * 10_000}
@@ -377,7 +377,7 @@ def test_compare_thresholds_out_of_range(good_record, option):
 def test_cache_clear_without_a_terminal_needs_yes(tmp_path):
     import numpy as np
 
-    from xlir_bench.cache import EmbeddingCache
+    from xlir_bench.encode.cache import EmbeddingCache
 
     EmbeddingCache(tmp_path / "c", "fp", "m").put("query", ["x"], np.ones((1, 2), np.float32))
     assert_one_error(invoke("cache", "clear", "--cache-dir", tmp_path / "c"), "--yes")
@@ -497,7 +497,7 @@ def test_too_few_pairs_of_a_kind_is_an_input_error(tmp_path):
     rows = [GOOD_ROW.replace('"a"', f'"{i}"').replace('"de"', '"en"') for i in range(4)]  # monolingual only
     rows.append(GOOD_ROW.replace('"a"', '"x"'))  # one cross-lingual pair
     pairs.write_text("".join(rows))
-    from xlir_bench.training import train
+    from xlir_bench.train.training import train
 
     (tmp_path / "config.json").write_text("{}")  # passes the model-folder check; the pairs fail before loading
     with pytest.raises(Exception, match="too few|cross-lingual pairs") as info:
@@ -554,7 +554,7 @@ def test_zero_dimensional_embeddings_are_named(tmp_path, monkeypatch):
 def test_cache_names_files_it_did_not_write(tmp_path):
     import numpy as np
 
-    from xlir_bench.cache import EmbeddingCache
+    from xlir_bench.encode.cache import EmbeddingCache
 
     EmbeddingCache(tmp_path / "c", "fp", "m").put("query", ["x"], np.ones((1, 2), np.float32))
     (tmp_path / "c" / "fp" / "notes.txt").write_text("mine")

@@ -9,14 +9,14 @@ import pytest
 import pytrec_eval
 from scipy import stats
 
-from xlir_bench.index import top_k
 from xlir_bench.measures import average_precision, pad_ranks, rank_distance
 from xlir_bench.measures.r_precision import r_precision
 from xlir_bench.measures.rank_matrix import rank_by_language, summarize_rank_matrix
 from xlir_bench.measures.same_lang_first import same_lang_first
 from xlir_bench.measures.strong_alignment import strong_alignment
 from xlir_bench.measures.translation_consistency import rbo, translation_consistency
-from xlir_bench.scoring import NOT_RETRIEVED, exact_ranks
+from xlir_bench.search.index import top_k
+from xlir_bench.search.scoring import NOT_RETRIEVED, exact_ranks
 
 
 def pad_langs(rows: list[list[str]]) -> np.ndarray:

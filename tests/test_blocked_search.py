@@ -13,11 +13,11 @@ from test_fixture_pipeline import MIRROR, TASK, HandEncoder
 from trec_check import FULL_DEPTH, assert_same_up_to_tie_swaps
 
 import xlir_bench
-from xlir_bench.index import DenseIndex, join_rows, top_k
-from xlir_bench.scoring import exact_ranks, pool_blocked_ranks
+from xlir_bench.search.index import DenseIndex, join_rows, top_k
+from xlir_bench.search.scoring import exact_ranks, pool_blocked_ranks
 
-pipeline = importlib.import_module("xlir_bench.evaluate")  # the package's `evaluate` is the function
-index_module = importlib.import_module("xlir_bench.index")
+pipeline = importlib.import_module("xlir_bench.evaluation.pipeline")  # the package's `evaluate` is the function
+index_module = importlib.import_module("xlir_bench.search.index")
 
 
 def sorted_ranks(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from xlir_bench import bootstrap
-from xlir_bench.bootstrap import macro_interval, paired_difference_interval
 from xlir_bench.measures import nan_mean
+from xlir_bench.stats import bootstrap
+from xlir_bench.stats.bootstrap import macro_interval, paired_difference_interval
 
 QIDS = [f"q{i:03d}" for i in range(40)]  # sorted: the union's order is this order
 

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from tiny_models import CountingHashEncoder, _HashEncoder
 
 import xlir_bench
-from xlir_bench.cache import EmbeddingCache, cache_info, text_key
-from xlir_bench.cli import cli
-from xlir_bench.data import resolve_source
-from xlir_bench.sharding import parse_shard, shard_items, task_texts
-from xlir_bench.tasks import get_spec, load_task
+from xlir_bench.cli.app import cli
+from xlir_bench.data.lareqa import resolve_source
+from xlir_bench.data.tasks import get_spec, load_task
+from xlir_bench.encode.cache import EmbeddingCache, cache_info, text_key
+from xlir_bench.encode.sharding import parse_shard, shard_items, task_texts
 
 
 def run(encoder, data_dir, cache_dir, langs):
@@ -143,7 +143,7 @@ WRITER = textwrap.dedent("""
     import numpy as np
     sys.path.insert(0, {tests!r})
     from tiny_models import _HashEncoder
-    from xlir_bench.cache import CachedEncoder, EmbeddingCache
+    from xlir_bench.encode.cache import CachedEncoder, EmbeddingCache
     texts = [f"text {{i}}" for i in range(int(sys.argv[1]), int(sys.argv[2]))]
     encoder = CachedEncoder(_HashEncoder(), EmbeddingCache({root!r}, "fp-concurrent", "hash"), chunk_texts=7)
     for _ in range(3):

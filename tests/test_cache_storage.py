@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from tiny_models import _HashEncoder
 
-from xlir_bench.cache import CachedEncoder, EmbeddingCache, cache_info, text_key
-from xlir_bench.errors import XlirError
+from xlir_bench.core.errors import XlirError
+from xlir_bench.encode.cache import CachedEncoder, EmbeddingCache, cache_info, text_key
 
 
 def vectors_for(texts, dim=8):
@@ -123,7 +123,7 @@ def test_cli_cache_dtype_float16_runs_refuses_mixing_and_scores_the_fixture_by_h
     from click.testing import CliRunner
     from test_fixture_pipeline import MIRROR, TASK
 
-    from xlir_bench.cli import cli
+    from xlir_bench.cli.app import cli
 
     common = ["--task", TASK, "--data-dir", MIRROR, "--cache-dir", str(tmp_path / "c"), "--bootstrap", "0", "-q"]
     model = ["--model", "py:test_fixture_pipeline:factory"]

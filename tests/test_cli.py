@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cli import cli
+from xlir_bench.cli.app import cli
 
 
 def invoke(*args):
@@ -171,7 +171,7 @@ def test_every_option_has_help_text():
 
 
 def test_ctrl_c_exits_130_with_one_line_saying_what_was_kept(monkeypatch, tmp_path):
-    import xlir_bench.cli as cli_module
+    import xlir_bench.cli.evaluate as cli_module
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -202,9 +202,9 @@ def test_the_plan_is_printed_before_encoding(data_dir, tmp_path, monkeypatch):
 
 def test_leaderboard_works_from_an_installed_copy(monkeypatch, tmp_path):
     """After `pip install .` there is no checkout: the shipped runs come from package data."""
-    import xlir_bench.leaderboard as lb
+    import xlir_bench.records.store as lb
 
-    monkeypatch.setattr(lb, "__file__", str(tmp_path / "site-packages" / "xlir_bench" / "leaderboard.py"))
+    monkeypatch.setattr(lb, "__file__", str(tmp_path / "site-packages" / "xlir_bench" / "records" / "store.py"))
     import importlib.resources
 
     packaged = tmp_path / "packaged"

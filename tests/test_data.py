@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from xlir_bench.data import LanguageData, load_lareqa, resolve_source
-from xlir_bench.errors import XlirError
-from xlir_bench.tasks import get_spec, load_task
+from xlir_bench.core.errors import XlirError
+from xlir_bench.data.lareqa import LanguageData, load_lareqa, resolve_source
+from xlir_bench.data.tasks import get_spec, load_task
 
 
 def readme_counts(data_dir) -> dict[str, dict[str, tuple[int, int]]]:
@@ -143,7 +143,7 @@ def _serve_files(monkeypatch, files: dict[str, bytes]) -> list[str]:
 
 def test_download_goes_through_a_verified_cache(monkeypatch, data_dir, tmp_path):
     """The downloader fetches the pinned https URL, verifies the bytes and places the file."""
-    from xlir_bench import data as data_module
+    from xlir_bench.data import lareqa as data_module
 
     monkeypatch.delenv("XLIR_BENCH_DATA", raising=False)
     spec = get_spec("xquad-r")

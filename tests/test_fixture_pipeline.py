@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from trec_check import FULL_DEPTH, assert_agrees_with_pytrec
 
 import xlir_bench
-from xlir_bench.cli import cli
+from xlir_bench.cli.app import cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TASK = str(FIXTURES / "lareqa-mini.toml")
@@ -210,7 +210,7 @@ def test_a_language_vector_makes_it_biased():
 
 
 def test_intervals_are_seeded_and_equal_an_independent_bootstrap():
-    from xlir_bench.bootstrap import macro_interval
+    from xlir_bench.stats.bootstrap import macro_interval
 
     runs = [
         xlir_bench.evaluate(HandEncoder(), tasks=[TASK], data_dir=MIRROR, use_cache=False, progress=False, bootstrap=200)
@@ -218,7 +218,11 @@ def test_intervals_are_seeded_and_equal_an_independent_bootstrap():
     ]
     first, second = (r.run.results["lareqa-mini"].extra["intervals"] for r in runs)
     assert first == second
-    settings = [s for s in runs[0].run.results["lareqa-mini"].settings if s.family == "multi"]
-    alone = macro_interval([(s.query_ids, s.values("map")) for s in settings], n_resamples=200, seed=0)
+    result = runs[0].run.results["lareqa-mini"]
+    assert runs[0].run.extra["bootstrap"]["unit"] == {"lareqa-mini": "article"}  # the task's default unit
+    clusters = result.extra["clusters"]
+    assert clusters["unit"] == "article"
+    settings = [s for s in result.settings if s.family == "multi"]
+    alone = macro_interval([(s.query_ids, s.values("map")) for s in settings], n_resamples=200, seed=0, clusters=clusters["of"])
     assert first["multi"]["map"] == pytest.approx([alone.low, alone.high])
     assert first["multi"]["map"][0] <= runs[0].run.results["lareqa-mini"].macro["multi"]["map"] <= first["multi"]["map"][1]

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 import xlir_bench
-from xlir_bench.cli import cli
-from xlir_bench.errors import XlirError
-from xlir_bench.fusion import parse_spec
+from xlir_bench.cli.app import cli
+from xlir_bench.core.errors import XlirError
+from xlir_bench.encode.fusion import parse_spec
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TASK = str(FIXTURES / "lareqa-mini.toml")

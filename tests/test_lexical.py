@@ -5,7 +5,7 @@ from __future__ import annotations
 import bm25s
 import numpy as np
 
-from xlir_bench.lexical import BM25Index, tokenize
+from xlir_bench.models.lexical import BM25Index, tokenize
 
 
 def test_space_separated_scripts_keep_combining_marks():

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from xlir_bench.index import top_k
 from xlir_bench.measures import (
     average_precision,
     ndcg_at_k,
@@ -17,7 +16,8 @@ from xlir_bench.measures import (
     reciprocal_rank,
     same_language_share,
 )
-from xlir_bench.scoring import exact_ranks
+from xlir_bench.search.index import top_k
+from xlir_bench.search.scoring import exact_ranks
 
 # Query A: relevant at ranks 1, 3, 6.  Query B: one relevant at rank 4.  Query C: relevant at 12 and 2.
 RANKS = pad_ranks([[1, 3, 6], [4], [12, 2]])
@@ -94,7 +94,7 @@ def test_exact_ranks_equal_brute_force_on_tied_random_scores():
 def test_compacted_ranks_equal_brute_force_with_ties_and_unjudged_rows():
     # Relevant candidates among each row's best, so only a small share of the matrix is above
     # the floor and the compacted path runs; ties everywhere; the last rows judge nothing.
-    from xlir_bench.scoring import _ranks_above_floor
+    from xlir_bench.search.scoring import _ranks_above_floor
 
     rng = np.random.default_rng(11)
     scores = rng.integers(0, 400, size=(30, 500)).astype(np.float32) / 9

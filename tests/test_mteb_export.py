@@ -13,9 +13,9 @@ import mteb
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cli import cli
-from xlir_bench.record import load_record
-from xlir_bench.tasks import registry
+from xlir_bench.cli.app import cli
+from xlir_bench.data.tasks import registry
+from xlir_bench.records.schema import load_record
 
 REPO = Path(__file__).resolve().parent.parent
 RUNS = REPO / "leaderboard" / "runs"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytrec_eval
 
-from xlir_bench.data import LanguageData
+from xlir_bench.data.lareqa import LanguageData
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "mteb_own_code.py"
 spec = importlib.util.spec_from_file_location("mteb_own_code", SCRIPT)

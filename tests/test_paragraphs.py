@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import xlir_bench
-from xlir_bench.data import resolve_source
-from xlir_bench.errors import XlirError
-from xlir_bench.paragraphs import setting_sizes
-from xlir_bench.tasks import get_spec, load_spec, load_task
+from xlir_bench.core.errors import XlirError
+from xlir_bench.data.lareqa import resolve_source
+from xlir_bench.data.paragraphs import setting_sizes
+from xlir_bench.data.tasks import get_spec, load_spec, load_task
 
 # Two languages. xx: the first and third paragraphs are one text once stripped; "Which country?" is asked
 # twice (ids b, c) about different paragraphs. yy lacks ids c and e and has a paragraph (id f) xx lacks.

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 import xlir_bench
-from xlir_bench.perturb import Perturbation, QueryContext, apply, clusters, parse_perturbation
+from xlir_bench.data.perturb import Perturbation, QueryContext, apply, clusters, parse_perturbation
 
 CTX = QueryContext("q1", "xx", {})
 

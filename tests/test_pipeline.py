@@ -9,8 +9,8 @@ import pytest
 from trec_check import FULL_DEPTH, assert_agrees_with_pytrec, assert_same_up_to_tie_swaps
 
 import xlir_bench
-from xlir_bench.lexical import BM25Retriever
-from xlir_bench.record import SCHEMA_VERSION
+from xlir_bench.models.lexical import BM25Retriever
+from xlir_bench.records.build import SCHEMA_VERSION
 
 
 class CountingEncoder(BM25Retriever):
@@ -125,9 +125,9 @@ def test_tiny_sentence_transformer_end_to_end(data_dir, tmp_path):
     assert record["model"]["name"] == "st"
     assert len(record["results"]["mlqa-r"]["settings"]) == 2 + 2 + 2
     assert all(0.0 <= s["metrics"]["map"] <= 1.0 for s in record["results"]["mlqa-r"]["settings"])
-    other = xlir_bench.models.load_model(str(folder), progress=False, query_prompt="other: ")
+    other = xlir_bench.models.registry.load_model(str(folder), progress=False, options={"query_prompt": "other: "})
     assert (
-        other.fingerprint != xlir_bench.models.load_model(str(folder), progress=False, query_prompt="q: ").fingerprint
+        other.fingerprint != xlir_bench.models.registry.load_model(str(folder), progress=False, options={"query_prompt": "q: "}).fingerprint
     )
 
 
@@ -137,7 +137,7 @@ def test_shared_gemm_and_query_blocks_do_not_change_a_single_number(data_dir, mo
 
     from tiny_models import ProjectionEncoder
 
-    pipeline = importlib.import_module("xlir_bench.evaluate")  # the package's `evaluate` is the function
+    pipeline = importlib.import_module("xlir_bench.evaluation.pipeline")  # the package's `evaluate` is the function
 
     def run():
         result = xlir_bench.evaluate(

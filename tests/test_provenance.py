@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cli import cli
-from xlir_bench.leaderboard import leaderboard, render
-from xlir_bench.mteb_models import trained_on_task, zero_shot_cell
-from xlir_bench.provenance import compare_records
-from xlir_bench.record import load_record
+from xlir_bench.analysis.leaderboard import leaderboard, render
+from xlir_bench.cli.app import cli
+from xlir_bench.models.mteb_models import trained_on_task, zero_shot_cell
+from xlir_bench.records.provenance import compare_records
+from xlir_bench.records.schema import load_record
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TASK = str(FIXTURES / "lareqa-mini.toml")

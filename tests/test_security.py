@@ -14,11 +14,12 @@ import pytest
 from click.testing import CliRunner
 
 import xlir_bench
-from xlir_bench.cache import TAG_NAME, EmbeddingCache, cache_clear, cache_info
-from xlir_bench.cli import _default_output, cli
-from xlir_bench.data import DataSource, fetch_file
-from xlir_bench.record import EvaluationResult
-from xlir_bench.tasks import get_spec, load_spec, load_task
+from xlir_bench.cli.app import cli
+from xlir_bench.cli.evaluate import _default_output
+from xlir_bench.data.lareqa import DataSource, fetch_file
+from xlir_bench.data.tasks import get_spec, load_spec, load_task
+from xlir_bench.encode.cache import TAG_NAME, EmbeddingCache, cache_clear, cache_info
+from xlir_bench.records.build import EvaluationResult
 
 SHA_OF_NOTHING = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 

@@ -11,7 +11,7 @@ import pytest
 from trec_check import FULL_DEPTH, assert_agrees_with_pytrec
 
 import xlir_bench
-from xlir_bench.tasks import get_spec
+from xlir_bench.data.tasks import get_spec
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BEIR_TASK = str(FIXTURES / "beir-mini.toml")

@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from xlir_bench.encoders import SentenceTransformerEncoder, _digest
-from xlir_bench.errors import XlirError
+from xlir_bench.core.errors import XlirError
+from xlir_bench.models.encoders import SentenceTransformerEncoder, _digest
 
 pytest.importorskip("sentence_transformers")
 TEXTS = ["wer schrieb faust", "goethe schrieb faust 1808", "the capital of france is paris"]

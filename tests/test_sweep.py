@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy import stats
 
 from xlir_bench import XlirError
-from xlir_bench.cli import cli
-from xlir_bench.record import load_record as load_run
-from xlir_bench.sweep import load_grid, run_sweep
+from xlir_bench.cli.app import cli
+from xlir_bench.records.build import load_record as load_run
+from xlir_bench.train.sweep import load_grid, run_sweep
 
 pytest.importorskip("datasets")
 
@@ -240,7 +241,7 @@ def sweep_dir(tmp_path_factory, data_dir):
 @contextmanager
 def count_training_calls():
     """Yields the list of cells that training.train is called for while active."""
-    from xlir_bench import training
+    from xlir_bench.train import training
 
     cells, original = [], training.train
 
@@ -389,13 +390,19 @@ def test_report_numbers_are_the_records(sweep_dir):
         task["cells"]["hybrid-a0.50-s1"]["robustness"]["multi"]["ratio"]
         == (perturbed["robustness"]["xquad-slice"]["macro"]["multi"]["map"])
     )
-    # significance: the family delta of compare.py is the difference of the two records' macros
-    sig = task["significance"]["hybrid-a0.50-s2"]["families"]["cross"]
-    cross = [records[c]["results"]["xquad-slice"]["macro"]["cross"]["map"] for c in ("mono-s1", "hybrid-a0.50-s2")]
-    assert sig["baseline"] == pytest.approx(cross[0], abs=1e-12) and sig["delta"] == pytest.approx(
-        cross[1] - cross[0], abs=1e-12
-    )
-    assert "mono-s1" not in task["significance"] and 0 < sig["p_randomization"] <= 1
+    # significance compares configurations (all their seeds), not checkpoints: a Welch test over training runs
+    sig = task["significance"]["hybrid-a0.50"]
+    cross = {
+        side: [records[c]["results"]["xquad-slice"]["macro"]["cross"]["map"] for c in (f"{side}-s1", f"{side}-s2")]
+        for side in ("mono", "hybrid-a0.50")
+    }
+    row = sig["families"]["cross"]
+    assert sig["seeds"] == [2, 2] and row["test"] == "welch"
+    assert row["baseline"] == pytest.approx(np.mean(cross["mono"]), abs=1e-6)
+    assert row["delta"] == pytest.approx(np.mean(cross["hybrid-a0.50"]) - np.mean(cross["mono"]), abs=1e-6)
+    welch = stats.ttest_ind(cross["hybrid-a0.50"], cross["mono"], equal_var=False).pvalue
+    assert row["p"] == pytest.approx(welch, rel=1e-3)
+    assert "mono" not in task["significance"] and "mono-s1" not in task["significance"]
 
     markdown = (out / "report.md").read_text()
     mono = task["configs"]["mono"]["map"]["multi"]
@@ -419,7 +426,7 @@ def test_sweep_report_command_rewrites_the_same_report(sweep_dir, tmp_path):
 
 
 def test_interval_kinds():
-    from xlir_bench.sweep_report import interval
+    from xlir_bench.train.sweep_report import interval
 
     assert interval([0.5]) == {"mean": 0.5, "low": None, "high": None, "n": 1, "kind": "single"}
     three = interval([1.0, 2.0, 3.0])
@@ -434,7 +441,7 @@ def test_frozen_embeddings_stay_and_the_models_prompts_are_trained_with(tmp_path
     from tiny_data import mlqa_pairs
     from tiny_models import build_tiny_sentence_transformer
 
-    from xlir_bench.training import train
+    from xlir_bench.train.training import train
 
     model = SentenceTransformer(str(build_tiny_sentence_transformer(tmp_path / "tiny")), device="cpu")
     model.prompts = {"query": "query: ", "passage": "passage: "}  # as an e5 folder declares them
@@ -458,7 +465,7 @@ def test_a_seen_evaluation_may_share_the_training_texts(grid_dir):
 
 
 def test_a_record_of_another_perturbation_or_selection_is_not_finished(sweep_dir):
-    from xlir_bench.sweep import record_is_valid
+    from xlir_bench.train.sweep import record_is_valid
 
     runs = sweep_dir / "out" / "cells" / "mono-s1" / "runs"
     spec = {"task": "xquad-slice", "langs": None, "settings": ["mono", "cross", "multi"]}
@@ -474,7 +481,7 @@ def test_a_record_of_another_perturbation_or_selection_is_not_finished(sweep_dir
 
 
 def test_seen_split_is_a_table_only_when_both_sides_have_languages():
-    from xlir_bench.sweep_report import _seen_blocks
+    from xlir_bench.train.sweep_report import _seen_blocks
 
     macro = {"mono": None, "cross": None, "multi": None}
     configs = {"mono": {"seen": macro, "unseen": macro}}

