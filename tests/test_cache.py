@@ -16,8 +16,8 @@ import xlir_bench
 from xlir_bench.cli.app import cli
 from xlir_bench.data.lareqa import resolve_source
 from xlir_bench.data.tasks import get_spec, load_task
-from xlir_bench.encode.cache import EmbeddingCache, text_key
 from xlir_bench.encode.admin import cache_info
+from xlir_bench.encode.cache import EmbeddingCache, text_key
 from xlir_bench.encode.sharding import parse_shard, shard_items, task_texts
 
 

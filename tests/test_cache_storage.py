@@ -9,8 +9,8 @@ import pytest
 from tiny_models import _HashEncoder
 
 from xlir_bench.core.errors import XlirError
-from xlir_bench.encode.cache import EmbeddingCache, text_key
 from xlir_bench.encode.admin import cache_info
+from xlir_bench.encode.cache import EmbeddingCache, text_key
 from xlir_bench.encode.cached import CachedEncoder
 
 

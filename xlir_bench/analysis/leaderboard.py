@@ -41,8 +41,11 @@ from xlir_bench.stats.significance import DEFAULT_PERMUTATIONS, DEFAULT_SEED, ho
 
 # Multilingual-pool macros shown beside the ranking metric: every registered measure that names a column.
 MEASURE_COLUMNS = {m.column: m.name for m in REGISTRY.values() if m.column}
-COLUMNS = ["rank", "model", "multi", "cross", "mono", "p vs next", *MEASURE_COLUMNS, "date", "fingerprint"]
-_TEXT_COLUMNS = [COLUMNS.index(name) for name in ("rank", "model", "p vs next", "date", "fingerprint")]  # kept as text
+COLUMNS = ["rank", "model", "multi", "cross", "mono", "p vs next", *MEASURE_COLUMNS, "date", "fingerprint", "zero-shot", "command"]
+_TEXT = ("rank", "model", "p vs next", "date", "fingerprint", "zero-shot", "command")
+_TEXT_COLUMNS = [COLUMNS.index(name) for name in _TEXT]  # kept as text
+# rank distance is a number of ranks: one decimal; the other measures four
+_FLOATFMT = tuple(".1f" if name == "rank dist" else ".4f" for name in COLUMNS)
 
 
 @dataclass
@@ -186,6 +189,7 @@ def _row(members: list[tuple[str, RunRecord]], task: str, metric: str, clusters,
         "record": ", ".join(Path(p).name for p, _ in members),
         "paths": tuple(p for p, _ in members),
         "sample": _sample_label(record),  # the records' full paths, for the tests (dropped after them)
+        **provenance_columns(record, task),
     }
     return row
 
@@ -196,6 +200,15 @@ def _langs_of(record: RunRecord, task: str) -> list[str]:
     if isinstance(chosen, dict) and chosen.get("langs"):
         return sorted(map(str, chosen["langs"]))
     return sorted({s.query_lang for s in record.results[task].settings})
+
+
+def provenance_columns(record: RunRecord, task: str) -> dict[str, str]:
+    """Where a row comes from: whether the model trained on the task's source (MTEB's registry) and the
+    command that re-makes it (`xlir-bench reproduce RECORD` runs it and compares)."""
+    from xlir_bench.models.mteb_models import zero_shot_cell
+    from xlir_bench.records.provenance import provenance_of
+
+    return {"zero-shot": zero_shot_cell(record.extra.get("model_meta"), task), "command": provenance_of(record)["command"]}
 
 
 def _sample_label(record: RunRecord) -> str:
@@ -335,7 +348,7 @@ def _group_table(title: str, group) -> str:
     table = group[COLUMNS].astype(object).where(group[COLUMNS].notna(), None).values.tolist()
     table = [[md_cell(cell) if isinstance(cell, str) else cell for cell in row] for row in table]
     return f"## {md_cell(title)}\n\n" + tabulate(
-        table, headers=COLUMNS, tablefmt="github", floatfmt=".4f", missingval="", disable_numparse=_TEXT_COLUMNS
+        table, headers=COLUMNS, tablefmt="github", floatfmt=_FLOATFMT, missingval="", disable_numparse=_TEXT_COLUMNS
     )
 
 
@@ -353,7 +366,10 @@ def render(frame, fmt: str = "md") -> str:
         f"Ranked by the multilingual macro {metric}; multi/cross/mono are macro {metric} over each family's settings. "
         f"'p vs next' tests each model against the next one down (paired randomization over {units}, or a t-test over "
         "training runs for rows that merge several seeds; Holm-corrected across the table); models the test cannot "
-        f"separate share a rank range. ± is half the 95 % interval ({units} resampled; seeds, then {units}, for merged rows)."
+        f"separate share a rank range. ± is half the 95 % interval ({units} resampled; seeds, then {units}, for merged rows). "
+        "'zero-shot' is 'no (DATASETS)' when MTEB's model registry lists training data from the task's source "
+        "(XQuAD*/SQuAD* for the XQuAD tasks, MLQA* for the MLQA tasks), as MTEB marks models that are not zero-shot; "
+        "'command' re-makes the row (`xlir-bench reproduce RECORD` runs it and compares)."
     )
     if fmt == "html":
         from xlir_bench.analysis.leaderboard_html import render_html

@@ -33,8 +33,8 @@ def cache_info_command(cache_dir) -> None:
     """Cached models, vectors per role, damaged chunks and size on disk."""
     from tabulate import tabulate
 
-    from xlir_bench.encode.cache import default_cache_dir
     from xlir_bench.encode.admin import cache_info
+    from xlir_bench.encode.cache import default_cache_dir
 
     entries = cache_info(cache_dir)
     echo(f"cache: {cache_dir or default_cache_dir()}")
@@ -63,8 +63,8 @@ def cache_info_command(cache_dir) -> None:
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def cache_clear_command(cache_dir, model, yes) -> None:
     """Delete cached vectors (all, or one model's); only folders the cache wrote are touched."""
-    from xlir_bench.encode.cache import default_cache_dir
     from xlir_bench.encode.admin import cache_clear, cache_info
+    from xlir_bench.encode.cache import default_cache_dir
 
     folder = cache_dir or default_cache_dir()
     entries = cache_info(cache_dir)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from xlir_bench.cli import cache, evaluate, records, train
+from xlir_bench.cli import cache, evaluate, exchange, records, train
 
 COMMANDS: list[click.Command] = [
     evaluate.tasks_command,
@@ -24,4 +24,6 @@ COMMANDS: list[click.Command] = [
     records.leaderboard_command,
     records.report_command,
     records.compare_command,
+    exchange.export_command,
+    exchange.reproduce_command,
 ]

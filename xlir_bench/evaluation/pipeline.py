@@ -34,6 +34,7 @@ from xlir_bench.evaluation.options import EvalOptions, check_model_options
 from xlir_bench.evaluation.passages import PassageStore
 from xlir_bench.evaluation.texts import label_cache, perturbation_examples, print_plan, represent_unique
 from xlir_bench.measures.bias import CONSISTENCY_DEPTH, task_bias
+from xlir_bench.models.mteb_models import retriever_meta
 from xlir_bench.models.retrievers import DenseRetriever
 from xlir_bench.records.build import Bootstrap, Clustering, EvaluationResult, add_robustness, build_record, task_results
 from xlir_bench.search.ann import ANN_SAMPLE, ann_recall
@@ -397,6 +398,9 @@ class _Pipeline:
             "unit": {name: self.units[name] for name in outcomes},
         }
         record["truncated_texts"] = self.truncated
+        meta = retriever_meta(self.retriever)
+        if meta is not None:  # what MTEB's registry says about the model (with the bench extra)
+            record["model_meta"] = meta
         if self.options.sample_articles:
             record["sample"] = sample_section(Sample(self.options.sample_articles, self.options.sample_seed), self.tasks, resolve_source(self.options.data_dir))
         if isinstance(self.retriever, DenseRetriever) and self.retriever.index != "flat":
