@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from scipy import stats
 
 import xlir_bench
-from xlir_bench.analysis.compare import Gate, compare, render
+from xlir_bench.analysis.compare import Gate, compare
+from xlir_bench.analysis.compare_render import render
 from xlir_bench.cli.app import cli
 from xlir_bench.stats.significance import holm_bonferroni, paired_t_test, randomization_test
 

@@ -36,20 +36,16 @@ macro, 0.043 for a setting); see docs/guide/statistics.md.
 
 from __future__ import annotations
 
-import json
-import os
-import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from xlir_bench.core.constants import FAMILIES, LEADERBOARD_ENV
+from xlir_bench.analysis.sides import check_side, configuration, record_clusters, resolve_side, short
+from xlir_bench.core.constants import FAMILIES
 from xlir_bench.core.errors import XlirError
-from xlir_bench.core.text import md_cell
 from xlir_bench.measures import gated_names, measure, nan_mean
-from xlir_bench.records.schema import RunRecord, SettingResult, TaskResult, load_record
+from xlir_bench.records.schema import RunRecord, SettingResult, TaskResult
 from xlir_bench.stats.seed_level import SeedComparison, SeedOptions, compare_seeds
 from xlir_bench.stats.significance import (
     DEFAULT_PERMUTATIONS,
@@ -120,11 +116,11 @@ class Comparison:
     @property
     def regressions(self) -> list[Row]:
         rows = self.families + self.settings + self.measures
-        return sorted([r for r in rows if r.regressed], key=lambda r: _gain(r, r.metric))
+        return sorted([r for r in rows if r.regressed], key=lambda r: gain(r, r.metric))
 
     @property
     def improvements(self) -> list[Row]:
-        return sorted([r for r in self.settings if r.improved], key=lambda r: -_gain(r, self.metric))
+        return sorted([r for r in self.settings if r.improved], key=lambda r: -gain(r, self.metric))
 
     @property
     def exit_code(self) -> int:
@@ -172,77 +168,17 @@ class Gate:
         return SeedOptions(self.resamples, self.n_permutations, self.seed, self.alpha)
 
 
-def _gain(row: Row, metric: str) -> float:
+def gain(row: Row, metric: str) -> float:
     """The change in the measure's own direction: positive is better."""
     return measure(metric).sign() * row.delta
 
 
 # --- the records of each side -------------------------------------------------------------------------
 
-_SEED_SUFFIX = re.compile(r"[-_.](s|seed)\d+$")
 
 
-def configuration(name: str) -> str:
-    """A record's model name without a trailing seed tag (``-s1``, ``_seed2``): the configuration it trains."""
-    return _SEED_SUFFIX.sub("", name)
 
 
-def resolve_record(ref: str) -> tuple[str, RunRecord]:
-    """A run record path, or ``leaderboard:NAME`` for the newest leaderboard record of model NAME."""
-    if not ref.startswith("leaderboard:"):
-        return ref, load_record(ref)
-    name = ref.split(":", 1)[1]
-    from xlir_bench.records.store import default_runs_folder
-
-    folder = Path(os.environ.get(LEADERBOARD_ENV) or default_runs_folder())
-    if not folder.is_dir():
-        raise XlirError(f"{ref}: no leaderboard folder at {folder}; set {LEADERBOARD_ENV} to a folder of run records")
-    matches = []
-    for path in sorted([*folder.glob("*.json"), *folder.glob("*.json.gz")]):
-        record = load_record(path)
-        if record.model_name == name:
-            matches.append((record.created, str(path), record))
-    if not matches:
-        raise XlirError(f"{ref}: no record of model {name!r} in {folder}; see `xlir-bench leaderboard` for the names")
-    _, path, record = max(matches, key=lambda match: match[:2])
-    return f"{ref} = {Path(path).name}", record
-
-
-def resolve_side(ref: str, role: str) -> list[tuple[str, RunRecord]]:
-    """The records of one side: a record, ``leaderboard:NAME``, comma-joined records, or a folder of records."""
-    parts = [part.strip() for part in ref.split(",") if part.strip()]
-    if len(parts) == 1 and Path(parts[0]).is_dir():
-        folder = Path(parts[0])
-        parts = [str(p) for p in sorted([*folder.glob("*.json"), *folder.glob("*.json.gz")])]
-        if not parts:
-            raise XlirError(f"{role} {ref}: the folder holds no run record (.json, .json.gz); give records or a folder of them")
-    if not parts:
-        raise XlirError(f"{role}: no run record given; give a record, comma-joined records or a folder")
-    side = [resolve_record(part) for part in parts]
-    _check_side(side, role)
-    return side
-
-
-def _check_side(side: list[tuple[str, RunRecord]], role: str) -> None:
-    """Seeds of one configuration: the same tasks, data, selection, sample and model configuration."""
-    first_name, first = side[0]
-    for name, record in side[1:]:
-        for what, mine, theirs in (
-            ("tasks", sorted(record.results), sorted(first.results)),
-            ("data files", record.data, first.data),
-            ("selection", record.selection, first.selection),
-            ("article sample", record.extra.get("sample"), first.extra.get("sample")),
-            ("configuration", configuration(record.model_name), configuration(first.model_name)),
-        ):
-            if mine != theirs:
-                raise XlirError(
-                    f"{role} {name}: its {what} differ from {first_name}'s ({_short(mine)} vs {_short(theirs)}); "
-                    "a side lists seeds of one configuration evaluated alike"
-                )
-
-
-def _short(value: Any) -> str:
-    return " ".join(str(value).split())[:60]
 
 
 def _settings_of(record: RunRecord, task: str) -> dict[str, SettingResult]:
@@ -277,8 +213,8 @@ def _common(baseline: RunRecord, candidate: RunRecord, allow_mismatch: bool) -> 
     """
     if baseline.extra.get("sample") != candidate.extra.get("sample"):
         raise XlirError(
-            f"cannot compare: the records evaluated different article samples ({_short(baseline.extra.get('sample'))} vs "
-            f"{_short(candidate.extra.get('sample'))}); run both with the same --sample-articles and --sample-seed"
+            f"cannot compare: the records evaluated different article samples ({short(baseline.extra.get('sample'))} vs "
+            f"{short(candidate.extra.get('sample'))}); run both with the same --sample-articles and --sample-seed"
         )
     notes, common = [], {}
     for task in sorted(set(baseline.results) | set(candidate.results)):
@@ -332,43 +268,6 @@ def _shared_settings(baseline: RunRecord, candidate: RunRecord, task: str, allow
 # --- clusters ----------------------------------------------------------------------------------------
 
 
-def record_clusters(records: list[RunRecord], task: str, unit: str | None) -> tuple[str, dict[str, int] | None, str]:
-    """(unit, query id -> cluster or None, note) for ``task``: from a record that kept its clusters, else the task's data."""
-    from xlir_bench.data.clusters import check_unit, cluster_map
-    from xlir_bench.data.tasks import get_spec
-
-    for record in records:
-        kept = record.results[task].extra.get("clusters")
-        if isinstance(kept, dict) and kept.get("unit") == (unit or "article") and isinstance(kept.get("of"), dict):
-            return kept["unit"], kept["of"], ""
-    if unit == "question":
-        return "question", None, ""
-    try:
-        spec = get_spec(task)
-    except XlirError:
-        if unit is not None:
-            raise XlirError(f"--cluster {unit}: task {task} is not a known task, so its articles are unknown; use --cluster question") from None
-        return "question", None, f"{task}: unknown task, questions resampled alone"
-    unit_given = unit is not None
-    unit = check_unit(spec, unit)
-    if unit == "question":
-        return unit, None, ""
-    qids = {q for record in records for s in record.results[task].settings for q in s.query_ids}
-    try:
-        return unit, cluster_map(spec, unit, qids, _local_source()), ""
-    except XlirError as exc:
-        if unit_given:
-            raise
-        return "question", None, f"{task}: questions resampled alone, its articles are not readable here ({exc})"
-
-
-def _local_source():
-    """The data mirror or download cache, never downloading: comparing records must not reach the network."""
-    from xlir_bench.data.lareqa import DataSource, resolve_source
-
-    source = resolve_source()
-    return DataSource(source.root, download=False, origin=source.origin)
-
 
 # --- rows ----------------------------------------------------------------------------------------------
 
@@ -389,8 +288,8 @@ def compare_sides(
     allow_mismatch: bool = False,
 ) -> Comparison:
     """:func:`compare` of records already loaded: (name, record) per seed of each side."""
-    _check_side(base_side, "baseline")
-    _check_side(cand_side, "candidate")
+    check_side(base_side, "baseline")
+    check_side(cand_side, "candidate")
     common, notes = _common(base_side[0][1], cand_side[0][1], allow_mismatch)
     records = [r for _, r in base_side + cand_side]
     clusters, units = {}, {}
@@ -529,111 +428,3 @@ def holm_floor(n_settings: int, n_permutations: int) -> float:
 
 
 # --- output ---------------------------------------------------------------------------------------------
-
-_ARROW = {1.0: " ↑", -1.0: " ↓", 0.0: ""}
-_COMPACT = ["", "setting / family", "measure", "Δ [95 % interval]", "p (Holm)", "MDD"]
-_VERBOSE = ["", "measure", "setting", "n", "units", "baseline", "candidate", "Δ", "95 % interval", "p", "p (Holm)", "MDD", "needed", "test"]
-
-
-def _fmt(value: float, spec: str) -> str:
-    return "–" if value is None or value != value else format(value, spec)
-
-
-def _digits(metric: str) -> str:
-    return ".1f" if metric.startswith("rank_distance") and metric != "rank_distance_norm" else ".4f"
-
-
-def _mark(row: Row) -> str:
-    """The row's status label: REGRESSED, improved, significant (worse, within the margin), untestable, or none."""
-    return row.status
-
-
-def _compact_rows(rows: list[Row], cell) -> list[list[str]]:
-    out = []
-    for r in rows:
-        d = _digits(r.metric)
-        out.append([
-            _mark(r), cell(r.name), r.metric + _ARROW[measure(r.metric).sign()],
-            f"{r.delta:+{d}} [{_fmt(r.low, '+' + d)}, {_fmt(r.high, '+' + d)}]",
-            "" if r.p_holm is None else _fmt(r.p_holm, ".3g"), _fmt(r.mdd, d),
-        ])  # fmt: skip
-    return out
-
-
-def _verbose_rows(rows: list[Row], cell) -> list[list[str]]:
-    out = []
-    for r in rows:
-        d = _digits(r.metric)
-        units = f"{r.clusters} clusters" if r.seeds == (1, 1) else f"seeds {r.seeds[0]} vs {r.seeds[1]}"
-        out.append([
-            _mark(r), r.metric + _ARROW[measure(r.metric).sign()], cell(r.name), r.n, units,
-            format(r.baseline, d), format(r.candidate, d), format(r.delta, "+" + d),
-            f"[{_fmt(r.low, '+' + d)}, {_fmt(r.high, '+' + d)}]", _fmt(r.p, ".4g"),
-            "" if r.p_holm is None else _fmt(r.p_holm, ".4g"), _fmt(r.mdd, d), _fmt(r.needed, ".0f"), r.test,
-        ])  # fmt: skip
-    return out
-
-
-def _table(rows: list[list[str]], headers: list[str], fmt: str) -> str:
-    from tabulate import tabulate
-
-    return tabulate(rows, headers=headers, tablefmt="github" if fmt == "md" else "simple", disable_numparse=True)
-
-
-def verdict_line(c: Comparison, bold: str = "") -> str:
-    """One line: verdict, what was compared, the unit, and why."""
-    failing = ", ".join(f"{r.name} {r.metric} {r.delta:+.4f}" for r in c.regressions[:3])
-    units = "/".join(sorted(set(c.unit.values()))) or "question"
-    unit = f"seeds {c.seeds[0]} vs {c.seeds[1]}, then {units}s" if c.seeds != (1, 1) else f"{units}s resampled"
-    why = f"failing: {failing}" if failing else f"no family drops more than {c.thresholds['max_drop']} with Holm p < {c.thresholds['alpha']}"
-    return f"{bold}{c.verdict}{bold}: {c.candidate} vs {c.baseline} on {c.metric} ({unit}; {why})"
-
-
-def render(comparison: Comparison, fmt: str = "text", worst: int = 10, verbose: bool = False) -> str:
-    """The report as ``text``, ``md`` (a pull-request comment) or ``json``; compact unless ``verbose``."""
-    if fmt == "json":
-        return json.dumps(_finite(comparison.to_dict()), indent=2, allow_nan=False, default=lambda v: None)
-    cell = md_cell if fmt == "md" else (lambda value: " ".join(str(value).split()))
-    c = comparison
-    bold = "**" if fmt == "md" else ""
-    order = {name: i for i, name in enumerate(gated_names())}
-    macros = sorted(c.families + c.measures, key=lambda r: (r.task, FAMILIES.index(r.family), order.get(r.metric, -1)))
-    if not verbose:
-        shown = [r for r in macros if r.metric == c.metric or r.regressed] + [r for r in c.settings if r.regressed]
-        parts = [_table(_compact_rows(shown, cell), _COMPACT, fmt)]
-        better = sum(r.improved for r in c.settings)
-        parts += [f"Settings: {sum(r.regressed for r in c.settings)} regressed, {better} significantly improved of {len(c.settings)}"]
-        parts += [f"Seeds: {c.seeds[0]} vs {c.seeds[1]}; between-seed SD of {c.metric} " + _spreads(c.families)] if c.seeds != (1, 1) else []
-        parts += [f"Note: {cell(note)}" for note in c.notes]
-        parts += ["REGRESSED: fails the gate (drop beyond the margin and Holm p < alpha); significant / improved: Holm p < "
-                  "alpha; MDD: smallest Δ found with 80 % power; every row shown gates; --verbose for all rows",
-                  verdict_line(c, bold)]  # fmt: skip
-        return "\n".join(parts) + "\n"
-    rows = lambda items: _table(_verbose_rows(items, cell), _VERBOSE, fmt)  # noqa: E731
-    worst_rows = sorted(c.settings, key=lambda r: _gain(r, c.metric))[:worst]
-    parts = [verdict_line(c, bold), "", "Family macros of every measure (↑ higher is better, ↓ lower is better):", rows(macros)]
-    if c.seeds != (1, 1):
-        parts += ["", f"Seeds: {c.seeds[0]} vs {c.seeds[1]}; between-seed SD of {c.metric}: " + _spreads(c.families)]
-    if c.regressions:
-        parts += ["", "Regressions:", rows(c.regressions)]
-    if c.improvements:
-        parts += ["", "Significant improvements:", rows(c.improvements)]
-    parts += ["", f"Worst {len(worst_rows)} settings:", rows(worst_rows)]
-    parts += [f"\nNote: {cell(note)}" for note in c.notes]
-    parts += ["", f"Verdict: {bold}{c.verdict}{bold} (exit code {c.exit_code})"]
-    return "\n".join(parts) + "\n"
-
-
-def _finite(value: Any) -> Any:
-    """NaN and infinities as null, so the JSON stays valid (an undefined p, a spread of one seed)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
-def _spreads(families: list[Row]) -> str:
-    return "; ".join(f"{r.name} {_fmt(r.spread[0], '.4f')} vs {_fmt(r.spread[1], '.4f')}" for r in families)

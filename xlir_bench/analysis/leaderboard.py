@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlir_bench.analysis.compare import configuration, family_matrix, record_clusters
+from xlir_bench.analysis.compare import family_matrix
+from xlir_bench.analysis.sides import configuration, record_clusters
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.text import md_cell, with_interval
 from xlir_bench.data.tasks import registry

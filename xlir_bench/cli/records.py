@@ -138,7 +138,8 @@ def compare_command(ctx, baseline, candidate, metric, allow_mismatch, verbose, f
     Each side is a run record, leaderboard:NAME, or the records of one configuration's
     seeds (comma-joined paths or a folder): with several, the training run is the unit.
     """
-    from xlir_bench.analysis.compare import Gate, compare, render
+    from xlir_bench.analysis.compare import Gate, compare
+    from xlir_bench.analysis.compare_render import render
 
     gate = Gate(
         thresholds["max_drop"],
