@@ -5,7 +5,7 @@ with different seeds (comma-joined paths, or a folder). For every setting both
 sides share, and for every family macro (mono, cross, multi), compare gives the
 baseline and candidate means of the metric, the delta with its 95 % interval,
 a test, Holm-Bonferroni correction, and the minimal detectable difference at
-80 % power (MDD): :mod:`xlir_bench.seed_level` does the numbers.
+80 % power (MDD): :mod:`xlir_bench.stats.seed_level` does the numbers.
 
 * One record per side: the unit is the *cluster* (``--cluster``: the article
   holding the question by default, where the task knows its articles). A family

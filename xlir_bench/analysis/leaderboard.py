@@ -11,7 +11,7 @@ Seeds. Records whose model names differ only in a seed tag (``-s1``, ``-s2``:
 configuration and make one row: its numbers are the means over seeds, its 95 %
 intervals come from a two-stage bootstrap (seeds, then clusters) and its test
 against the next row down has the training run as its unit
-(:mod:`xlir_bench.seed_level`). A single record's intervals resample clusters
+(:mod:`xlir_bench.stats.seed_level`). A single record's intervals resample clusters
 (``--cluster``, default the article where the task knows its articles); a
 record whose stored intervals used another unit is re-resampled.
 
