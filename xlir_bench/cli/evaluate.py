@@ -189,6 +189,7 @@ def run_command(output, trec_dir, quiet, as_json, wide, overwrite, **options) ->
         check_writable_folder(trec_dir, "--trec-dir")
     ray = _engine(options, options["batch_size"])
     model, kwargs = options.pop("model"), _eval_options(options, trec_dir, progress=not quiet and not as_json)
+    kwargs["provenance"] = provenance_section(given_options(click.get_current_context()))  # built into the record
     with _stdout_to_stderr(as_json):  # under --json, stdout holds the record and nothing else
         if ray is not None:
             from xlir_bench.encode.ray_engine import prefill
@@ -196,7 +197,6 @@ def run_command(output, trec_dir, quiet, as_json, wide, overwrite, **options) ->
 
             model = prefill(model, EvalOptions.from_kwargs(kwargs), ray)
         result = evaluate(model, **kwargs)
-    result.record["provenance"] = provenance_section(given_options(click.get_current_context()))
     path = _save_or_rescue(result, output, overwrite)
     if trec_dir:
         result.write_trec(trec_dir)

@@ -37,6 +37,7 @@ class EvalOptions:
     sample_articles: int = 0  # > 0: only the questions and candidate pools of this many sampled articles
     sample_seed: int = 0
     cluster: str | None = None  # resampling unit of the intervals: article, paragraph, question (None: the task's default)
+    provenance: dict[str, Any] | None = None  # the command that made the run (records.provenance), stored in the record
     blocks: BlockSizes = field(default_factory=BlockSizes)  # exact scoring's block sizes (tests pass small ones)
     model_options: dict[str, Any] = field(default_factory=dict)
 

@@ -398,6 +398,8 @@ class _Pipeline:
             "unit": {name: self.units[name] for name in outcomes},
         }
         record["truncated_texts"] = self.truncated
+        if self.options.provenance is not None:
+            record["provenance"] = self.options.provenance
         meta = retriever_meta(self.retriever)
         if meta is not None:  # what MTEB's registry says about the model (with the bench extra)
             record["model_meta"] = meta
