@@ -65,7 +65,8 @@ def check_model_options(model: Any, options: EvalOptions) -> None:
         return
     known = {f.name for f in fields(EvalOptions)} - {"model_options"}
     adapter = find_adapter(model).options if isinstance(model, str) else ()
-    unknown = next((key for key in given if key not in adapter), None)
+    api_elsewhere = isinstance(model, str)  # api_* options on another model: load_model names the fix
+    unknown = next((k for k in given if k not in adapter and not (api_elsewhere and k.startswith("api_"))), None)
     if unknown is not None:
         where = f"model {model}" if isinstance(model, str) else f"a {type(model).__name__} object"
         raise XlirError(
