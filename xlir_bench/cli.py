@@ -915,6 +915,15 @@ def sweep_report_command(folder) -> None:
     click.echo(f"report: {paths['md']}, {paths['html']}", err=True)
 
 
+def _register_extensions() -> None:
+    from .cli_adapter import register
+
+    register(cli)
+
+
+_register_extensions()
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="xlir-bench")

