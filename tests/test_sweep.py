@@ -121,6 +121,9 @@ def test_cells_are_the_product_of_the_axes_with_derived_names(grid_dir):
         "max_length": 128,
         "freeze_embeddings": True,
         "warmup_ratio": 0.1,
+        "loss_scale": None,  # the trainer's default (100 for E5-style models)
+        "epochs": None,
+        "cached_mini_batch": None,
     }
 
 

@@ -596,7 +596,18 @@ def cache_clear_command(cache_dir, model, yes) -> None:
 @click.option("--context", is_flag=True, help="Use the answer's whole paragraph as the passage, not the sentence.")
 @click.option("--data-dir", type=click.Path(), default=None, help="Local data mirror.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="JSONL file to write.")
-def train_data_command(source_task, langs, context, data_dir, output) -> None:
+@click.option(
+    "--split",
+    "split_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Article split (JSON): keep only pairs of its training articles; drawn and written if the file is new.",
+)
+@click.option("--split-seed", default=0, show_default=True, type=int, help="Seed that draws a new --split.")
+@click.option(
+    "--split-share", default=0.6, show_default=True, type=float, help="Share of articles a new --split trains on."
+)
+def train_data_command(source_task, langs, context, data_dir, output, split_file, split_seed, split_share) -> None:
     """Write training pairs {id, query_lang, query, passage_lang, passage} from a task's parallel questions."""
     from .tasks import load_selection
     from .training import build_pairs, write_pairs
@@ -604,9 +615,27 @@ def train_data_command(source_task, langs, context, data_dir, output) -> None:
     check_writable_file(output, "--output")
     (task,) = load_selection([source_task], _split(langs), data_dir)
     pairs = build_pairs(task, context=context)
+    if split_file:
+        pairs = _split_pairs(pairs, task.name, split_file, split_seed, split_share, data_dir)
     write_pairs(pairs, output)
     mono = sum(p["query_lang"] == p["passage_lang"] for p in pairs)
     click.echo(f"{len(pairs)} pairs ({mono} monolingual, {len(pairs) - mono} cross-lingual) -> {output}")
+
+
+def _split_pairs(pairs, task_name, split_file, seed, share, data_dir):
+    """The pairs of the split's training articles (the split file is drawn and written when new)."""
+    from .data import resolve_source
+    from .split import SplitOptions, ensure_split, pairs_of_side, pivot_file
+
+    if not 0.0 < share < 1.0:
+        raise XlirError(f"--split-share {share}: must be between 0 and 1 (exclusive)")
+    if not Path(split_file).exists():
+        check_writable_file(split_file, "--split")
+    source = resolve_source(data_dir)
+    split = ensure_split(SplitOptions(Path(split_file), seed, share), task_name, source)
+    kept = pairs_of_side(pairs, split, pivot_file(task_name, source)[0], "train")
+    click.echo(f"split {split_file}: {len(split.train)} training and {len(split.heldout)} held-out articles", err=True)
+    return kept
 
 
 @cli.command("train")
@@ -614,10 +643,10 @@ def train_data_command(source_task, langs, context, data_dir, output) -> None:
 @click.option("--train-data", required=True, type=click.Path(), help="JSONL of pairs (see `xlir-bench train-data`).")
 @click.option(
     "--strategy",
-    type=click.Choice(["hybrid", "mono", "cross"]),
+    type=click.Choice(["hybrid", "mono", "cross", "mixed"]),
     default="hybrid",
     show_default=True,
-    help="Batches: monolingual only, cross-lingual only, or a mix (hybrid).",
+    help="Batches: monolingual only, cross-lingual only, each one or the other (hybrid), or shuffled together (mixed).",
 )
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder for checkpoints and log.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(2), help="Pairs per batch.")
@@ -643,6 +672,18 @@ def train_data_command(source_task, langs, context, data_dir, output) -> None:
     "--mono-ratio", default=None, type=float, help="hybrid: share of monolingual batches [default: by pool size]."
 )
 @click.option("--seed", default=42, show_default=True, type=int, help="Seed of batching and initialisation.")
+@click.option(
+    "--loss-scale",
+    default=None,
+    type=_Number(0, min_open=True),
+    help="Inverse temperature of the in-batch softmax [default: 100 for E5-style models, else 20].",
+)
+@click.option(
+    "--cached-mini-batch",
+    default=None,
+    type=click.IntRange(1),
+    help="Use CachedMultipleNegativesRankingLoss with this mini-batch (big batches in little memory).",
+)
 @click.option("--device", default=None, help="cpu, cuda, mps [default: best available].")
 @click.option(
     "--eval", "eval_task", default=None, help="Evaluate the trained model on this task and write a run record."
@@ -663,6 +704,8 @@ def train_command(
     max_length,
     mono_ratio,
     seed,
+    loss_scale,
+    cached_mini_batch,
     device,
     eval_task,
     eval_langs,
@@ -693,6 +736,8 @@ def train_command(
         mono_ratio=mono_ratio,
         seed=seed,
         device=device,
+        loss_scale=loss_scale,
+        cached_mini_batch=cached_mini_batch,
     )
     if eval_task:
         summary, result = train_and_evaluate(

@@ -8,7 +8,9 @@ homogeneous:
 * ``cross``  every batch is one language pair X -> Y with X != Y;
 * ``hybrid`` each batch is monolingual or cross-lingual, the type drawn with
   probability proportional to the number of monolingual and cross-lingual pairs
-  (or ``mono_ratio``), as the paper samples by dataset size.
+  (or ``mono_ratio``), as the paper samples by dataset size;
+* ``mixed``  standard multilingual fine-tuning: all pairs shuffled together, so a
+  batch mixes languages and language pairs (heterogeneous).
 
 No batch holds two pairs of the same question id: with in-batch negatives they
 would be each other's false negatives. Plans are a pure function of the pairs,
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STRATEGIES = ("hybrid", "mono", "cross")
+STRATEGIES = ("hybrid", "mono", "cross", "mixed")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def plan_batches(
     groups: dict[bool, dict[tuple[str, str], list[int]]] = {True: {}, False: {}}
     for index, pair in enumerate(pairs):
         groups[pair.is_mono].setdefault((pair.query_lang, pair.passage_lang), []).append(index)
+    if strategy == "mixed":
+        return _cut([int(i) for i in rng.permutation(len(pairs))], pairs, batch_size, drop_last)
     if strategy != "hybrid":
         return _type_batches(pairs, groups[strategy == "mono"], rng, batch_size, drop_last)
     n_mono = sum(map(len, groups[True].values()))

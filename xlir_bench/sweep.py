@@ -33,6 +33,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+import math
 import shutil
 import sys
 import time
@@ -67,6 +68,9 @@ TOP_KEYS = {
     "train": dict,
     "grid": list,
     "eval": list,
+    "dev": dict,
+    "hypotheses": list,
+    "analysis": dict,
 }
 # Cell options: a value or a list of values (an axis of the grid); the type and check of each value.
 AXES: dict[str, tuple[type, Callable[[Any], bool], str]] = {
@@ -79,6 +83,9 @@ AXES: dict[str, tuple[type, Callable[[Any], bool], str]] = {
     "max_length": (int, lambda v: v >= 8, "an integer >= 8"),
     "freeze_embeddings": (bool, lambda v: True, "true or false"),
     "warmup_ratio": (float, lambda v: 0.0 <= v < 1.0, "between 0 and 1"),
+    "loss_scale": (float, lambda v: v > 0.0, "a positive number (the softmax's inverse temperature)"),
+    "epochs": (float, lambda v: v > 0.0, "a positive number of passes over all training pairs"),
+    "cached_mini_batch": (int, lambda v: v >= 1, "an integer >= 1 (GradCache mini-batch)"),
 }
 DEFAULTS = {  # also the order of the product: a configuration's seeds come one after another
     "strategy": "hybrid",
@@ -89,11 +96,18 @@ DEFAULTS = {  # also the order of the product: a configuration's seeds come one 
     "max_length": 128,
     "freeze_embeddings": False,
     "warmup_ratio": 0.1,
+    "loss_scale": None,  # the trainer's default: 100 for E5-style models, else 20
+    "epochs": None,  # when set, steps = ceil(epochs * all pairs / batch_size), the same for every strategy
+    "cached_mini_batch": None,
     "seed": 42,
 }
+# What cells made before an option existed ran with (a finished cell's cell.json lacks the key).
+LEGACY = {"loss_scale": 20.0, "epochs": None, "cached_mini_batch": None}
 TRAIN_KEYS = {"data": object, "save_steps": int, "logging_steps": int, "keep_checkpoints": bool}
+DEV_KEYS = {"task": str, "articles": int, "seed": int, "every": int}
 EVAL_KEYS = {"task": str, "langs": list, "settings": object, "seen": bool}
-DATA_FROM_KEYS = {"from": str, "langs": list, "context": bool}
+DATA_FROM_KEYS = {"from": str, "langs": list, "context": bool, "split": str}
+_UNNAMED_WHEN_USUAL = ("loss_scale", "epochs")
 # Name suffixes of the axes that vary in a grid (strategy, mono_ratio and seed are always named).
 _SUFFIX = {
     "steps": lambda v: f"steps{v}",
@@ -101,6 +115,8 @@ _SUFFIX = {
     "batch_size": lambda v: f"bs{v}",
     "max_length": lambda v: f"len{v}",
     "warmup_ratio": lambda v: f"wu{v:g}",
+    "loss_scale": lambda v: f"scale{v:g}" if v is not None else "",
+    "epochs": lambda v: f"ep{v:g}" if v is not None else "",
 }
 
 
@@ -147,6 +163,20 @@ class Grid:
     save_steps: int | None = None
     logging_steps: int = 10
     keep_checkpoints: bool = False
+    dev: dict[str, Any] | None = None  # learning-curve set: {task, articles, seed, every}
+    _dev_set: Any = field(default=None, repr=False)
+
+    def dev_set(self) -> Any:
+        """The :class:`~xlir_bench.dev_curve.DevSet` of ``dev`` (built once), or None."""
+        if self.dev is None:
+            return None
+        if self._dev_set is None:
+            from .dev_curve import build_dev_set
+            from .tasks import load_selection
+
+            (task,) = load_selection([self.dev["task"]], None, self.data_dir)
+            self._dev_set = build_dev_set(task, self.dev.get("articles", 8), self.dev.get("seed", 0))
+        return self._dev_set
 
     @property
     def train_langs(self) -> list[str]:
@@ -169,6 +199,7 @@ class Grid:
             "perturb": self.perturb,
             "perturb_seed": self.perturb_seed,
             "permutations": self.permutations,
+            "dev": self.dev,
         }
 
 
@@ -232,6 +263,7 @@ def load_grid(path: str | Path) -> Grid:
     data_dir = str(path.parent / raw["data_dir"]) if "data_dir" in raw else None
     pairs, source = _training_data(where, path.parent, train.get("data"), data_dir)
     cells = _cells(where, train, raw.get("grid", []))
+    _steps_by_epochs(cells, len(pairs))
     _check_cells(where, cells, pairs)
     evals = _evals(where, raw.get("eval"))
     reference = raw.get("reference", True)
@@ -266,7 +298,34 @@ def load_grid(path: str | Path) -> Grid:
         save_steps=options.get("save_steps"),
         logging_steps=options.get("logging_steps", 10),
         keep_checkpoints=options.get("keep_checkpoints", False),
+        dev=_dev(where, raw.get("dev")),
     )
+
+
+def _dev(where: _Where, dev: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The learning-curve dev set: a task (file beside the grid, or name), how many articles, seed, every N steps."""
+    if dev is None:
+        return None
+    where.unknown(dev, list(DEV_KEYS), "dev.")
+    for key, kind in DEV_KEYS.items():
+        if key in dev:
+            where.typed(f"dev.{key}", dev[key], kind)
+    if "task" not in dev:
+        raise where.error("dev", 'missing task = "TASK.toml" (a lareqa-split task, e.g. the held-out side)')
+    for key in ("articles", "every"):
+        if dev.get(key, 1) < 1:
+            raise where.error(f"dev.{key}", "must be an integer >= 1")
+    ref = dev["task"]
+    if ref.endswith(".toml") and (where.path.parent / ref).is_file():
+        ref = str(where.path.parent / ref)
+    return {**dev, "task": ref}
+
+
+def _steps_by_epochs(cells: list[Cell], n_pairs: int) -> None:
+    """A cell trained by ``epochs`` takes ceil(epochs * n_pairs / batch_size) steps, whatever its strategy."""
+    for cell in cells:
+        if cell.options["epochs"] is not None:
+            cell.options["steps"] = max(math.ceil(cell.options["epochs"] * n_pairs / cell.options["batch_size"]), 1)
 
 
 def _check_positive(where: _Where, options: dict[str, Any], raw: dict[str, Any]) -> None:
@@ -319,7 +378,26 @@ def _training_data(
     except XlirError as exc:
         raise where.error("train.data", str(exc)) from exc
     pairs = training.build_pairs(task, context=data.get("context", False))
-    return pairs, {"from": spec.name, "langs": list(task.langs), "context": data.get("context", False)}
+    source = {"from": spec.name, "langs": list(task.langs), "context": data.get("context", False)}
+    if "split" in data:  # only the pairs of the split's training articles
+        pairs, source["split"] = _split_pairs(where, root / data["split"], spec.name, pairs, data_dir)
+    return pairs, source
+
+
+def _split_pairs(where: _Where, path: Path, task: str, pairs: list[dict[str, str]], data_dir: str | None):
+    """The pairs of a split file's training articles, and {file, sha256} of the split for the plan."""
+    from .data import resolve_source
+    from .split import check_files, pairs_of_side, pivot_file, read_split
+
+    try:
+        split = read_split(path)
+        en_raw, checksums = pivot_file(task, resolve_source(data_dir))
+        check_files(split, checksums, str(path))
+    except XlirError as exc:
+        raise where.error("train.data.split", str(exc)) from exc
+    if split.task != task:
+        raise where.error("train.data.split", f"{path} splits {split.task}, not {task}; give a split of {task}")
+    return pairs_of_side(pairs, split, en_raw, "train"), {"file": path.name, "sha256": _sha256(path)}
 
 
 def _sha256(path: Path) -> str:
@@ -363,16 +441,28 @@ def _cells(where: _Where, train: dict[str, Any], blocks: list[Any]) -> list[Cell
             if options not in combos:
                 combos.append(options)
     varying = [key for key in _SUFFIX if len({repr(c[key]) for c in combos}) > 1]
-    cells = [Cell(_name(c, varying, seed=True), _name(c, varying, seed=False), c) for c in combos]
+    usual = {key: _modal([c[key] for c in combos]) for key in _UNNAMED_WHEN_USUAL}
+    cells = [
+        Cell(_name(c, varying, True, usual), _name(c, varying, False, usual), c) for c in combos
+    ]
     return cells
 
 
-def _name(options: dict[str, Any], varying: list[str], seed: bool) -> str:
-    """``hybrid-a0.50-s1``: strategy, mono ratio, the axes that vary in the grid, frozen embeddings, seed."""
+def _modal(values: list[Any]) -> Any:
+    """The value most cells have (the first of equals): a control cell is named, the main arms are not."""
+    return max(values, key=lambda v: (values.count(v), -values.index(v)))
+
+
+def _name(options: dict[str, Any], varying: list[str], seed: bool, usual: dict[str, Any]) -> str:
+    """``hybrid-a0.50-s1``: strategy, mono ratio, the axes that vary in the grid, frozen embeddings, seed.
+
+    ``loss_scale`` and ``epochs`` are named only where a cell differs from the value most cells use.
+    """
     parts = [options["strategy"]]
     if options["mono_ratio"] is not None:
         parts.append(f"a{options['mono_ratio']:.2f}")
-    parts += [_SUFFIX[key](options[key]) for key in varying]
+    named = [key for key in varying if key not in usual or options[key] != usual[key]]
+    parts += [part for part in (_SUFFIX[key](options[key]) for key in named) if part]
     if options["freeze_embeddings"]:
         parts.append("frozen")
     if seed:
@@ -392,7 +482,7 @@ def _check_cells(where: _Where, cells: list[Cell], pairs: list[dict[str, str]]) 
     checked: set[tuple[Any, ...]] = set()
     for cell in cells:
         opts = cell.options
-        needed = {"mono": ["mono"], "cross": ["cross"], "hybrid": ["mono", "cross"]}[opts["strategy"]]
+        needed = {"mono": ["mono"], "cross": ["cross"], "hybrid": ["mono", "cross"], "mixed": []}[opts["strategy"]]
         for kind in needed:
             if counts[kind] == 0:
                 why = f"all pairs are in one language ({', '.join(langs)})" if kind == "cross" else "no pair X->X"
@@ -451,13 +541,13 @@ def _evals(where: _Where, entries: Any) -> list[EvalSpec]:
 def _check_zero_shot(where: _Where, evals: list[EvalSpec], pairs: list[dict[str, str]], data_dir: str | None) -> None:
     """An evaluation not flagged ``seen`` must share no text with the training pairs (else it is not zero-shot)."""
     from .data import resolve_source
-    from .tasks import get_spec, load_task
+    from .tasks import PINNED_FORMATS, get_spec, load_task
 
     for number, spec in enumerate(evals, 1):
         if spec.seen:
             continue
         task_spec = get_spec(spec.ref)
-        source = resolve_source(data_dir) if task_spec.format in ("lareqa", "lareqa-paragraph") else None
+        source = resolve_source(data_dir) if task_spec.format in PINNED_FORMATS else None
         task = load_task(task_spec, spec.langs or task_spec.languages, source)
         warning = training.overlap_warning(pairs, task)
         if warning:
@@ -550,6 +640,8 @@ def _check_output(grid: Grid, out: Path) -> None:
         raise XlirError(f"--output {out}: is a file; give a folder")
     for cell in grid.cells:
         state = _read_json(out / "cells" / cell.name / "cell.json")
+        if state is not None and state.get("options") is not None:
+            state["options"] = {**{k: v for k, v in LEGACY.items() if k in cell.options}, **state["options"]}
         if state is not None and state.get("options") != cell.options:
             changed = sorted(k for k in cell.options if state.get("options", {}).get(k) != cell.options[k])
             raise XlirError(
@@ -692,6 +784,10 @@ def _train_cell(grid, cell, cell_dir, data_path, state, session, callbacks, say)
             save_steps=grid.save_steps or max(opts["steps"] // 4, 1),
             resume=True,
             callbacks=callbacks,
+            loss_scale=opts["loss_scale"],
+            cached_mini_batch=opts["cached_mini_batch"],
+            dev=grid.dev_set(),
+            dev_steps=grid.dev.get("every", 0) if grid.dev else 0,
         )
     finally:  # an interrupted session's seconds count too
         elapsed = time.perf_counter() - start

@@ -64,8 +64,11 @@ def load_sweep(folder: str | Path) -> dict[str, Any]:
 
 
 def _alpha(plan: dict[str, Any], options: dict[str, Any] | None) -> float | None:
-    """The share of monolingual batches: 1 for mono, 0 for cross, the ratio (or pool share) for hybrid."""
-    if options is None:
+    """The share of monolingual batches: 1 for mono, 0 for cross, the ratio (or pool share) for hybrid.
+
+    None for the base and for mixed batches (each batch mixes both kinds, so no batch has a type).
+    """
+    if options is None or options["strategy"] == "mixed":
         return None
     if options["strategy"] != "hybrid":
         return 1.0 if options["strategy"] == "mono" else 0.0

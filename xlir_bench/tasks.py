@@ -106,7 +106,8 @@ def _builtin_task_files() -> list[Path]:
     return sorted(task_folder().glob("*.toml"))
 
 
-FORMATS = ("lareqa", "lareqa-paragraph", "beir", "ir_datasets")
+FORMATS = ("lareqa", "lareqa-paragraph", "lareqa-split", "beir", "ir_datasets")
+PINNED_FORMATS = ("lareqa", "lareqa-paragraph", "lareqa-split")  # read from the LAReQA mirror
 OVERRIDE_ENV = "XLIR_BENCH_OVERRIDE_TASKS"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _LANG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
@@ -131,15 +132,17 @@ _BY_FORMAT = {
     "beir": {"path": str, "split": str, "language": str, "language_field": str, "per_language_folders": bool},
     "ir_datasets": {"ir_datasets": dict},
     "lareqa-paragraph": {"source_task": str, "strip": bool, "counts": dict},
+    "lareqa-split": {"source_task": str, "split": str, "part": str},
 }
 _REQUIRED = {
     "lareqa": ("files", "url_template"),
     "lareqa-paragraph": ("source_task",),
+    "lareqa-split": ("source_task", "split"),
     "beir": ("path",),
     "ir_datasets": ("ir_datasets",),
 }
-_UNITS = {"lareqa": "sentence", "lareqa-paragraph": "paragraph"}
-_OPTIONS = ("path", "split", "language", "language_field", "per_language_folders", "ir_datasets", "source_task", "strip")
+_UNITS = {"lareqa": "sentence", "lareqa-paragraph": "paragraph", "lareqa-split": "sentence"}
+_OPTIONS = ("path", "split", "language", "language_field", "per_language_folders", "ir_datasets", "source_task", "strip", "split", "part")
 
 
 def _type_name(kind) -> str:
@@ -378,6 +381,11 @@ def load_task(spec: TaskSpec, langs: tuple[str, ...], source: DataSource | None 
 
         data, checksums = load_paragraph_task(spec, langs, source or resolve_source())
         return Task(spec, langs, data, checksums)
+    if spec.format == "lareqa-split":
+        from .split import load_split_task
+
+        data, checksums = load_split_task(spec, langs, source or resolve_source())
+        return Task(spec, langs, data, checksums)
     return _load_lareqa_task(spec, langs, source or resolve_source())
 
 
@@ -386,7 +394,7 @@ def load_selection(
 ) -> list[Task]:
     """The one way to go from task names (or task files) and a language list to loaded tasks."""
     selection = [(spec, select_langs(spec, list(langs) if langs else None)) for spec in map(get_spec, names)]
-    pinned = any(spec.format in ("lareqa", "lareqa-paragraph") for spec, _ in selection)  # files from the mirror
+    pinned = any(spec.format in PINNED_FORMATS for spec, _ in selection)  # files from the mirror
     source = resolve_source(data_dir) if pinned else None
     return [load_task(spec, chosen, source) for spec, chosen in selection]
 

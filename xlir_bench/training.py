@@ -125,6 +125,10 @@ def train(
     save_steps: int | None = None,
     resume: bool = False,
     callbacks: Sequence[Any] | None = None,
+    loss_scale: float | None = None,
+    cached_mini_batch: int | None = None,
+    dev: Any = None,
+    dev_steps: int = 0,
 ) -> dict[str, Any]:
     """Fine-tune ``base`` on ``train_data``; saves checkpoints, ``final/`` and ``training_log.json`` in ``output``.
 
@@ -133,8 +137,15 @@ def train(
     at the end); ``resume`` continues from the newest checkpoint in ``output`` when
     there is one, so an interrupted run does not repeat finished steps. ``callbacks``
     are extra ``transformers.TrainerCallback`` objects.
+
+    ``loss_scale`` is the inverse temperature of the in-batch softmax (default:
+    :func:`default_loss_scale`); ``cached_mini_batch`` switches to
+    ``CachedMultipleNegativesRankingLoss`` (GradCache: the same loss, big batches in
+    small memory). ``dev`` (a :class:`~xlir_bench.dev_curve.DevSet`) is scored before
+    training, every ``dev_steps`` steps and at the end: the log's ``dev_curve``.
     """
-    options = {k: v for k, v in locals().items() if k not in ("base", "train_data", "output", "callbacks", "resume")}
+    skip = ("base", "train_data", "output", "callbacks", "resume", "dev")
+    options = {k: v for k, v in locals().items() if k not in skip}
     modules = _training_modules()
     check_model_folder(base)
     pairs, info, kinds = _checked_pairs(train_data, strategy, batch_size, seed, mono_ratio)
@@ -144,14 +155,21 @@ def train(
         {"anchor": [p["query"] for p in pairs], "positive": [p["passage"] for p in pairs]}
     )
     args = _training_arguments(modules, output, options, info, prompts)
+    scale = loss_scale if loss_scale is not None else default_loss_scale(prompts)
+    curve: list[dict[str, float]] = []
+    extra = list(callbacks or [])
+    if dev is not None:
+        from .dev_curve import dev_callback
+
+        extra.append(dev_callback(model, dev, prompts, dev_steps, curve))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         trainer = modules["SentenceTransformerTrainer"](
             model=model,
             args=args,
             train_dataset=dataset,
-            loss=modules["MultipleNegativesRankingLoss"](model),
-            callbacks=list(callbacks or []) or None,
+            loss=_loss(modules, model, scale, cached_mini_batch),
+            callbacks=extra or None,
         )
         trainer.train(resume_from_checkpoint=last_checkpoint(output) if resume else None)
     final = Path(output) / "final"
@@ -162,12 +180,35 @@ def train(
         "train_data": str(train_data),
         "strategy": strategy,
         "pairs": kinds,
-        "options": {**{k: options[k] for k in keep}, "freeze_embeddings": freeze_embeddings, "prompts": prompts},
+        "options": {
+            **{k: options[k] for k in keep},
+            "freeze_embeddings": freeze_embeddings,
+            "prompts": prompts,
+            "loss_scale": scale,
+            "loss": "CachedMultipleNegativesRankingLoss" if cached_mini_batch else "MultipleNegativesRankingLoss",
+            "cached_mini_batch": cached_mini_batch,
+        },
         "steps": trainer.state.global_step,
         "history": trainer.state.log_history,
+        "dev_curve": curve,
     }
     write_atomic(Path(output) / "training_log.json", json.dumps(log, indent=1))
     return {"model": str(final), **log}
+
+
+E5_SCALE = 100.0  # E5 was trained at temperature 0.01 (Wang et al. 2022, "Text Embeddings by Weakly-Supervised ...")
+ST_SCALE = 20.0  # sentence-transformers' MultipleNegativesRankingLoss default (temperature 0.05)
+
+
+def default_loss_scale(prompts: dict[str, str]) -> float:
+    """100 for E5-style models (they carry the ``query: ``/``passage: `` prompts), else sentence-transformers' 20."""
+    return E5_SCALE if prompts.get("anchor") == "query: " else ST_SCALE
+
+
+def _loss(modules: dict[str, Any], model: Any, scale: float, cached_mini_batch: int | None) -> Any:
+    if cached_mini_batch:
+        return modules["CachedMultipleNegativesRankingLoss"](model, scale=scale, mini_batch_size=cached_mini_batch)
+    return modules["MultipleNegativesRankingLoss"](model, scale=scale)
 
 
 def _training_arguments(modules: dict[str, Any], output: str, options: dict[str, Any], info, prompts) -> Any:
@@ -201,7 +242,7 @@ def _training_modules() -> dict[str, Any]:
     try:
         from datasets import Dataset
         from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-        from sentence_transformers.losses import MultipleNegativesRankingLoss
+        from sentence_transformers.losses import CachedMultipleNegativesRankingLoss, MultipleNegativesRankingLoss
 
         from .st_sampler import StrategyBatchSampler
     except ImportError as exc:
@@ -214,6 +255,7 @@ def _training_modules() -> dict[str, Any]:
         "SentenceTransformerTrainer": SentenceTransformerTrainer,
         "SentenceTransformerTrainingArguments": SentenceTransformerTrainingArguments,
         "MultipleNegativesRankingLoss": MultipleNegativesRankingLoss,
+        "CachedMultipleNegativesRankingLoss": CachedMultipleNegativesRankingLoss,
         "StrategyBatchSampler": StrategyBatchSampler,
     }
 
@@ -221,13 +263,13 @@ def _training_modules() -> dict[str, Any]:
 def _checked_pairs(train_data: str, strategy: str, batch_size: int, seed: int, mono_ratio: float | None):
     """The pairs, their (id, languages) and kind counts; refuses data the strategy cannot batch, before any model loads."""
     if strategy not in STRATEGIES:
-        raise XlirError(f"--strategy {strategy}: choose hybrid, mono or cross")
+        raise XlirError(f"--strategy {strategy}: choose hybrid, mono, cross or mixed")
     if mono_ratio is not None and not 0.0 <= mono_ratio <= 1.0:
         raise XlirError(f"--mono-ratio {mono_ratio}: must be between 0 and 1")
     pairs = read_pairs(train_data)
     info = [PairInfo(p["id"], p["query_lang"], p["passage_lang"]) for p in pairs]
     kinds = {"mono": sum(i.is_mono for i in info), "cross": sum(not i.is_mono for i in info)}
-    if strategy != "hybrid" and kinds[strategy] < 2:
+    if strategy in ("mono", "cross") and kinds[strategy] < 2:
         raise XlirError(f"--strategy {strategy}: {train_data} has {kinds[strategy]} {strategy}-lingual pairs")
     try:
         plan_batches(info, batch_size, strategy, seed=seed, mono_ratio=mono_ratio)
