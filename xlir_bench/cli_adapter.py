@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from .errors import XlirError
 from .files import check_writable_folder
 from .sampling import STRATEGIES
 
@@ -99,5 +100,52 @@ def train_adapter_command(
     click.echo(f"model: adapter:{output}")
 
 
+@click.command("adapter-grid")
+@click.argument("grid", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder of the cells' summaries.")
+@click.option(
+    "--adapters",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the trained adapters (keep it outside the repository).",
+)
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Embedding cache of the base model.")
+@click.option("--evals", default=None, help="Comma list of evaluation labels to run (default: all of the grid).")
+@click.option("--seeds", default=None, help="Comma list of seeds to run (default: all of the grid).")
+def adapter_grid_command(grid, output, adapters, cache_dir, evals, seeds) -> None:
+    """Train and evaluate every cell of an adapter grid (TOML); re-runs skip what is written."""
+    from .adapter_grid import load_grid, run_grid
+
+    known = {spec.label for spec in load_grid(grid).evals}
+    only = tuple(item.strip() for item in (evals or "").split(",") if item.strip())
+    if set(only) - known:
+        raise XlirError(f"--evals {evals}: the grid's evaluations are {', '.join(sorted(known))}")
+    try:
+        chosen = tuple(int(item) for item in (seeds or "").split(",") if item.strip())
+    except ValueError as exc:
+        raise XlirError(f"--seeds {seeds}: give a comma list of integers") from exc
+    done = run_grid(grid, output, adapters, cache_dir, only, chosen, log=lambda line: click.echo(line, err=True))
+    click.echo(f"ran {done['ran']} cells, skipped {done['skipped']} finished ones -> {output}")
+
+
+@click.command("adapter-report")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--grid",
+    "grid_file",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
+    help="The grid file (its [analysis]).",
+)
+def adapter_report_command(folder, grid_file) -> None:
+    """Write report.md, report.json and one PNG per evaluation for an adapter grid's output FOLDER."""
+    from .adapter_report import write_report
+
+    paths = write_report(folder, grid_file)
+    click.echo(f"report: {paths['md']}, {paths['json']}", err=True)
+
+
 def register(group: click.Group) -> None:
+    group.add_command(adapter_report_command)
     group.add_command(train_adapter_command)
+    group.add_command(adapter_grid_command)
