@@ -162,3 +162,46 @@ def _options(meta):
     from xlir_bench.adapter_training import AdapterTrainOptions
 
     return AdapterTrainOptions(**meta["training"]["options"])
+
+
+def _random_pairs(n_ids: int = 24, langs=("en", "de", "el"), seed: int = 0):
+    from xlir_bench.adapter_training import PairVectors
+    from xlir_bench.sampling import PairInfo
+
+    rng = np.random.default_rng(seed)
+    info = [PairInfo(f"q{i}", x, y) for i in range(n_ids) for x in langs for y in langs]
+    queries = rng.standard_normal((len(info), 8)).astype(np.float32)
+    passages = (queries + 0.5 * rng.standard_normal(queries.shape)).astype(np.float32)
+    rows = np.arange(len(info))
+    return PairVectors(queries, passages, rows, rows, info)
+
+
+@pytest.mark.heavy
+def test_side_by_side_training_equals_torch_adam_alone():
+    """train_many (K arms in one tensor, Adam written out) against one torch.optim.Adam loop per arm."""
+    import torch
+    import torch.nn.functional as F
+
+    from xlir_bench.adapter_training import AdapterTrainOptions, epoch_plans, learning_rate_at, train_many
+
+    vectors = _random_pairs()
+    arms = [
+        AdapterTrainOptions(strategy="hybrid", mono_ratio=0.0, batch_size=4, learning_rate=1e-2, seed=1, epochs=2),
+        AdapterTrainOptions(strategy="mono", batch_size=4, learning_rate=3e-3, seed=2, scale=20.0),
+        AdapterTrainOptions(strategy="mixed", batch_size=4, learning_rate=1e-2, seed=3),
+    ]
+    trained = train_many(vectors, arms)
+    for options, (weight, _) in zip(arms, trained, strict=True):
+        plan = [b for p in epoch_plans(vectors, options) for b in p]
+        w = torch.nn.Parameter(torch.eye(8))
+        adam = torch.optim.Adam([w], lr=options.learning_rate)
+        for step, batch in enumerate(plan):
+            adam.param_groups[0]["lr"] = learning_rate_at(step, len(plan), options)
+            q = F.normalize(torch.from_numpy(vectors.queries[batch]) @ w.T, dim=1)
+            p = F.normalize(torch.from_numpy(vectors.passages[batch]) @ w.T, dim=1)
+            loss = F.cross_entropy(options.scale * q @ p.T, torch.arange(len(batch)))
+            adam.zero_grad()
+            loss.backward()
+            adam.step()
+        np.testing.assert_allclose(weight, w.detach().numpy(), atol=2e-5)
+        assert not np.allclose(weight, np.eye(8), atol=1e-3)  # it did train

@@ -44,7 +44,15 @@ import numpy as np
 import tomllib
 
 from .adapter_model import AdapterEncoder, AdapterMeta, save_adapter
-from .adapter_training import AdapterTrainOptions, PairVectors, cached_base, fit_adapter, normalises, pair_vectors
+from .adapter_training import (
+    AdapterTrainOptions,
+    PairVectors,
+    cached_base,
+    fit_adapter,
+    normalises,
+    pair_vectors,
+    training_summary,
+)
 from .errors import XlirError
 from .files import write_atomic
 from .training import read_pairs
@@ -263,6 +271,24 @@ class GridRun:
         save_adapter(folder, weight, meta)
         return weight, load_adapter(folder)[1], time.perf_counter() - started
 
+    def train_group(self, cells: list[Cell]) -> None:
+        """Train the cells without a saved adapter side by side (train_many) and save each."""
+        from .adapter_training import train_many
+
+        todo = [cell for cell in cells if not (self.adapters / cell.name / "adapter.json").exists()]
+        if not todo:
+            return
+        started = time.perf_counter()
+        for cell in todo:
+            cell.options.check()
+        trained = train_many(self.vectors(), [cell.options for cell in todo])
+        seconds = (time.perf_counter() - started) / len(todo)
+        for cell, (weight, history) in zip(todo, trained, strict=True):
+            training = training_summary(self.vectors(), cell.options, history, seconds)
+            meta = AdapterMeta(self.grid.base, int(weight.shape[0]), normalises(self.vectors()), training=training)
+            save_adapter(self.adapters / cell.name, weight, meta)
+        self.log(f"trained {len(todo)} adapters side by side in {time.perf_counter() - started:.1f}s")
+
     def run_cell(self, cell: Cell | None, evals: list[GridEval]) -> dict[str, Any]:
         """Train (or load) the cell's adapter and evaluate it on ``evals``; ``None`` is the untrained base."""
         name = "base" if cell is None else cell.name
@@ -338,6 +364,8 @@ def run_grid(
     evals = [spec for spec in grid.evals if not only or spec.label in only]
     done = {"ran": 0, "skipped": 0}
     cells = [cell for cell in grid.cells() if not seeds or cell.seed in seeds]
+    for seed in dict.fromkeys(cell.seed for cell in cells):
+        run.train_group([cell for cell in cells if cell.seed == seed])
     for cell in ([None] if grid.reference else []) + cells:
         name = "base" if cell is None else cell.name
         todo = [spec for spec in evals if spec.label not in done_evals(run.output / "cells" / name)]

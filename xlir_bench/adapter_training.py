@@ -124,37 +124,79 @@ def learning_rate_at(step: int, total: int, options: AdapterTrainOptions) -> flo
 
 def train_linear(vectors: PairVectors, options: AdapterTrainOptions) -> tuple[np.ndarray, list[dict[str, float]]]:
     """The trained matrix W and the loss history (mean loss of each ``log_every`` steps)."""
+    return train_many(vectors, [options])[0]
+
+
+ADAM = (0.9, 0.999, 1e-8)  # torch.optim.Adam's defaults: beta1, beta2, eps
+
+
+def train_many(
+    vectors: PairVectors, options: list[AdapterTrainOptions]
+) -> list[tuple[np.ndarray, list[dict[str, float]]]]:
+    """Several adapters trained side by side on one set of pairs, each with its own batch plan and schedule.
+
+    The K matrices are one (K, d, d) tensor and a step is one batched product, so a grid's
+    arms cost about what one costs. The losses of the arms are summed, and each arm's
+    parameters get only its own gradient, so every arm trains exactly as alone; Adam is
+    written out (torch.optim.Adam's update: bias-corrected moments, eps added to the
+    corrected root) because an arm whose plan is shorter must stop, not coast on momentum.
+    """
     import torch
 
     torch.set_num_threads(1)
-    torch.manual_seed(options.seed)
     queries, passages = torch.from_numpy(vectors.queries), torch.from_numpy(vectors.passages)
-    weight = torch.nn.Parameter(torch.eye(queries.shape[1]))
-    optimiser = torch.optim.Adam([weight], lr=options.learning_rate)
-    plans = [batch for plan in epoch_plans(vectors, options) for batch in plan]
-    history, window = [], []
-    for step, batch in enumerate(plans):
-        for group in optimiser.param_groups:
-            group["lr"] = learning_rate_at(step, len(plans), options)
-        loss = _batch_loss(weight, queries, passages, vectors, batch, options.scale)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        window.append(float(loss))
-        if len(window) == options.log_every or step == len(plans) - 1:
-            history.append({"step": step + 1, "loss": float(np.mean(window))})
-            window = []
-    return weight.detach().numpy().astype(np.float32), history
+    plans = [[batch for plan in epoch_plans(vectors, o) for batch in plan] for o in options]
+    dim = queries.shape[1]
+    weight = torch.eye(dim).repeat(len(options), 1, 1).requires_grad_(True)
+    moments = (torch.zeros_like(weight), torch.zeros_like(weight))
+    histories: list[list[dict[str, float]]] = [[] for _ in options]
+    windows: list[list[float]] = [[] for _ in options]
+    for step in range(max(map(len, plans))):
+        active = [k for k, plan in enumerate(plans) if step < len(plan)]
+        losses = _batched_loss(weight, queries, passages, vectors, [plans[k][step] for k in active], active, options)
+        losses.sum().backward()
+        rates = [learning_rate_at(step, len(plans[k]), options[k]) for k in active]
+        _adam_step(weight, moments, active, rates, step + 1)
+        for k, value in zip(active, losses.detach().tolist(), strict=True):
+            windows[k].append(value)
+            if len(windows[k]) == options[k].log_every or step == len(plans[k]) - 1:
+                histories[k].append({"step": step + 1, "loss": float(np.mean(windows[k]))})
+                windows[k] = []
+    trained = weight.detach().numpy().astype(np.float32)
+    return [(trained[k], histories[k]) for k in range(len(options))]
 
 
-def _batch_loss(weight, queries, passages, vectors: PairVectors, batch: list[int], scale: float):
+def _batched_loss(weight, queries, passages, vectors: PairVectors, batches, active, options):
+    """Each active arm's in-batch negatives loss on its own batch (all batches have one size)."""
     import torch
     import torch.nn.functional as F
 
-    rows = np.asarray(batch)
-    q = F.normalize(queries[vectors.q_rows[rows]] @ weight.T, dim=1)
-    p = F.normalize(passages[vectors.p_rows[rows]] @ weight.T, dim=1)
-    return F.cross_entropy(scale * q @ p.T, torch.arange(len(rows)))
+    rows = np.asarray(batches)
+    index = torch.as_tensor(active)
+    mapped = weight[index].transpose(1, 2)
+    q = F.normalize(torch.bmm(queries[vectors.q_rows[rows]], mapped), dim=2)
+    p = F.normalize(torch.bmm(passages[vectors.p_rows[rows]], mapped), dim=2)
+    scale = torch.tensor([options[k].scale for k in active], dtype=q.dtype)[:, None, None]
+    logits = scale * torch.bmm(q, p.transpose(1, 2))
+    size = logits.shape[1]
+    target = torch.arange(size).repeat(len(active))
+    return F.cross_entropy(logits.reshape(-1, size), target, reduction="none").view(len(active), size).mean(dim=1)
+
+
+def _adam_step(weight, moments, active: list[int], rates: list[float], step: int) -> None:
+    import torch
+
+    beta1, beta2, eps = ADAM
+    first, second = moments
+    index = torch.as_tensor(active)
+    with torch.no_grad():
+        grad = weight.grad[index]
+        first[index] = beta1 * first[index] + (1 - beta1) * grad
+        second[index] = beta2 * second[index] + (1 - beta2) * grad * grad
+        corrected = second[index] / (1 - beta2**step)
+        rate = torch.tensor(rates, dtype=weight.dtype)[:, None, None]
+        weight[index] -= rate * (first[index] / (1 - beta1**step)) / (corrected.sqrt() + eps)
+        weight.grad.zero_()
 
 
 def batch_kinds(vectors: PairVectors, options: AdapterTrainOptions) -> dict[str, int]:
@@ -190,13 +232,17 @@ def fit_adapter(vectors: PairVectors, options: AdapterTrainOptions) -> tuple[np.
     epoch_plans(vectors, options)  # refuse an unbatchable strategy before training
     started = time.perf_counter()
     weight, history = train_linear(vectors, options)
-    return weight, {
+    return weight, training_summary(vectors, options, history, time.perf_counter() - started)
+
+
+def training_summary(vectors: PairVectors, options: AdapterTrainOptions, history, seconds: float) -> dict[str, Any]:
+    return {
         "options": asdict(options),
         "pairs": {"mono": sum(i.is_mono for i in vectors.info), "cross": sum(not i.is_mono for i in vectors.info)},
         "batches": batch_kinds(vectors, options),
         "steps": history[-1]["step"] if history else 0,
         "history": history,
-        "train_s": round(time.perf_counter() - started, 3),
+        "train_s": round(seconds, 3),
     }
 
 
