@@ -76,7 +76,9 @@ def test_saved_adapter_round_trips_and_refuses_tampering(tmp_path):
     weight, meta = load_adapter(folder)
     assert meta.base == BASE and meta.dim == 6 and np.array_equal(weight, np.eye(6, dtype=np.float32) * 2)
     np.save(folder / "weight.npy", np.eye(6, dtype=np.float32))
-    result = CliRunner().invoke(cli, ["run", "--model", f"adapter:{folder}", "--task", TASK, "--data-dir", MIRROR, "-q"])
+    result = CliRunner().invoke(
+        cli, ["run", "--model", f"adapter:{folder}", "--task", TASK, "--data-dir", MIRROR, "-q"]
+    )
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0 and "does not match the digest" in result.output
 
@@ -104,7 +106,10 @@ def test_train_adapter_option_errors_are_one_line(tmp_path, monkeypatch, args, e
 
 
 def test_model_adapter_errors_are_one_line(tmp_path):
-    for spec, expected in ((f"adapter:{tmp_path / 'none'}", "no adapter.json"), ("adapter:", "write it as adapter:FOLDER")):
+    for spec, expected in (
+        (f"adapter:{tmp_path / 'none'}", "no adapter.json"),
+        ("adapter:", "write it as adapter:FOLDER"),
+    ):
         result = CliRunner().invoke(cli, ["run", "--model", spec, "--task", TASK, "--data-dir", MIRROR, "-q"])
         assert result.exit_code == 2 and result.output.strip().count("\n") == 0 and expected in result.output
 
@@ -141,7 +146,11 @@ def test_train_adapter_saves_a_loadable_adapter_with_the_first_loss_by_hand(tmp_
     assert result.exit_code == 0, result.output
     meta = json.loads(Path("out/adapter.json").read_text())
     assert meta["base"] == BASE and meta["normalize"] is False and meta["training"]["options"]["seed"] == 3
-    assert meta["training"]["options"]["scale"] == 100.0 and meta["training"]["batches"] == {"mono": 4, "cross": 0, "mixed": 0}
+    assert meta["training"]["options"]["scale"] == 100.0 and meta["training"]["batches"] == {
+        "mono": 4,
+        "cross": 0,
+        "mixed": 0,
+    }
     # the first step's loss at W = I, recomputed with numpy from the hand vectors and the sampler's plan
     pairs = [json.loads(line) for line in Path("pairs.jsonl").read_text().splitlines()]
     info = [PairInfo(p["id"], p["query_lang"], p["passage_lang"]) for p in pairs]
@@ -151,7 +160,15 @@ def test_train_adapter_saves_a_loadable_adapter_with_the_first_loss_by_hand(tmp_
     p = np.array([VECTORS[pairs[i]["passage"]] for i in first], np.float32)
     training = meta["training"]
     assert training["steps"] == 4 and training["history"][0]["step"] == 4
-    losses = [_loss(np.array([VECTORS[pairs[i]["query"]] for i in b], np.float32), np.array([VECTORS[pairs[i]["passage"]] for i in b], np.float32), 100.0) for e in epoch_plans(PairVectors(None, None, None, None, info), _options(meta)) for b in e]
+    losses = [
+        _loss(
+            np.array([VECTORS[pairs[i]["query"]] for i in b], np.float32),
+            np.array([VECTORS[pairs[i]["passage"]] for i in b], np.float32),
+            100.0,
+        )
+        for e in epoch_plans(PairVectors(None, None, None, None, info), _options(meta))
+        for b in e
+    ]
     assert training["history"][0]["loss"] == pytest.approx(np.mean(losses), rel=1e-4)
     assert _loss(q, p, 100.0) == pytest.approx(losses[0])
     adapted = _evaluate("adapter:out")
