@@ -23,10 +23,12 @@ cross-lingual, 1 = all monolingual; ``strategies``: other sampler strategies suc
     task = "xquad-r"
     perturb = ["dialect"]
 
-Each cell writes ``cells/<name>/cell.json`` (training summary and timings) and, last,
-``cells/<name>/summary.json`` (per evaluation: family macros, per-query-language
-macros, normalised rank distance): a cell with a summary is done, so re-running the
-grid resumes. The adapters themselves go to ``--adapters`` (outside the repository:
+Each cell writes ``cells/<name>/cell.json`` (training summary and timings) and one
+``cells/<name>/evals/<label>.json`` per evaluation (mAP per setting, family and
+query-language macros, rank distance and its normalised form, from
+:mod:`xlir_bench.fast_eval`); a written evaluation is done, so re-running the grid
+resumes. Kept cells (``keep_records``, and the untrained base) also get the full
+pipeline's run record in ``runs/`` (the fast numbers are checked against them). The adapters themselves go to ``--adapters`` (outside the repository:
 each is a 384 x 384 float32 matrix). Cells run seed by seed, every arm of seed 1 first,
 so a stopped grid leaves balanced arms.
 """
@@ -56,9 +58,6 @@ from .adapter_training import (
 from .errors import XlirError
 from .files import write_atomic
 from .training import read_pairs
-
-SUMMARY = "summary.json"
-MACRO_METRICS = ("map", "recall@1", "recall@10", "ndcg@10", "mrr@10", "rank_distance")
 
 
 @dataclass(frozen=True)
@@ -173,35 +172,6 @@ def training_pairs(grid: AdapterGrid) -> list[dict[str, str]]:
     drawn = read_split(grid.train_split)
     split = ensure_split(SplitOptions(grid.train_split, drawn.seed, drawn.train_share), task.name, source)
     return pairs_of_side(build_pairs(task), split, pivot_file(task.name, source)[0], "train")
-
-
-def rank_distance_norm(outcome: Any) -> np.ndarray:
-    """Per-query rank distance / its expectation under random ranking, (N + 1)(R - 1)/(R + 1).
-
-    N is the pool size and R the query's number of relevant candidates: 1 = chance,
-    (R - 1)/E for all answers ranked consecutively (issue 24's normalisation).
-    """
-    judgements = outcome.judgements
-    relevant = (judgements.grades >= judgements.threshold).sum(axis=1).astype(np.float64)
-    pool = float(len(judgements.pool.candidate_ids))
-    expected = (pool + 1) * (relevant - 1) / (relevant + 1)
-    distance = np.asarray(outcome.scores.per_query["rank_distance"], dtype=np.float64)
-    return np.where(relevant >= 2, distance / np.where(expected > 0, expected, np.nan), np.nan)
-
-
-def summarise(result: Any, task: str) -> dict[str, Any]:
-    """A run's compact summary for one task: macros, per-query-language macros, normalised rank distance."""
-    record = result.record["results"][task]
-    multi = [o for o in result.outcomes[task] if o.setting.family == "multi"]
-    norm = {o.setting.query_lang: float(np.nanmean(rank_distance_norm(o))) for o in multi}
-    return {
-        "macro": {fam: {m: v.get(m) for m in MACRO_METRICS if m in v} for fam, v in record["macro"].items()},
-        "by_query_lang": {
-            lang: {fam: {"map": v["map"]} for fam, v in fams.items()} for lang, fams in record["by_query_lang"].items()
-        },
-        "rank_distance_norm": {"multi": float(np.mean(list(norm.values()))), "by_query_lang": norm},
-        "n_queries": {o.setting.query_lang: len(o.scores.query_ids) for o in multi},
-    }
 
 
 @dataclass
