@@ -64,10 +64,12 @@ from .training import read_pairs
 class GridEval:
     task: str
     perturb: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()  # empty: all of the task
 
     @property
     def label(self) -> str:
         name = Path(self.task).stem if self.task.endswith(".toml") else self.task
+        name += "." + "-".join(self.langs) if self.langs else ""
         return name + ("-" + "+".join(self.perturb) if self.perturb else "")
 
 
@@ -133,7 +135,10 @@ def load_grid(path: str | Path) -> AdapterGrid:
         alphas=tuple(float(a) for a in raw.get("alphas", ())),
         strategies=tuple(raw.get("strategies", ())),
         seeds=tuple(int(s) for s in raw["seeds"]),
-        evals=tuple(GridEval(_task(path, e["task"]), tuple(e.get("perturb", ()))) for e in raw["eval"]),
+        evals=tuple(
+            GridEval(_task(path, e["task"]), tuple(e.get("perturb", ())), tuple(e.get("langs", ())))
+            for e in raw["eval"]
+        ),
         options=AdapterTrainOptions(**raw.get("options", {})),
         keep_records=tuple(raw.get("keep_records", ())),
         reference=bool(raw.get("reference", True)),
@@ -190,7 +195,7 @@ def task_vectors(encoder: Any, spec: GridEval) -> TaskVectors:
     from .perturb import parse_perturbation, perturb_task_questions
     from .tasks import load_selection
 
-    (task,) = load_selection([spec.task], None, None)
+    (task,) = load_selection([spec.task], list(spec.langs) or None, None)
     questions = {lang: task.data[lang].questions for lang in task.langs}
     if spec.perturb:
         questions = perturb_task_questions(task, [parse_perturbation(p) for p in spec.perturb], 0)
@@ -319,6 +324,11 @@ def done_evals(folder: Path) -> set[str]:
     return {path.stem for path in (folder / "evals").glob("*.json")}
 
 
+def _missing(run: GridRun, cell: Cell | None, evals: list[GridEval]) -> list[GridEval]:
+    folder = run.output / "cells" / ("base" if cell is None else cell.name)
+    return [spec for spec in evals if spec.label not in done_evals(folder)]
+
+
 def run_grid(
     grid_path: str | Path,
     output: str | Path,
@@ -326,6 +336,7 @@ def run_grid(
     cache_dir: str | None,
     only: tuple[str, ...] = (),
     seeds: tuple[int, ...] = (),
+    reference: bool = True,
     log=print,
 ) -> dict[str, int]:
     """Every (cell, evaluation) not yet written; ``only`` restricts the evaluations, ``seeds`` the seeds."""
@@ -334,17 +345,17 @@ def run_grid(
     evals = [spec for spec in grid.evals if not only or spec.label in only]
     done = {"ran": 0, "skipped": 0}
     cells = [cell for cell in grid.cells() if not seeds or cell.seed in seeds]
-    for seed in dict.fromkeys(cell.seed for cell in cells):
-        run.train_group([cell for cell in cells if cell.seed == seed])
-    for cell in ([None] if grid.reference else []) + cells:
-        name = "base" if cell is None else cell.name
-        todo = [spec for spec in evals if spec.label not in done_evals(run.output / "cells" / name)]
-        if not todo:
-            done["skipped"] += 1
-            continue
-        started = time.perf_counter()
-        summary = run.run_cell(cell, todo)
-        done["ran"] += 1
-        multi = {label: round(s["macro"]["multi"]["map"], 4) for label, s in summary.items()}
-        log(f"{name}: multi mAP {multi} ({time.perf_counter() - started:.1f}s)")
+    groups = [[None]] if grid.reference and reference else []
+    groups += [[cell for cell in cells if cell.seed == seed] for seed in dict.fromkeys(cell.seed for cell in cells)]
+    for group in groups:  # seed by seed: a stopped grid leaves whole seeds of every arm
+        todo = [cell for cell in group if _missing(run, cell, evals)]
+        done["skipped"] += len(group) - len(todo)
+        if todo and todo[0] is not None:
+            run.train_group(todo)
+        for cell in todo:
+            started = time.perf_counter()
+            summary = run.run_cell(cell, _missing(run, cell, evals))
+            done["ran"] += 1
+            multi = {label: round(s["macro"]["multi"]["map"], 4) for label, s in summary.items()}
+            log(f"{'base' if cell is None else cell.name}: multi mAP {multi} ({time.perf_counter() - started:.1f}s)")
     return done

@@ -5,7 +5,7 @@ initialised to the identity). A text's vector is the base model's vector v mappe
 to W v; when the base model L2-normalises its vectors, the result is rescaled to
 the base vector's own length,
 
-    adapted(v) = W v * |v| / |W v|,
+    adapted(v) = W v * |v| / |W v|   (float32 arithmetic),
 
 so inner products stay cosines (as for the base), and the identity adapter returns
 the base's float32 vectors bit for bit (|v| / |v| is exactly 1). The base model's
@@ -57,13 +57,17 @@ class AdapterMeta:
 
 
 def adapt(vectors: np.ndarray, weight: np.ndarray, normalize: bool) -> np.ndarray:
-    """W v for each row v (float64 arithmetic), rescaled to |v| when ``normalize``; float32 out."""
-    base = np.asarray(vectors, dtype=np.float64)
-    mapped = base @ np.asarray(weight, dtype=np.float64).T
+    """W v for each row v (float32), rescaled to |v| when ``normalize``.
+
+    For W = I the product is v exactly (every other term is an exact zero) and the
+    rescaling factor |v| / |v| is exactly 1, so the identity adapter is the base bit for bit.
+    """
+    base = np.asarray(vectors, dtype=np.float32)
+    mapped = base @ np.asarray(weight, dtype=np.float32).T
     if normalize:
         lengths = np.linalg.norm(mapped, axis=1, keepdims=True)
         mapped *= np.linalg.norm(base, axis=1, keepdims=True) / np.where(lengths > 0, lengths, 1.0)
-    return mapped.astype(np.float32)
+    return mapped.astype(np.float32, copy=False)
 
 
 def save_adapter(folder: str | os.PathLike, weight: np.ndarray, meta: AdapterMeta) -> Path:

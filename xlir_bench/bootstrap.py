@@ -124,7 +124,11 @@ class _RowIndex:
         self._result: tuple[int, list[np.ndarray]] = (0, [])
 
     def __call__(self, ids: list[Sequence[str]]) -> tuple[int, list[np.ndarray]]:
-        same = self._ids is not None and len(ids) == len(self._ids) and all(a is b for a, b in zip(ids, self._ids, strict=True))
+        same = (
+            self._ids is not None
+            and len(ids) == len(self._ids)
+            and all(a is b for a, b in zip(ids, self._ids, strict=True))
+        )
         if not same:
             self._ids, self._result = ids, _union_rows(ids)
         return self._result
@@ -219,6 +223,8 @@ def family_intervals(
     point = statistic(np.ones((1, values.shape[0])))[0]
     distribution = _over_resamples(statistic, values.shape[0], n_resamples, seed)
     return {
-        name: Interval(float(point[j]), *_percentiles(distribution[:, j] if distribution.size else np.empty(0), confidence))
+        name: Interval(
+            float(point[j]), *_percentiles(distribution[:, j] if distribution.size else np.empty(0), confidence)
+        )
         for j, name in enumerate(names)
     }

@@ -287,7 +287,9 @@ class EmbeddingCache:
         """Whether each text is cached (from the key index alone)."""
         return self._index.find(text_keys(role, texts)) >= 0
 
-    def read(self, role: str, texts: Sequence[str], out: np.ndarray | None = None) -> tuple[np.ndarray | None, list[int]]:
+    def read(
+        self, role: str, texts: Sequence[str], out: np.ndarray | None = None
+    ) -> tuple[np.ndarray | None, list[int]]:
         """Cached vectors of ``texts`` as rows of a float32 matrix (``out`` if given) and the positions not cached.
 
         Only the chunks holding a wanted text are opened, each once, and only the wanted rows are copied
@@ -580,7 +582,9 @@ def cache_info(root: str | os.PathLike | None = None) -> list[dict]:
         entries.append(
             {
                 "model": meta.get("name", "?") if isinstance(meta.get("name"), str) else "?",
-                "fingerprint": meta.get("fingerprint", sub.name) if isinstance(meta.get("fingerprint"), str) else sub.name,
+                "fingerprint": meta.get("fingerprint", sub.name)
+                if isinstance(meta.get("fingerprint"), str)
+                else sub.name,
                 "folder": sub.name,
                 "dim": meta.get("dim"),
                 "dtype": meta.get("dtype", "float32") if meta else None,

@@ -287,7 +287,9 @@ def _summary_table(result: EvaluationResult) -> str:
     rows = [
         [task, family, sum(s.family == family for s in res.settings)]
         + [
-            with_interval(metrics.get(name), res.extra.get("intervals", {}).get(family, {}).get(name), digits.get(name, 4))
+            with_interval(
+                metrics.get(name), res.extra.get("intervals", {}).get(family, {}).get(name), digits.get(name, 4)
+            )
             for name in SUMMARY
         ]
         for task, res in run.results.items()
@@ -475,7 +477,18 @@ def _save_or_rescue(result: EvaluationResult, output: Path) -> Path:
 @_api_options
 @_ray_options
 def encode_command(
-    model, tasks, langs, shard, data_dir, cache_dir, cache_dtype, batch_size, device, query_prompt, passage_prompt, quiet,
+    model,
+    tasks,
+    langs,
+    shard,
+    data_dir,
+    cache_dir,
+    cache_dtype,
+    batch_size,
+    device,
+    query_prompt,
+    passage_prompt,
+    quiet,
     **api_options,
 ) -> None:
     """Encode a deterministic 1/N of the selection's texts into the embedding cache (one job of N).
@@ -542,7 +555,15 @@ def cache_info_command(cache_dir) -> None:
     entries = cache_info(cache_dir)
     click.echo(f"cache: {cache_dir or default_cache_dir()}")
     rows = [
-        [e["model"], e["fingerprint"], e["dim"], e["queries"], e["passages"], e["damaged_chunks"], f"{e['bytes'] / 2**20:.1f}"]
+        [
+            e["model"],
+            e["fingerprint"],
+            e["dim"],
+            e["queries"],
+            e["passages"],
+            e["damaged_chunks"],
+            f"{e['bytes'] / 2**20:.1f}",
+        ]
         for e in entries
         if not e["foreign"]
     ]
@@ -579,7 +600,9 @@ def cache_clear_command(cache_dir, model, yes) -> None:
         return
     names = ", ".join(sorted({e["model"] for e in targets}))
     if not yes and not sys.stdin.isatty():
-        raise XlirError(f"cache clear: would delete {len(targets)} model folder(s) ({names}) in {folder}; pass --yes to confirm")
+        raise XlirError(
+            f"cache clear: would delete {len(targets)} model folder(s) ({names}) in {folder}; pass --yes to confirm"
+        )
     if not yes:
         click.confirm(f"delete the cached vectors of {len(targets)} model folder(s) ({names}) in {folder}?", abort=True)
     cleared = cache_clear(cache_dir, model)
@@ -650,9 +673,7 @@ def _split_pairs(pairs, task_name, split_file, seed, share, data_dir):
 )
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder for checkpoints and log.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(2), help="Pairs per batch.")
-@click.option(
-    "--lr", default=2e-5, show_default=True, type=_Number(0, 1, min_open=True), help="Peak learning rate."
-)
+@click.option("--lr", default=2e-5, show_default=True, type=_Number(0, 1, min_open=True), help="Peak learning rate.")
 @click.option(
     "--epochs", default=1.0, show_default=True, type=_Number(0, min_open=True), help="Passes over the training pairs."
 )
@@ -741,7 +762,14 @@ def train_command(
     )
     if eval_task:
         summary, result = train_and_evaluate(
-            base, train_data, output, eval_task, _split(eval_langs, "--eval-langs"), data_dir, progress=not quiet, **options
+            base,
+            train_data,
+            output,
+            eval_task,
+            _split(eval_langs, "--eval-langs"),
+            data_dir,
+            progress=not quiet,
+            **options,
         )
     else:
         summary, result = train(base, train_data, output, **options), None
@@ -830,7 +858,12 @@ def leaderboard_command(runs, task, metric, fmt, output, skip_invalid) -> None:
 @cli.command("report")
 @click.argument("run", type=click.Path())
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False), default="report.html", show_default=True, help="HTML file to write."
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default="report.html",
+    show_default=True,
+    help="HTML file to write.",
 )
 def report_command(run, output) -> None:
     """Write one self-contained HTML report (heatmap, per-language bars, rank distance, metadata) for RUN."""
@@ -846,7 +879,11 @@ def report_command(run, output) -> None:
 @click.argument("baseline")
 @click.argument("candidate")
 @click.option(
-    "--metric", type=click.Choice(COMPARE_METRICS), default="map", show_default=True, help="Per-query metric to compare."
+    "--metric",
+    type=click.Choice(COMPARE_METRICS),
+    default="map",
+    show_default=True,
+    help="Per-query metric to compare.",
 )
 @click.option(
     "--max-drop",

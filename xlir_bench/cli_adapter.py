@@ -112,7 +112,8 @@ def train_adapter_command(
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Embedding cache of the base model.")
 @click.option("--evals", default=None, help="Comma list of evaluation labels to run (default: all of the grid).")
 @click.option("--seeds", default=None, help="Comma list of seeds to run (default: all of the grid).")
-def adapter_grid_command(grid, output, adapters, cache_dir, evals, seeds) -> None:
+@click.option("--skip-reference", is_flag=True, help="Do not evaluate the untrained base (another run does).")
+def adapter_grid_command(grid, output, adapters, cache_dir, evals, seeds, skip_reference) -> None:
     """Train and evaluate every cell of an adapter grid (TOML); re-runs skip what is written."""
     from .adapter_grid import load_grid, run_grid
 
@@ -124,7 +125,9 @@ def adapter_grid_command(grid, output, adapters, cache_dir, evals, seeds) -> Non
         chosen = tuple(int(item) for item in (seeds or "").split(",") if item.strip())
     except ValueError as exc:
         raise XlirError(f"--seeds {seeds}: give a comma list of integers") from exc
-    done = run_grid(grid, output, adapters, cache_dir, only, chosen, log=lambda line: click.echo(line, err=True))
+    done = run_grid(
+        grid, output, adapters, cache_dir, only, chosen, not skip_reference, log=lambda line: click.echo(line, err=True)
+    )
     click.echo(f"ran {done['ran']} cells, skipped {done['skipped']} finished ones -> {output}")
 
 

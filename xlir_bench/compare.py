@@ -221,9 +221,16 @@ def compare(
     common, notes = _common(baseline, candidate, allow_mismatch)
     settings, families = _rows(baseline, candidate, common, metric, gate)
     if not settings:
-        raise XlirError(f"--metric {metric}: no common setting keeps it per query; use map, recall@10, ndcg@10 or mrr@10")
+        raise XlirError(
+            f"--metric {metric}: no common setting keeps it per query; use map, recall@10, ndcg@10 or mrr@10"
+        )
     _flag_headline(settings, families, metric, gate)
-    others = [row for name in gated_names() if name != metric for row in _rows(baseline, candidate, common, name, gate, settings_too=False)[1]]
+    others = [
+        row
+        for name in gated_names()
+        if name != metric
+        for row in _rows(baseline, candidate, common, name, gate, settings_too=False)[1]
+    ]
     _flag_others(others, gate)
     floor = holm_floor(len(settings), n_permutations)
     if floor >= alpha:
@@ -239,7 +246,9 @@ def compare(
     )
 
 
-def _rows(baseline, candidate, common, metric: str, gate: Gate, settings_too: bool = True) -> tuple[list[Row], list[Row]]:
+def _rows(
+    baseline, candidate, common, metric: str, gate: Gate, settings_too: bool = True
+) -> tuple[list[Row], list[Row]]:
     """Setting rows (unless not ``settings_too``) and family-macro rows of one measure, over the settings that
     keep it per query. The other gated measures are judged on their family macros only, so their per-setting
     randomization tests (most of a comparison's time) are skipped."""
@@ -256,7 +265,17 @@ def _rows(baseline, candidate, common, metric: str, gate: Gate, settings_too: bo
             if not settings_too:
                 continue
             p_rand, p_t = randomization_test(d, gate.n_permutations, gate.seed), paired_t_test(d)
-            row = Row(task, f"{task}:{key}", b_settings[key].family, len(qids), nan_mean(b), nan_mean(c), nan_mean(d), p_rand, p_t)
+            row = Row(
+                task,
+                f"{task}:{key}",
+                b_settings[key].family,
+                len(qids),
+                nan_mean(b),
+                nan_mean(c),
+                nan_mean(d),
+                p_rand,
+                p_t,
+            )
             row.metric = metric
             settings.append(row)
         for family in FAMILIES:

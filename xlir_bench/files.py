@@ -107,7 +107,9 @@ def confine(root: Path, relative: str, what: str) -> Path:
     if not inside:
         link = next((p for p in [root / candidate, *(root / candidate).parents] if p.is_symlink()), None)
         why = f"{link} is a symlink to {resolved}" if link else f"{relative!r} resolves to {resolved}"
-        raise XlirError(f"{what}: {why}, which leads outside {root}; keep the files inside that folder (copy, not link)")
+        raise XlirError(
+            f"{what}: {why}, which leads outside {root}; keep the files inside that folder (copy, not link)"
+        )
     return resolved
 
 

@@ -202,7 +202,6 @@ def _top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return cols[(first[:, None] + np.arange(k)).ravel()].reshape(n_queries, k).astype(np.int64)
 
 
-
 # Groups of columns per wanted candidate in top_k: more groups raise the floor closer to the
 # k-th score (fewer candidates to sort) at the cost of a longer partition of the maxima.
 GROUPS_PER_K = 4

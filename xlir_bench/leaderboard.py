@@ -134,7 +134,9 @@ def _row(path: str, record: RunRecord, task: str, metric: str) -> dict[str, Any]
         **{column: macro.get("multi", {}).get(name) for column, name in MEASURE_COLUMNS.items()},
         "date": record.created[:10],
         "fingerprint": record.fingerprint[:8],
-        "langs": len(record.selection.get(task, {}).get("langs", [])) if isinstance(record.selection.get(task), dict) else 0,
+        "langs": len(record.selection.get(task, {}).get("langs", []))
+        if isinstance(record.selection.get(task), dict)
+        else 0,
         "record": Path(path).name,
     }
     return row

@@ -89,9 +89,13 @@ def load_retriever(model: Any, options: Any) -> Retriever:
             "encode_passages) nor a retriever"
         )
     if isinstance(encoder, AdapterEncoder):  # the base model's vectors are cached, the adapted ones are not
-        base = with_cache(encoder.base, options.cache_dir, options.use_cache, None, getattr(options, "cache_dtype", "float32"))
+        base = with_cache(
+            encoder.base, options.cache_dir, options.use_cache, None, getattr(options, "cache_dtype", "float32")
+        )
         return DenseRetriever(encoder.over(base), options.index, options.ann_depth)
-    encoder = with_cache(encoder, options.cache_dir, options.use_cache, options.name, getattr(options, "cache_dtype", "float32"))
+    encoder = with_cache(
+        encoder, options.cache_dir, options.use_cache, options.name, getattr(options, "cache_dtype", "float32")
+    )
     return DenseRetriever(encoder, options.index, options.ann_depth)
 
 

@@ -255,5 +255,3 @@ def _trec_run(outcome: Any, run_name: str) -> str:
 
 def _trec_qrels(outcome: Any) -> str:
     return "".join(f"{qid} 0 {doc} {grade}\n" for qid, docs in outcome.qrels.items() for doc, grade in docs.items())
-
-

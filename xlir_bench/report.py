@@ -31,10 +31,11 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError as exc:
-        raise XlirError("report: matplotlib is not installed; pip install 'xlir-bench[report]' (in a checkout: pip install '.[report]')") from exc
+        raise XlirError(
+            "report: matplotlib is not installed; pip install 'xlir-bench[report]' (in a checkout: pip install '.[report]')"
+        ) from exc
     matplotlib.use("Agg")  # headless: no display on servers and CI
     import matplotlib.pyplot as plt
-
 
     return plt
 
@@ -134,14 +135,18 @@ def _rank_matrix_heatmap(plt, title: str, bias: dict[str, Any]) -> str:
         [[bias["rank_matrix"][x].get(y, {}).get("median") or np.nan for y in cols] for x in rows], dtype=float
     )
     fig, ax = plt.subplots(figsize=(1.0 + 0.62 * len(cols), 0.9 + 0.5 * len(rows)))
-    image = ax.imshow(np.ma.masked_invalid(matrix), cmap="magma_r", norm=LogNorm(vmin=1, vmax=max(np.nanmax(matrix), 2)))
+    image = ax.imshow(
+        np.ma.masked_invalid(matrix), cmap="magma_r", norm=LogNorm(vmin=1, vmax=max(np.nanmax(matrix), 2))
+    )
     ax.set_xticks(range(len(cols)), _plain(cols))
     ax.set_yticks(range(len(rows)), _plain(rows))
     ax.set_xlabel("language of the answer")
     ax.set_ylabel("query language")
     for (row, col), value in np.ndenumerate(matrix):
         if not np.isnan(value):
-            ax.text(col, row, f"{value:.0f}", ha="center", va="center", fontsize=7, color="white" if value > 30 else "black")
+            ax.text(
+                col, row, f"{value:.0f}", ha="center", va="center", fontsize=7, color="white" if value > 30 else "black"
+            )
     fig.colorbar(image, ax=ax, fraction=0.04, label="median pool rank (log)")
     ax.set_title(title)
     return _png(fig)
@@ -155,7 +160,15 @@ def _first_answer_bars(plt, title: str, bias: dict[str, Any]) -> str:
     colours = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(cols), 2)))
     for j, lang in enumerate(cols):
         shares = np.array([bias["first_answer_language"][x].get(lang, 0.0) for x in rows])
-        ax.bar(range(len(rows)), shares, bottom=bottom, color=colours[j], label=_plain(lang), edgecolor="white", linewidth=0.3)
+        ax.bar(
+            range(len(rows)),
+            shares,
+            bottom=bottom,
+            color=colours[j],
+            label=_plain(lang),
+            edgecolor="white",
+            linewidth=0.3,
+        )
         bottom += shares
     ax.set_xticks(range(len(rows)), _plain(rows))
     ax.set_xlabel("query language")
@@ -222,7 +235,9 @@ def _robustness_table(record: RunRecord, task: str) -> str:
     try:
         return _robustness_html(record.extra["robustness"][task], record.extra["perturbation"], task)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise XlirError(f"record: its robustness section is malformed ({type(exc).__name__}); re-run with --perturb") from exc
+        raise XlirError(
+            f"record: its robustness section is malformed ({type(exc).__name__}); re-run with --perturb"
+        ) from exc
 
 
 def _robustness_html(robustness: dict[str, Any], perturbation: dict[str, Any], task: str) -> str:
@@ -243,7 +258,9 @@ def _robustness_html(robustness: dict[str, Any], perturbation: dict[str, Any], t
     examples = [
         e for lang in sorted(perturbation["examples"].get(task, {})) for e in perturbation["examples"][task][lang][:1]
     ]
-    items = "".join(f"<li>{html.escape(str(e['clean']))} &rarr; {html.escape(str(e['perturbed']))}</li>" for e in examples)
+    items = "".join(
+        f"<li>{html.escape(str(e['clean']))} &rarr; {html.escape(str(e['perturbed']))}</li>" for e in examples
+    )
     return (
         f"<h3>Robustness to {spec}: perturbed / clean mAP</h3><table class='macro'><tr>{head}</tr>{''.join(rows)}</table>"
         f"<p>Examples:</p><ul>{items}</ul>"
@@ -254,7 +271,9 @@ def _bias_figures(plt, title: str, result: TaskResult) -> list[str]:
     figures = []
     bars = _macro_error_bars(plt, f"{title}: family macro mAP", result)
     if bars:
-        figures.append(_img(bars, f"{title}: mono, cross and multi macro mAP with 95 % bootstrap intervals (questions resampled)"))
+        figures.append(
+            _img(bars, f"{title}: mono, cross and multi macro mAP with 95 % bootstrap intervals (questions resampled)")
+        )
     bias = result.extra.get("bias")
     if not isinstance(bias, dict) or not bias.get("rank_matrix"):
         return figures
@@ -303,7 +322,10 @@ def render_report(record: RunRecord) -> str:
             )
         figures += _bias_figures(plt, title, result)
         robustness = _robustness_table(record, task) if task in (record.extra.get("robustness") or {}) else ""
-        sections.append(f"<h2>{html.escape(title.replace(chr(92) + '$', '$'))}</h2>\n{_macro_table(result)}\n{robustness}\n" + "\n".join(figures))
+        sections.append(
+            f"<h2>{html.escape(title.replace(chr(92) + '$', '$'))}</h2>\n{_macro_table(result)}\n{robustness}\n"
+            + "\n".join(figures)
+        )
     plt.close("all")
     return (
         f"<!doctype html>\n<html><head><meta charset='utf-8'><title>xlir-bench report: {name}</title>"

@@ -61,7 +61,11 @@ class DenseRetriever(Wraps):
 
     @property
     def max_tokens(self) -> int:
-        return int(getattr(self.encoder, "max_tokens", None) or getattr(getattr(self.encoder, "encoder", None), "max_tokens", None) or 512)
+        return int(
+            getattr(self.encoder, "max_tokens", None)
+            or getattr(getattr(self.encoder, "encoder", None), "max_tokens", None)
+            or 512
+        )
 
     def represent_queries(self, texts: Sequence[str]) -> np.ndarray:
         return as_matrix(self.encoder.encode_queries(texts), len(texts), "encode_queries")

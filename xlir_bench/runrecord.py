@@ -199,7 +199,9 @@ def load_record(path: str | os.PathLike) -> RunRecord:
         text = read_bytes_capped(path).decode("utf-8")
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise XlirError(f"{path}: cannot read run record ({reason}); check the path or re-run `xlir-bench run`") from exc
+        raise XlirError(
+            f"{path}: cannot read run record ({reason}); check the path or re-run `xlir-bench run`"
+        ) from exc
     try:
         raw = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:

@@ -251,5 +251,7 @@ def _measures(judged, binary, judgements, family, top10, ann_recall=None, bias_b
             per_query[name] = np.asarray(value, dtype=np.float64)
         elif value is not None:
             setting_values[name] = float(value)
-    lang_ranks = rank_by_language(bias_context.binary, judgements.rel_langs, list(judgements.pool.offsets)) if multi else None
+    lang_ranks = (
+        rank_by_language(bias_context.binary, judgements.rel_langs, list(judgements.pool.offsets)) if multi else None
+    )
     return SettingScores(judgements.query_ids, per_query, setting_values, lang_ranks)

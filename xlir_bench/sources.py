@@ -46,10 +46,10 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
         raise XlirError(f"{path}: missing; a BEIR folder has corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
     for number, row in iter_jsonl(path, "BEIR JSONL"):
         if not isinstance(row.get("_id"), (str, int)) or isinstance(row.get("_id"), bool) or row["_id"] == "":
-            raise XlirError(f"{path}:{number}: no \"_id\" (string); every BEIR row needs one")
+            raise XlirError(f'{path}:{number}: no "_id" (string); every BEIR row needs one')
         for key in ("title", "text"):
             if key in row and not isinstance(row[key], str):
-                raise XlirError(f"{path}:{number}: \"{key}\" is {type(row[key]).__name__}, not a string")
+                raise XlirError(f'{path}:{number}: "{key}" is {type(row[key]).__name__}, not a string')
         yield row
 
 
@@ -135,7 +135,7 @@ def _refuse_duplicates(docs) -> None:
     for lang, doc_id, _ in docs:
         if (lang, doc_id) in seen:
             raise XlirError(
-                f"corpus: document id {doc_id!r} ({lang}) occurs twice (ids 1 and \"1\" are the same); give each document one id"
+                f'corpus: document id {doc_id!r} ({lang}) occurs twice (ids 1 and "1" are the same); give each document one id'
             )
         seen.add((lang, doc_id))
 
@@ -162,7 +162,11 @@ def load_beir(
     split = raw.get("split", "test")
     if not re_split.fullmatch(split):
         raise XlirError(f"task file: split {split!r} must be a plain file name (letters, digits, . _ -)")
-    folders = [(lang, confine(base, lang, "language folder")) for lang in langs] if raw.get("per_language_folders") else [(None, base)]
+    folders = (
+        [(lang, confine(base, lang, "language folder")) for lang in langs]
+        if raw.get("per_language_folders")
+        else [(None, base)]
+    )
     queries, docs, qrels, checksums = [], [], {}, {}
     for folder_lang, folder in folders:
         files = {  # each resolved and kept inside the task file's folder: no symlink may lead out
@@ -176,7 +180,7 @@ def load_beir(
             docs.append((_language_of(row, fixed, files["corpus"]), str(row["_id"]), text))
         for row in _jsonl(files["queries"]):
             if not isinstance(row.get("text"), str):
-                raise XlirError(f"{files['queries']}: query {row['_id']!r} has no \"text\" string")
+                raise XlirError(f'{files["queries"]}: query {row["_id"]!r} has no "text" string')
             queries.append((_language_of(row, fixed, files["queries"]), str(row["_id"]), row["text"]))
         for qid, judged in _qrels_tsv(files["qrels"]).items():
             qrels.setdefault(qid, {}).update(judged)

@@ -442,9 +442,7 @@ def _cells(where: _Where, train: dict[str, Any], blocks: list[Any]) -> list[Cell
                 combos.append(options)
     varying = [key for key in _SUFFIX if len({repr(c[key]) for c in combos}) > 1]
     usual = {key: _modal([c[key] for c in combos]) for key in _UNNAMED_WHEN_USUAL}
-    cells = [
-        Cell(_name(c, varying, True, usual), _name(c, varying, False, usual), c) for c in combos
-    ]
+    cells = [Cell(_name(c, varying, True, usual), _name(c, varying, False, usual), c) for c in combos]
     return cells
 
 

@@ -142,12 +142,30 @@ _REQUIRED = {
     "ir_datasets": ("ir_datasets",),
 }
 _UNITS = {"lareqa": "sentence", "lareqa-paragraph": "paragraph", "lareqa-split": "sentence"}
-_OPTIONS = ("path", "split", "language", "language_field", "per_language_folders", "ir_datasets", "source_task", "strip", "split", "part")
+_OPTIONS = (
+    "path",
+    "split",
+    "language",
+    "language_field",
+    "per_language_folders",
+    "ir_datasets",
+    "source_task",
+    "strip",
+    "split",
+    "part",
+)
 
 
 def _type_name(kind) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {str: "a string", list: "a list", dict: "a table", bool: "true or false", int: "a number", float: "a number"}
+    names = {
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+        bool: "true or false",
+        int: "a number",
+        float: "a number",
+    }
     return " or ".join(dict.fromkeys(names[k] for k in kinds))
 
 
@@ -189,7 +207,7 @@ def _check_lareqa(raw: dict, langs: tuple[str, ...], where: str) -> None:
     for lang in langs:
         entry = raw["files"].get(lang)
         if not isinstance(entry, dict) or set(entry) != {"path", "sha256"}:
-            raise XlirError(f"{where}: files.{lang} must be {{ path = \"...\", sha256 = \"...\" }}")
+            raise XlirError(f'{where}: files.{lang} must be {{ path = "...", sha256 = "..." }}')
         if not isinstance(entry["path"], str) or not entry["path"]:
             raise XlirError(f"{where}: files.{lang}.path must be a relative path inside the data folder")
         if not isinstance(entry["sha256"], str) or not _SHA256.fullmatch(entry["sha256"]):
@@ -227,7 +245,9 @@ def load_spec(path: Path) -> TaskSpec:
     langs = _check_languages(raw, where)
     threshold = raw.get("relevance_threshold", 1)
     if not math.isfinite(threshold) or threshold <= 0:
-        raise XlirError(f"{where}: relevance_threshold {threshold} must be a positive number (the lowest relevant grade)")
+        raise XlirError(
+            f"{where}: relevance_threshold {threshold} must be a positive number (the lowest relevant grade)"
+        )
     for key in ("language", "language_field"):
         if key in raw and not _LANG.fullmatch(raw[key]):
             raise XlirError(f"{where}: {key} {raw[key]!r} must be letters, digits, _ or - (a code or a field name)")

@@ -284,7 +284,9 @@ def _load_base(base: str, device: str | None, max_length: int, freeze_embeddings
     try:
         model = SentenceTransformer(base, device=device, local_files_only=True)
     except Exception as exc:  # noqa: BLE001 - loaders raise many types; the user needs one line
-        raise XlirError(f"--base {base}: not a loadable sentence-transformers model ({type(exc).__name__}: {exc})") from exc
+        raise XlirError(
+            f"--base {base}: not a loadable sentence-transformers model ({type(exc).__name__}: {exc})"
+        ) from exc
     model.max_seq_length = max_length
     if freeze_embeddings:
         _freeze_token_embeddings(model)

@@ -96,7 +96,6 @@ class Measure:
     citation: str = ""
     stage: str = "setting"  # "task": computed across a task's settings once all are scored
 
-
     def applies(self, family: str) -> bool:
         return self.scope == "all" or family == self.scope
 
