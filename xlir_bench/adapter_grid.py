@@ -324,6 +324,12 @@ def done_evals(folder: Path) -> set[str]:
     return {path.stem for path in (folder / "evals").glob("*.json")}
 
 
+def _arm_rank(arm: str) -> tuple[int, str]:
+    """The declared comparisons' arms first (hybrid, mixed, cross, mono, alpha 0.5), then the other alphas."""
+    first = ("hybrid", "mixed", "a0.00", "a1.00", "a0.50")
+    return (first.index(arm), "") if arm in first else (len(first), arm)
+
+
 def _missing(run: GridRun, cell: Cell | None, evals: list[GridEval]) -> list[GridEval]:
     folder = run.output / "cells" / ("base" if cell is None else cell.name)
     return [spec for spec in evals if spec.label not in done_evals(folder)]
@@ -345,16 +351,19 @@ def run_grid(
     evals = [spec for spec in grid.evals if not only or spec.label in only]
     done = {"ran": 0, "skipped": 0}
     cells = [cell for cell in grid.cells() if not seeds or cell.seed in seeds]
+    order = {seed: i for i, seed in enumerate(seeds or grid.seeds)}
+    cells.sort(key=lambda cell: (order[cell.seed], _arm_rank(cell.arm)))
+    run.train_group([cell for cell in cells if _missing(run, cell, evals)])  # every arm and seed in one tensor
     groups = [[None]] if grid.reference and reference else []
     groups += [[cell for cell in cells if cell.seed == seed] for seed in dict.fromkeys(cell.seed for cell in cells)]
     for group in groups:  # seed by seed: a stopped grid leaves whole seeds of every arm
-        todo = [cell for cell in group if _missing(run, cell, evals)]
-        done["skipped"] += len(group) - len(todo)
-        if todo and todo[0] is not None:
-            run.train_group(todo)
-        for cell in todo:
+        for cell in group:
+            missing = _missing(run, cell, evals)  # re-read: a parallel run may have done it
+            if not missing:
+                done["skipped"] += 1
+                continue
             started = time.perf_counter()
-            summary = run.run_cell(cell, _missing(run, cell, evals))
+            summary = run.run_cell(cell, missing)
             done["ran"] += 1
             multi = {label: round(s["macro"]["multi"]["map"], 4) for label, s in summary.items()}
             log(f"{'base' if cell is None else cell.name}: multi mAP {multi} ({time.perf_counter() - started:.1f}s)")
