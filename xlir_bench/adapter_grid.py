@@ -213,6 +213,7 @@ class GridRun:
     adapters: Path
     cache_dir: str | None
     log: Callable[[str], None] = print
+    records: bool = True
     _encoder: Any = None
     _vectors: PairVectors | None = None
     _tasks: dict[str, TaskVectors] = field(default_factory=dict)
@@ -281,7 +282,7 @@ class GridRun:
             out[spec.label] = self.evaluate(spec, weight, normalize)
             out[spec.label]["eval_s"] = round(time.perf_counter() - started, 3)
             write_atomic(folder / "evals" / f"{spec.label}.json", json.dumps(out[spec.label], indent=1))
-            if name in self.grid.keep_records or name == "base":
+            if self.records and (name in self.grid.keep_records or name == "base"):
                 self.keep_record(folder, name, spec, weight, meta if cell is not None else None)
         return out
 
@@ -343,11 +344,12 @@ def run_grid(
     only: tuple[str, ...] = (),
     seeds: tuple[int, ...] = (),
     reference: bool = True,
+    records: bool = True,
     log=print,
 ) -> dict[str, int]:
     """Every (cell, evaluation) not yet written; ``only`` restricts the evaluations, ``seeds`` the seeds."""
     grid = load_grid(grid_path)
-    run = GridRun(grid, Path(output), Path(adapters), cache_dir, log)
+    run = GridRun(grid, Path(output), Path(adapters), cache_dir, log, records)
     evals = [spec for spec in grid.evals if not only or spec.label in only]
     done = {"ran": 0, "skipped": 0}
     cells = [cell for cell in grid.cells() if not seeds or cell.seed in seeds]

@@ -113,7 +113,8 @@ def train_adapter_command(
 @click.option("--evals", default=None, help="Comma list of evaluation labels to run (default: all of the grid).")
 @click.option("--seeds", default=None, help="Comma list of seeds to run (default: all of the grid).")
 @click.option("--skip-reference", is_flag=True, help="Do not evaluate the untrained base (another run does).")
-def adapter_grid_command(grid, output, adapters, cache_dir, evals, seeds, skip_reference) -> None:
+@click.option("--no-records", is_flag=True, help="Skip the full pipeline's run records of the kept cells.")
+def adapter_grid_command(grid, output, adapters, cache_dir, evals, seeds, skip_reference, no_records) -> None:
     """Train and evaluate every cell of an adapter grid (TOML); re-runs skip what is written."""
     from .adapter_grid import load_grid, run_grid
 
@@ -126,7 +127,15 @@ def adapter_grid_command(grid, output, adapters, cache_dir, evals, seeds, skip_r
     except ValueError as exc:
         raise XlirError(f"--seeds {seeds}: give a comma list of integers") from exc
     done = run_grid(
-        grid, output, adapters, cache_dir, only, chosen, not skip_reference, log=lambda line: click.echo(line, err=True)
+        grid,
+        output,
+        adapters,
+        cache_dir,
+        only,
+        chosen,
+        not skip_reference,
+        not no_records,
+        log=lambda line: click.echo(line, err=True),
     )
     click.echo(f"ran {done['ran']} cells, skipped {done['skipped']} finished ones -> {output}")
 
