@@ -160,7 +160,7 @@ def build_report(folder: Path, grid_file: Path) -> dict[str, Any]:
     cells = load_cells(folder)
     labels = sorted({label for cell in cells for label in cell["measures"]})
     base = next((c for c in cells if c["arm"] == "base"), None)
-    report: dict[str, Any] = {"analysis": analysis.__dict__, "evals": {}, "tests": []}
+    report: dict[str, Any] = {"analysis": analysis.__dict__, "evals": {}, "tests": [], "cost": _cost(cells)}
     for label in labels:
         entry = {"base": (base or {}).get("measures", {}).get(label), "arms": {}}
         for measure in MEASURES:
@@ -174,6 +174,17 @@ def build_report(folder: Path, grid_file: Path) -> dict[str, Any]:
         test["p_holm"] = float(p)
         test["verdict"] = _verdict(test)
     return report
+
+
+def _cost(cells: list[dict]) -> dict[str, Any]:
+    """Median seconds per cell: training (share of the side-by-side run) and each evaluation."""
+    trained = [c["train_s"] for c in cells if c.get("train_s")]
+    labels = sorted({label for c in cells for label in c["eval_s"]})
+    evals = {
+        label: float(np.median([c["eval_s"][label] for c in cells if c["eval_s"].get(label) is not None]))
+        for label in labels
+    }
+    return {"train_s": float(np.median(trained)) if trained else None, "eval_s": evals, "cells": len(cells)}
 
 
 def _tests(cells: list[dict], label: str, analysis: Analysis) -> list[dict[str, Any]]:
