@@ -76,8 +76,17 @@ def load_cells(folder: Path) -> list[dict[str, Any]]:
         info = json.loads(cell_file.read_text())
         evals = {p.stem: json.loads(p.read_text()) for p in sorted((cell_file.parent / "evals").glob("*.json"))}
         if evals:
+            cost = {label: e["eval_s"] for label, e in evals.items() if e.get("eval_s") is not None}
+            train_s = info.get("training", {}).get("train_s")
             cells.append(
-                {"name": info["name"], "arm": info["arm"], "seed": info["seed"], "measures": cell_measures(evals)}
+                {
+                    "name": info["name"],
+                    "arm": info["arm"],
+                    "seed": info["seed"],
+                    "measures": cell_measures(evals),
+                    "eval_s": cost,
+                    "train_s": train_s,
+                }
             )
     return cells
 
@@ -180,10 +189,7 @@ def _cost(cells: list[dict]) -> dict[str, Any]:
     """Median seconds per cell: training (share of the side-by-side run) and each evaluation."""
     trained = [c["train_s"] for c in cells if c.get("train_s")]
     labels = sorted({label for c in cells for label in c["eval_s"]})
-    evals = {
-        label: float(np.median([c["eval_s"][label] for c in cells if c["eval_s"].get(label) is not None]))
-        for label in labels
-    }
+    evals = {label: float(np.median([c["eval_s"][label] for c in cells if label in c["eval_s"]])) for label in labels}
     return {"train_s": float(np.median(trained)) if trained else None, "eval_s": evals, "cells": len(cells)}
 
 
