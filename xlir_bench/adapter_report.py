@@ -292,6 +292,14 @@ def render(report: dict[str, Any]) -> str:
                 s = entry["arms"][arm]
                 lines.append(f"| {arm} | {_cell(s.get('multi_map_seen'))} | {_cell(s.get('multi_map_unseen'))} |")
         lines += ["", f"![{label}]({label}.png)", ""]
+    cost = report.get("cost") or {}
+    if cost.get("eval_s"):
+        train = cost.get("train_s")
+        lines += ["## Cost per cell (median seconds on the shared 2-core machine)", ""]
+        lines.append(
+            f"- training: {train:.1f} s (a 130-arm side-by-side run divided by its arms)" if train else "- training: –"
+        )
+        lines += [f"- evaluation {label}: {seconds:.1f} s" for label, seconds in cost["eval_s"].items()] + [""]
     lines += [
         "## Tests (seed level)",
         "",
