@@ -345,6 +345,7 @@ def run_grid(
     seeds: tuple[int, ...] = (),
     reference: bool = True,
     records: bool = True,
+    arms: tuple[str, ...] = (),
     log=print,
 ) -> dict[str, int]:
     """Every (cell, evaluation) not yet written; ``only`` restricts the evaluations, ``seeds`` the seeds."""
@@ -352,7 +353,7 @@ def run_grid(
     run = GridRun(grid, Path(output), Path(adapters), cache_dir, log, records)
     evals = [spec for spec in grid.evals if not only or spec.label in only]
     done = {"ran": 0, "skipped": 0}
-    cells = [cell for cell in grid.cells() if not seeds or cell.seed in seeds]
+    cells = [cell for cell in grid.cells() if (not seeds or cell.seed in seeds) and (not arms or cell.arm in arms)]
     order = {seed: i for i, seed in enumerate(seeds or grid.seeds)}
     cells.sort(key=lambda cell: (order[cell.seed], _arm_rank(cell.arm)))
     run.train_group([cell for cell in cells if _missing(run, cell, evals)])  # every arm and seed in one tensor

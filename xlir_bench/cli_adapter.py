@@ -112,9 +112,10 @@ def train_adapter_command(
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Embedding cache of the base model.")
 @click.option("--evals", default=None, help="Comma list of evaluation labels to run (default: all of the grid).")
 @click.option("--seeds", default=None, help="Comma list of seeds to run (default: all of the grid).")
+@click.option("--arms", default=None, help="Comma list of arms to run (a0.00 ... a1.00, hybrid, mixed; default: all).")
 @click.option("--skip-reference", is_flag=True, help="Do not evaluate the untrained base (another run does).")
 @click.option("--no-records", is_flag=True, help="Skip the full pipeline's run records of the kept cells.")
-def adapter_grid_command(grid, output, adapters, cache_dir, evals, seeds, skip_reference, no_records) -> None:
+def adapter_grid_command(grid, output, adapters, cache_dir, evals, seeds, arms, skip_reference, no_records) -> None:
     """Train and evaluate every cell of an adapter grid (TOML); re-runs skip what is written."""
     from .adapter_grid import load_grid, run_grid
 
