@@ -222,3 +222,13 @@ def test_side_by_side_training_equals_torch_adam_alone():
             adam.step()
         np.testing.assert_allclose(weight, w.detach().numpy(), atol=2e-5)
         assert not np.allclose(weight, np.eye(8), atol=1e-3)  # it did train
+
+
+def test_adapter_grid_option_errors_are_one_line(tmp_path):
+    grid = Path(__file__).parent.parent / "experiments" / "adapter-stage1.toml"
+    for args, expected in ((["--evals", "nope"], "--evals nope"), (["--seeds", "x"], "--seeds x")):
+        result = CliRunner().invoke(
+            cli, ["adapter-grid", str(grid), "-o", str(tmp_path / "o"), "--adapters", str(tmp_path / "a"), *args]
+        )
+        assert result.exit_code == 2 and result.output.strip().count("\n") == 0 and expected in result.output
+        assert not (tmp_path / "o").exists()

@@ -136,6 +136,7 @@ def adapter_grid_command(grid, output, adapters, cache_dir, evals, seeds, arms, 
         chosen,
         not skip_reference,
         not no_records,
+        tuple(item.strip() for item in (arms or "").split(",") if item.strip()),
         log=lambda line: click.echo(line, err=True),
     )
     click.echo(f"ran {done['ran']} cells, skipped {done['skipped']} finished ones -> {output}")
