@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from xlir_bench.cli import cache, evaluate, exchange, records, train
+from xlir_bench.cli import adapter, cache, evaluate, exchange, records, train
 
 COMMANDS: list[click.Command] = [
     evaluate.tasks_command,
@@ -21,6 +21,9 @@ COMMANDS: list[click.Command] = [
     train.convert_e5_command,
     train.sweep_command,
     train.sweep_report_command,
+    adapter.train_adapter_command,
+    adapter.adapter_grid_command,
+    adapter.adapter_report_command,
     records.leaderboard_command,
     records.report_command,
     records.compare_command,

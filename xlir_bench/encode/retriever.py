@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from xlir_bench.core.errors import XlirError
+from xlir_bench.encode.options import CacheOptions
+from xlir_bench.models.adapter import AdapterEncoder
 from xlir_bench.models.encoders import Encoder
 from xlir_bench.models.registry import load_model
 from xlir_bench.models.retrievers import DenseRetriever, Retriever
@@ -36,5 +38,8 @@ def load_retriever(model: Any, options: Any) -> Retriever:
             f"--model: {type(encoder).__name__} is neither an encoder (name, fingerprint, encode_queries, "
             "encode_passages) nor a retriever"
         )
+    if isinstance(encoder, AdapterEncoder):  # the base model's vectors are cached, the adapted ones are not
+        base = CacheOptions(options.cache.dir, options.cache.enabled, options.cache.dtype).wrap(encoder.base)
+        return DenseRetriever(encoder.over(base), options.index, options.ann_depth)
     encoder = options.cache.wrap(encoder)
     return DenseRetriever(encoder, options.index, options.ann_depth)

