@@ -484,7 +484,7 @@ def test_a_record_of_another_perturbation_or_selection_is_not_finished(sweep_dir
 
 
 def test_seen_split_is_a_table_only_when_both_sides_have_languages():
-    from xlir_bench.train.sweep_report import _seen_blocks
+    from xlir_bench.train.sweep_render import _seen_blocks
 
     macro = {"mono": None, "cross": None, "multi": None}
     configs = {"mono": {"seen": macro, "unseen": macro}}

@@ -240,7 +240,8 @@ def convert_e5_command(ctx, output, variant, model_file, force, verify, verify_s
 @click.option("--only", default=None, help="Comma list of cells to run (base: the reference); default all.")
 def sweep_command(grid, output, dry_run, no_report, quiet, cluster, only) -> None:
     """Train and evaluate every cell of a grid file (TOML); re-runs skip finished cells and resume interrupted ones."""
-    from xlir_bench.train.sweep import describe, load_grid, run_sweep
+    from xlir_bench.train.sweep import run_sweep
+    from xlir_bench.train.sweep_grid import describe, load_grid
 
     if dry_run:
         echo(describe(load_grid(grid)))
