@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_bad_input import assert_one_error  # one definition of 'one error line, exit 2'
 
 from xlir_bench.cli.app import cli
 
@@ -19,16 +20,6 @@ MINI = ["--task", HERE / "fixtures" / "lareqa-mini.toml", "--data-dir", HERE / "
 
 def invoke(*args: object):
     return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def assert_one_error(result, *culprits: str) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.output)
-    assert "Traceback" not in result.output
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, result.stderr
-    for culprit in culprits:
-        assert culprit in errors[0], (culprit, errors[0])
-    return errors[0]
 
 
 @pytest.fixture
