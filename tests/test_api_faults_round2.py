@@ -150,7 +150,7 @@ def test_a_long_retry_after_is_announced_and_capped(tmp_path):
 
 def test_api_max_wait_is_refused_without_an_api_model(tmp_path):
     result = CliRunner().invoke(cli, ["run", "--model", "bm25", "--api-max-wait", "1", "-o", str(tmp_path / "r.json")])
-    one_error(result, "api_max_wait", "bm25")
+    one_error(result, "--api-max-wait", "bm25")
 
 
 def test_one_ctrl_c_stops_a_run_waiting_on_the_api(tmp_path):

@@ -56,7 +56,7 @@ def test_heldout_counts_and_pair_counts_are_the_data(data_dir, monkeypatch):
         assert int(questions) == len(task.data[lang].questions)
         assert int(candidates.replace(",", "")) == len(task.data[lang].candidates)
         assert full.replace(",", "") == f"{published[lang]['questions']} / {published[lang]['candidates']}"
-    pairs = load_grid(STUDY / "study.toml").pairs
+    pairs = load_grid(STUDY / "study.toml", check_base=False).pairs
     mono = sum(p["query_lang"] == p["passage_lang"] for p in pairs)
     numbers = re.search(r"([\d,]+) pairs \(([\d,]+)\s+monolingual, ([\d,]+) cross-lingual", README).groups()
     assert [int(n.replace(",", "")) for n in numbers] == [len(pairs), mono, len(pairs) - mono]

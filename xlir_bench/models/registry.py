@@ -88,7 +88,9 @@ ADAPTERS: list[Adapter] = [
     Adapter("openai:NAME", _prefix(API_PREFIX), _openai, API_OPTIONS, "an OpenAI-compatible embeddings API"),
     Adapter("adapter:FOLDER", _prefix("adapter:"), _adapter, ST_OPTIONS,
             "a linear map trained by `train-adapter` over its frozen base model (options go to the base)"),
-    Adapter("py:MODULE:FACTORY", _prefix("py:"), lambda s, p, o: _import_encoder(s), (), "your own encoder object"),
+    # batch_size is accepted (encode and Ray pass it to every model) and unused: a factory takes no options
+    Adapter("py:MODULE:FACTORY", _prefix("py:"), lambda s, p, o: _import_encoder(s), ("batch_size",),
+            "your own encoder object"),
     Adapter("FOLDER or org/name", lambda spec: True, _sentence_transformers, ST_OPTIONS,
             "a sentence-transformers folder or a model already in the local Hugging Face cache"),
 ]  # fmt: skip

@@ -33,7 +33,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 from xlir_bench.train.sweep_spec import AXES, REFERENCE, TOP_KEYS, TRAIN_KEYS, Grid, _pair_counts, _Where
 
 
-def load_grid(path: str | Path) -> Grid:
+def load_grid(path: str | Path, check_base: bool = True) -> Grid:
     """Read and check a grid file; raises one-line :class:`XlirError` naming the file and key on any problem."""
     path = Path(path)
     where = _Where(path)
@@ -47,7 +47,7 @@ def load_grid(path: str | Path) -> Grid:
             raw[key] = where.typed(key, raw[key], kind)
     if "base" not in raw:
         raise where.error("base", "missing; give a sentence-transformers model folder")
-    base = _check_base(where, path.parent / raw["base"])
+    base = _check_base(where, path.parent / raw["base"]) if check_base else path.parent / raw["base"]
     train = raw.get("train", {})
     where.unknown(train, [*TRAIN_KEYS, *AXES], "train.")
     data_dir = str(path.parent / raw["data_dir"]) if "data_dir" in raw else None
