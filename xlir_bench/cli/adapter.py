@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from xlir_bench.cli.options import cache_dtype_option
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.files import check_writable_folder
 from xlir_bench.train.sampling import STRATEGIES
@@ -56,13 +57,7 @@ def _train_options(strategy, mono_ratio, batch_size, lr, epochs, warmup_ratio, s
 @click.option("--scale", default=100.0, show_default=True, type=float, help="Loss scale s = 1/temperature (E5: 100).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the batch plan and of torch.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Embedding cache of the base model.")
-@click.option(
-    "--cache-dtype",
-    type=click.Choice(["float32", "float16"]),
-    default="float32",
-    show_default=True,
-    help="Storage of the cache, as for `run`.",
-)
+@cache_dtype_option("Storage of the cache, as for `run`.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def train_adapter_command(
     kind,

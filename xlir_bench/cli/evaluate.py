@@ -15,7 +15,15 @@ import click
 
 from xlir_bench.cli.echo import echo
 from xlir_bench.cli.help_sections import SectionedCommand
-from xlir_bench.cli.options import _api_options, _engine, _ray_options, _split, cache_dir_option, data_dir_option
+from xlir_bench.cli.options import (
+    _api_options,
+    _engine,
+    _ray_options,
+    _split,
+    cache_dir_option,
+    cache_dtype_option,
+    data_dir_option,
+)
 from xlir_bench.core.constants import DEFAULT_TASKS, INDEX_KINDS
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.files import check_writable_file, check_writable_folder, safe_name
@@ -119,13 +127,7 @@ ENCODE_SECTIONS = {
     help="Embedding cache [default: ~/.cache/xlir-bench/embeddings].",
 )
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache.")
-@click.option(
-    "--cache-dtype",
-    type=click.Choice(["float32", "float16"]),
-    default="float32",
-    show_default=True,
-    help="Storage of cached vectors; float16 halves disk and memory (vectors rounded to float16).",
-)
+@cache_dtype_option("Storage of cached vectors; float16 halves disk and memory (vectors rounded to float16).")
 @click.option(
     "--perturb",
     multiple=True,
@@ -288,10 +290,7 @@ def _save_or_rescue(result: EvaluationResult, output: Path, overwrite: bool = Tr
 @click.option("--shard", default="0/1", show_default=True, help="Encode shard i of N (i/N, 0-based).")
 @data_dir_option()
 @cache_dir_option("Shared embedding cache [default: ~/.cache/xlir-bench/embeddings].")
-@click.option(
-    "--cache-dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
-    help="Storage of cached vectors, as for `run`.",
-)  # fmt: skip
+@cache_dtype_option()
 @click.option("--batch-size", type=click.IntRange(1), default=None, help="Encoder batch size.")
 @click.option("--device", default=None, help="sentence-transformers device (cpu, cuda, mps).")
 @click.option("--query-prompt", default=None, help="Text prepended to questions, as for `run`.")

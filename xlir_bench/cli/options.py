@@ -181,3 +181,10 @@ def cache_dir_option(help_text: str = "Embedding cache folder [default: ~/.cache
     """``--cache-dir``: the embedding cache root (run, encode, cache info/clear)."""
     return click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help=help_text)
 
+
+def cache_dtype_option(help_text: str = "Storage of cached vectors, as for `run`.") -> Callable:
+    """``--cache-dtype``: the cache's storage dtype, choices from the cache itself (float32, float16)."""
+    from xlir_bench.encode.layout import DTYPES
+
+    return click.option("--cache-dtype", type=click.Choice(DTYPES), default="float32", show_default=True, help=help_text)
+
