@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
+# Tests mirror the package (tests/<layer>/test_*.py, every basename unique). Some share helpers
+# (test_fixture_pipeline's hand vectors, test_bad_input's assert_one_error, `py:` encoders named by
+# module): every test folder is importable whichever file pytest is asked to run.
+for _folder in sorted(p for p in TESTS.iterdir() if p.is_dir() and any(p.glob("test_*.py"))):
+    if str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 
 def _mirror() -> Path | None:

@@ -1,4 +1,4 @@
-"""The numbers docs/guide/statistics.md quotes, computed from the committed records (and checked by tests/test_doc_numbers.py).
+"""The numbers docs/guide/statistics.md quotes, computed from the committed records (and checked by tests/project/test_doc_numbers.py).
 
 * :func:`half_widths`: a record's family-macro half-widths with questions and with articles resampled;
 * :func:`seed_spread`: the seed-to-seed changes of one configuration in the study (the gate's margins);

@@ -17,7 +17,7 @@ judgements and tie rule, in one pass over a block of score rows:
 * AP = mean over the R relevant candidates (ranks r_1 < ... < r_R) of k / r_k;
   rank distance = r_R - r_1 (R >= 2), normalised by (N + 1)(R - 1)/(R + 1).
 
-tests/test_fast_eval.py checks it against the pipeline on the hand fixture and
+tests/evaluation/test_fast_eval.py checks it against the pipeline on the hand fixture and
 against full run records of the real grid.
 """
 
