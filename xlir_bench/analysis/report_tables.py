@@ -38,7 +38,7 @@ def task_title(task: str) -> str:
 def bias_measures(results: list[TaskResult]) -> list[str]:
     """Every registered multilingual-pool (language bias) measure some record holds, rank distance first."""
     held = {n for r in results for n in r.macro.get("multi", {})}
-    names = ["rank_distance", *(n for n, m in REGISTRY.items() if m.scope == "multi" and n != "rank_distance")]
+    names = ["rank_distance", *(n for n, m in REGISTRY.items() if m.scope == "multi" and not m.opt_in and n != "rank_distance")]
     return [n for n in names if n in held]
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._ranks import n_relevant, pad_ranks
 from .ap import average_precision
+from .ap_at_k import average_precision_at_k
 from .language_share import same_language_share
 from .ndcg import ndcg_at_k
 from .r_precision import r_precision
@@ -98,10 +99,11 @@ class Measure:
     citation: str = ""
     stage: str = "setting"  # "task": computed across a task's settings once all are scored
     gated: bool = True  # compare may fail on it (False: reported only, e.g. a share that hardly ever varies)
+    opt_in: bool = False  # computed only for tasks whose task file lists it (``measures = [...]``)
 
-
-    def applies(self, family: str) -> bool:
-        return self.scope == "all" or family == self.scope
+    def applies(self, family: str, chosen: tuple[str, ...] = ()) -> bool:
+        """Whether the measure is computed for a setting of ``family`` of a task that opted in to ``chosen``."""
+        return (self.scope == "all" or family == self.scope) and (not self.opt_in or self.name in chosen)
 
     def sign(self) -> float:
         """+1 when larger values are better, -1 when smaller are; 0 for descriptive values."""
@@ -241,6 +243,16 @@ register(
         column="transl. consist.",
         citation="webber2010similarity",
         stage="task",
+    )
+)
+register(
+    Measure(
+        "map@20",
+        "mAP@20 (XTREME-R)",
+        lambda c: average_precision_at_k(c.binary, 20),
+        scope="multi",
+        citation="ruder2021xtremer",
+        opt_in=True,  # XTREME-R's number: only for its protocol's task (xquad-r-xtreme), never beside LAReQA's mAP
     )
 )
 register(Measure("ann_recall", "ANN recall", lambda c: c.ann_recall, per_query=False, scope="all"))

@@ -64,6 +64,7 @@ class Judgements:
     positions: np.ndarray  # (queries, width) pool positions, -1 padding
     grades: np.ndarray  # (queries, width) grades > 0, 0 padding
     threshold: float
+    measures: tuple[str, ...] = ()  # opt-in measures the task file asks for (e.g. XTREME-R's map@20)
 
     @classmethod
     def for_setting(
@@ -100,6 +101,7 @@ class Judgements:
             positions[rows, :width].astype(np.int64),
             grades[rows, :width].astype(np.float64),
             task.spec.relevance_threshold,
+            tuple(task.spec.options.get("measures", ())),
         )
 
     @cached_property
@@ -121,6 +123,7 @@ class Judgements:
             self.positions[rows],
             self.grades[rows],
             self.threshold,
+            self.measures,
         )
 
     def qrels(self) -> dict[str, dict[str, int]]:

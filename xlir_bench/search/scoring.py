@@ -244,7 +244,7 @@ def _measures(judged, binary, judgements, family, top10, ann_recall=None, bias_b
     bias_context = context if bias_binary is None else replace(context, binary=bias_binary)
     per_query, setting_values = {}, {}
     for name, measure in REGISTRY.items():
-        if not measure.applies(family) or measure.stage != "setting":
+        if not measure.applies(family, judgements.measures) or measure.stage != "setting":
             continue
         value = measure.compute(bias_context if measure.scope == MULTI else context)
         if measure.per_query:

@@ -6,12 +6,12 @@ checks) and one entry in :data:`FORMATS`; see docs/development/adding-a-format.m
 
 from __future__ import annotations
 
-from xlir_bench.data.formats import collections, lareqa, paragraph, parallel, split
+from xlir_bench.data.formats import collections, lareqa, paragraph, parallel, split, xtreme
 from xlir_bench.data.formats.base import Format, Loaded
 
 FORMATS: dict[str, Format] = {
     row.name: row
-    for row in (lareqa.FORMAT, paragraph.FORMAT, collections.BEIR, collections.IR_DATASETS, parallel.FORMAT, split.FORMAT)
+    for row in (lareqa.FORMAT, paragraph.FORMAT, collections.BEIR, collections.IR_DATASETS, parallel.FORMAT, split.FORMAT, xtreme.FORMAT)
 }
 # Keys that describe pinned files rather than options of the loader (they stay on TaskSpec itself).
 PINNED_KEYS = ("files", "counts", "url_template")
