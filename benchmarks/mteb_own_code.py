@@ -47,6 +47,7 @@ If it would, install it into a separate venv made with ``python -m venv --system
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -431,7 +432,17 @@ def run_mteb_mlqa(model_dir: str, data_dir: str | None) -> MlqaRun:
     start = time.perf_counter()
     model = SentenceTransformerEncoderWrapper(model_dir)
     task = make_mlqa_task(data_dir)
-    scores = task.evaluate(model, MLQA_SPLIT, encode_kwargs={"batch_size": ST_BATCH, "show_progress_bar": False})
+    task.load_data()
+    scores = {}
+    for subset in task.hf_subsets:  # what MTEB's loop over subsets does, one call each so progress shows
+        scores.update(
+            task.evaluate(
+                model, MLQA_SPLIT, [subset], encode_kwargs={"batch_size": ST_BATCH, "show_progress_bar": False}
+            )
+        )
+        unrounded = float(np.mean([values["ndcg_cut_10"] for values in task.per_query[subset].values()]))
+        line = {"tool": "MTEB", "subset": subset, "ndcg_at_10": scores[subset]["ndcg_at_10"], "unrounded": unrounded}
+        print(json.dumps({**line, "elapsed_s": round(time.perf_counter() - start, 1)}), file=sys.stderr, flush=True)
     wall = time.perf_counter() - start
     unrounded = {
         subset: float(np.mean([values["ndcg_cut_10"] for values in per_query.values()]))
@@ -465,6 +476,7 @@ def mlqa_main(model_dir: str, data_dir: str | None, rounds: int) -> None:
             xlir_run = run_xlir_mlqa(model_dir, data_dir, cache_dir)
         walls["xlir-bench"].append(xlir_run.wall)
         print(f"round {round_ + 1}: xlir-bench {xlir_run.wall:.1f} s", file=sys.stderr, flush=True)
+        print(json.dumps({"tool": "xlir-bench", "ndcg@10": xlir_run.ndcg}), file=sys.stderr, flush=True)
         mteb_run = run_mteb_mlqa(model_dir, data_dir)
         walls["MTEB"].append(mteb_run.wall)
         print(f"round {round_ + 1}: MTEB {mteb_run.wall:.1f} s", file=sys.stderr, flush=True)

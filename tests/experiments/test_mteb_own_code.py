@@ -47,3 +47,34 @@ def test_trec_rank_breaks_ties_like_pytrec_eval():
         assert math.isclose(judged["q"]["ndcg_cut_10"], 1 / math.log2(rank + 1)), doc
     assert [bench.trec_rank(results, d) for d in ("d3", "d2", "d1", "d5", "d9", "d4")] == [1, 2, 3, 4, 5, 6]
     assert bench.trec_rank(results, "absent") > len(results)
+
+
+def test_mlqa_pair_is_the_pair_corpus_and_its_judged_questions():
+    # de questions q1, q2; ar paragraphs of q1 and q3 only (pair corpus: ids both languages have)
+    data = {
+        "ar": LanguageData(
+            lang="ar",
+            question_ids=["q1", "q3"],
+            questions=["AR1?", "AR3?"],
+            candidate_ids=["ar-p00000", "ar-p00001"],
+            candidates=["P1", "P3"],
+            qrels={"q1": {0: 1}, "q3": {1: 1}},
+            pool_for={"de": [0]},
+        ),
+        "de": LanguageData(
+            lang="de",
+            question_ids=["q1", "q2"],
+            questions=["DE1?", "DE2?"],
+            candidate_ids=["de-p00000", "de-p00001"],
+            candidates=["D1", "D2"],
+            qrels={"q1": {0: 1}, "q2": {1: 1}},
+        ),
+    }
+    corpus, queries, qrels = bench.mlqa_pair(data, "de", "ar")
+    # hand-derived: MTEB's subset ara-deu holds the Arabic paragraph of q1 only and the German question q1
+    assert bench.mlqa_subset("de", "ar") == "ara-deu"
+    assert corpus == [{"id": "ar-p00000", "title": "", "text": "P1"}]
+    assert queries == [{"id": "q1", "text": "DE1?"}]
+    assert qrels == {"q1": {"ar-p00000": 1}}
+    corpus, queries, _ = bench.mlqa_pair(data, "de", "de")  # monolingual: every paragraph of the language
+    assert [row["id"] for row in corpus] == ["de-p00000", "de-p00001"] and len(queries) == 2
