@@ -117,3 +117,17 @@ def test_unknown_measure_is_one_error_line(tmp_path):
     assert run.exit_code == 2
     (line,) = run.output.strip().splitlines()
     assert line.startswith("error: ") and "mini-xtreme.toml" in line and "map@20" in line
+
+
+def test_cli_run_leaderboard_report_compare(tmp_path):
+    task = xtreme_task(tmp_path)
+    runner = CliRunner()
+    common = ["--task", task, "--data-dir", MIRROR, "--no-cache", "-q", "--bootstrap", "0"]
+    record = tmp_path / "x.json"
+    run = runner.invoke(cli, ["run", "--model", "py:test_format_xtreme:factory", *common, "-o", str(record)])
+    assert run.exit_code == 0, run.output
+    for command in (["leaderboard", str(record)], ["compare", str(record), str(record)]):
+        done = runner.invoke(cli, command)
+        assert done.exit_code == 0, (command, done.output)
+    report = runner.invoke(cli, ["report", str(record), "-o", str(tmp_path / "r.html")])
+    assert report.exit_code == 0, report.output
