@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from xlir_bench.data.lareqa import resolve_source
+from xlir_bench.data.sample import restrict
 from xlir_bench.data.tasks import load_selection
 from xlir_bench.data.xtreme import K, build_pool, map_at_k
 from xlir_bench.encode.cache import EmbeddingCache
@@ -66,9 +67,16 @@ def encoders(model: str | None):
     return encoder.encode_queries, encoder.encode_passages
 
 
-def xtreme_map(files: dict[str, Path], q_vec: dict[str, np.ndarray], c_vec: dict[str, np.ndarray]):
-    """XTREME-R's mAP@20 (parsed from what its code prints) and its per-question AP@20 by uid."""
+def xtreme_map(
+    files: dict[str, Path], q_vec: dict[str, np.ndarray], c_vec: dict[str, np.ndarray], keep: set[str] | None = None
+):
+    """XTREME-R's mAP@20 (parsed from what its code prints) and its per-question AP@20 by uid.
+
+    ``keep``: only the paragraphs holding these question ids (a record made with ``--sample-articles``).
+    """
     squad_per_lang = {lang: json.loads(path.read_text(encoding="utf-8")) for lang, path in files.items()}
+    if keep is not None:
+        squad_per_lang = {lang: only_questions(squad, keep) for lang, squad in squad_per_lang.items()}
     with contextlib.redirect_stdout(io.StringIO()):
         question_set, candidate_set = xtreme.load_data(squad_per_lang)
     for question in question_set.as_list():
@@ -94,6 +102,16 @@ def xtreme_map(files: dict[str, Path], q_vec: dict[str, np.ndarray], c_vec: dict
 XTREME_TASK = "xquad-r-xtreme"
 
 
+def only_questions(squad: dict, keep: set[str]) -> dict:
+    """A SQuAD-format file with only the paragraphs that hold a question in ``keep`` (a sampled record's articles)."""
+    articles = []
+    for article in squad["data"]:
+        paragraphs = [p for p in article["paragraphs"] if any(qa["id"] in keep for qa in p["qas"])]
+        if paragraphs:
+            articles.append({**article, "paragraphs": paragraphs})
+    return {**squad, "data": articles}
+
+
 def cached_encoders(record, cache_dir: str):
     """Encoders that read the record's vectors back from its embedding cache (a missing text is an error)."""
     cache = EmbeddingCache(cache_dir, record.model["fingerprint"], record.model["name"])
@@ -116,15 +134,17 @@ def record_check(args) -> None:
     result = record.results[XTREME_TASK]
     multi = {s.query_lang: s for s in result.settings if s.pool == "all"}
     (task,) = load_selection(["xquad-r"], sorted(multi), args.data_dir)  # the source files, sentence candidates
-    pool = build_pool(task.data)  # XTREME-R's candidate texts, the texts the run encoded
+    keep = {qid for setting in multi.values() for qid in setting.query_ids} if record.extra.get("sample") else None
+    data = {lang: restrict(part, keep) for lang, part in task.data.items()} if keep else task.data
+    pool = build_pool(data)  # XTREME-R's candidate texts, the texts the run encoded
     encode_queries, encode_passages = cached_encoders(record, args.cache_dir)
     q_vec, c_vec = vectors(pool, encode_queries, encode_passages)
     root = resolve_source(args.data_dir).root
     files = {lang: root / task.spec.files[lang]["path"] for lang in task.langs}
-    theirs, per_question = xtreme_map(files, q_vec, c_vec)
-    print(
-        f"record {args.record}: model {record.model['name']} ({record.model['fingerprint']}), langs {','.join(task.langs)}"
-    )
+    theirs, per_question = xtreme_map(files, q_vec, c_vec, keep)
+    sample = f", sample {record.extra['sample']}" if keep else ""
+    model = f"{record.model['name']} ({record.model['fingerprint']})"
+    print(f"record {args.record}: model {model}, langs {','.join(task.langs)}{sample}")
     print(f"questions {len(pool.questions)}, candidates {len(pool.candidates)}")
     print("| query language | record map@20 | XTREME-R code mAP@20 | difference | largest per-question gap |")
     print("|---|---|---|---|---|")

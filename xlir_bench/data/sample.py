@@ -45,7 +45,7 @@ def sample_articles(n_articles: int, sample: Sample) -> list[int]:
 
 def sample_task(task, sample: Sample, source) -> tuple[object, list[int]]:
     """The task restricted to the sampled articles' questions and candidates, and the article indices."""
-    if task.spec.format != "lareqa":
+    if task.spec.format not in ("lareqa", "lareqa-xtreme"):  # the XTREME-R task keeps xquad-r's articles
         raise XlirError(
             f"--sample-articles: task {task.name} (format {task.spec.format}) has no article-aligned pools; "
             "sample LAReQA tasks (xquad-r, mlqa-r) only"
