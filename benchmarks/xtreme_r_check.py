@@ -114,7 +114,7 @@ def only_questions(squad: dict, keep: set[str]) -> dict:
 
 def cached_encoders(record, cache_dir: str):
     """Encoders that read the record's vectors back from its embedding cache (a missing text is an error)."""
-    cache = EmbeddingCache(cache_dir, record.model["fingerprint"], record.model["name"])
+    cache = EmbeddingCache(cache_dir, record.fingerprint, record.model_name)
 
     def reader(role: str):
         def read(texts: list[str]) -> np.ndarray:
@@ -143,7 +143,7 @@ def record_check(args) -> None:
     files = {lang: root / task.spec.files[lang]["path"] for lang in task.langs}
     theirs, per_question = xtreme_map(files, q_vec, c_vec, keep)
     sample = f", sample {record.extra['sample']}" if keep else ""
-    model = f"{record.model['name']} ({record.model['fingerprint']})"
+    model = f"{record.model_name} ({record.fingerprint})"
     print(f"record {args.record}: model {model}, langs {','.join(task.langs)}{sample}")
     print(f"questions {len(pool.questions)}, candidates {len(pool.candidates)}")
     print("| query language | record map@20 | XTREME-R code mAP@20 | difference | largest per-question gap |")

@@ -35,7 +35,9 @@ def test_doc_quotes_the_record(result):
     assert sorted(lang for lang, _, _ in rows) == sorted(multi)
     for lang, ours, theirs in rows:
         assert ours == f"{multi[lang]:.6f}", lang
-        assert abs(float(theirs) - multi[lang]) <= 1e-6, lang  # XTREME-R's code agreed when the doc was written
+        # XTREME-R's code agreed when the doc was written; hi differs by 2.8e-5: one question whose answer and a
+        # non-answer score within 1e-6, ordered differently by the two float32 products (see the doc)
+        assert abs(float(theirs) - multi[lang]) <= (5e-5 if lang == "hi" else 1e-6), lang
     (ours, theirs) = OVERALL.search(DOC).groups()
     assert ours == f"{result.macro['multi']['map@20']:.6f}"
-    assert abs(float(theirs) - result.macro["multi"]["map@20"]) <= 1e-6
+    assert abs(float(theirs) - result.macro["multi"]["map@20"]) <= 5e-6
