@@ -92,6 +92,23 @@ def test_the_record_is_the_same_json_as_the_dict_builder_wrote(name, tmp_path, m
     assert got == (GOLDEN / f"{name}.json").read_text(encoding="utf-8")
 
 
+def test_a_saved_record_reads_back_as_the_typed_record_it_was_written_from(tmp_path, monkeypatch):
+    """load_record gives typed sections, and its JSON is the file's, key order included."""
+    from xlir_bench import load_record
+    from xlir_bench.records.sections import BootstrapInfo, CacheStats, Clustering, MacroView, Perturbation
+
+    monkeypatch.chdir(TESTS)
+    text = cli_record(tmp_path)
+    run = load_record(tmp_path / "cli.json")
+    assert json.dumps(run.to_json(), ensure_ascii=False) == json.dumps(json.loads(text), ensure_ascii=False)
+    assert isinstance(run.bootstrap, BootstrapInfo) and run.bootstrap.unit == {"lareqa-mini": "article"}
+    assert isinstance(run.perturbation, Perturbation) and run.perturbation.spec == ["typo:0.3"]
+    assert isinstance(run.cache, CacheStats) and isinstance(run.robustness["lareqa-mini"], MacroView)
+    clusters = run.results["lareqa-mini"].clusters
+    assert isinstance(clusters, Clustering) and clusters.unit == "article"
+    assert run.extra["bootstrap"] == json.loads(text)["bootstrap"]  # the JSON view readers of dicts use
+
+
 def test_the_golden_records_hold_every_optional_section():
     """The comparison above covers each optional section the builder writes, not just the core."""
     cli, api = (json.loads((GOLDEN / f"{name}.json").read_text()) for name in SCENARIOS)
