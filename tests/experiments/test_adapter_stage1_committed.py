@@ -52,8 +52,42 @@ def test_fast_numbers_equal_the_pipeline_records_of_kept_cells():
         assert fast["macro"]["multi"]["rank_distance"] == pytest.approx(macro["multi"]["rank_distance"], rel=1e-3)
 
 
+def _generated_blocks(text: str) -> list[str]:
+    """Every ``<!-- generated: ... -->`` ... ``<!-- end of generated table -->`` block of the README."""
+    blocks, rest = [], text
+    while "<!-- generated: " in rest:
+        rest = rest[rest.index("<!-- generated: ") :]
+        rest = rest[rest.index("-->") + 3 :]
+        blocks.append(rest[: rest.index("<!-- end of generated table -->")].strip())
+    return blocks
+
+
 def test_readme_quotes_the_report():
-    readme = (FOLDER / "README.md").read_text()
-    start, end = "<!-- generated: adapter-report table -->", "<!-- end of generated table -->"
-    quoted = readme[readme.index(start) + len(start) : readme.index(end)].strip()
-    assert quoted in render(build_report(FOLDER, GRID))
+    blocks = _generated_blocks((FOLDER / "README.md").read_text())
+    rendered = render(build_report(FOLDER, GRID))
+    assert len(blocks) >= 4
+    for block in blocks:
+        assert block and block in rendered, block[:200]
+
+
+def test_every_cell_has_every_declared_evaluation():
+    from xlir_bench.train.adapter_grid import load_grid
+
+    grid = load_grid(GRID)
+    labels = {spec.label for spec in grid.evals}
+    assert "xquad-r-dialect" in labels
+    cells = [cell.name for cell in grid.cells()] + ["base"]
+    assert len(cells) == 131
+    for name in cells:
+        done = {p.stem for p in (FOLDER / "cells" / name / "evals").glob("*.json")}
+        assert labels <= done, name
+
+
+def test_the_dialect_evaluation_scored_perturbed_questions():
+    """Perturbed questions change the scores: no arm's dialect summary equals its clean one (per setting)."""
+    for name in ("base", "hybrid-s1", "mixed-s1"):
+        clean = json.loads((FOLDER / "cells" / name / "evals" / "xquad-r.json").read_text())
+        dialect = json.loads((FOLDER / "cells" / name / "evals" / "xquad-r-dialect.json").read_text())
+        assert set(clean["settings"]) == set(dialect["settings"])
+        moved = sum(abs(clean["settings"][k] - dialect["settings"][k]) > 1e-9 for k in clean["settings"])
+        assert moved >= 0.9 * len(clean["settings"]), name
