@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -114,3 +115,43 @@ def test_the_alpha_means_are_monotonic_as_the_readme_says():
                 label,
                 measure,
             )
+
+
+def _encoding_log() -> dict[str, int]:
+    text = (FOLDER / "dialect-encoding.log").read_text()
+    total, distinct, missing = (
+        int(x) for x in re.search(r"questions (\d+) distinct (\d+) missing (\d+)", text).groups()
+    )
+    rows = re.findall(r"^(\w\w) (\d+) missing before (\d+) ([\d.]+)s$", text, re.M)
+    return {
+        "total": total,
+        "distinct": distinct,
+        "missing": missing,
+        "per_lang_missing": sum(int(r[2]) for r in rows),
+        "seconds": sum(float(r[3]) for r in rows),
+        "rates": [int(r[2]) / float(r[3]) for r in rows if int(r[2])],
+    }
+
+
+def test_the_readme_quotes_the_dialect_encoding_log():
+    log, readme = _encoding_log(), (FOLDER / "README.md").read_text()
+    assert log["per_lang_missing"] == log["missing"]
+    assert f"({log['distinct']:,} distinct texts" in readme
+    assert f"{log['distinct'] - log['missing']:,} were already there" in readme
+    assert f"{log['missing']:,} were encoded in ~{round(log['seconds'] / 60)} min" in readme
+    assert f"({int(min(log['rates']))}–{int(max(log['rates']))} texts/s" in readme
+
+
+@pytest.mark.realdata
+def test_the_dialect_questions_are_the_ones_the_log_counts(data_dir, monkeypatch):
+    from xlir_bench.data.perturb import parse_perturbation, perturb_task_questions
+    from xlir_bench.data.tasks import load_selection
+
+    monkeypatch.setenv("XLIR_BENCH_DATA", str(data_dir))
+    (task,) = load_selection(["xquad-r"])
+    questions = perturb_task_questions(task, [parse_perturbation("dialect")], 0)
+    texts = [q for lang in questions for q in questions[lang]]
+    log = _encoding_log()
+    assert (len(texts), len(set(texts))) == (log["total"], log["distinct"])
+    clean = {q for lang in task.langs for q in task.data[lang].questions}
+    assert len(set(texts) - clean) > 0.9 * len(set(texts))  # perturbed: almost none equals a clean question
