@@ -1,6 +1,6 @@
 """Benchmark: the cost of article-clustered intervals against question intervals, on a real record.
 
-Times ``record._intervals`` (every per-query measure of every family, B = 1000, what `run` adds to a
+Times ``records.build._intervals`` (every per-query measure of every family, B = 1000, what `run` adds to a
 record) over a record's settings, with questions and with the articles of the task's English file
 resampled; the minimum of --repeat runs each, alternated so both see the same machine load.
 
@@ -22,14 +22,14 @@ def main() -> None:
     parser.add_argument("record")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    record = load_record(args.record).to_json()
+    record = load_record(args.record)
     times: dict[str, list[float]] = {"question": [], "article": []}
     for _ in range(args.repeat):
         for unit in times:
             start = time.perf_counter()
-            for task, result in record["results"].items():
+            for task, result in record.results.items():
                 clusters = spec_units(get_spec(task))["article"] if unit == "article" else None
-                _intervals(result["settings"], Bootstrap(), clusters)
+                _intervals(result.settings, Bootstrap(), clusters)
             times[unit].append(time.perf_counter() - start)
     for unit, seconds in times.items():
         print(f"{unit}: min {min(seconds):.2f} s over {args.repeat} runs ({', '.join(f'{s:.2f}' for s in seconds)})")

@@ -21,6 +21,7 @@ from xlir_bench.data.tasks import get_spec, load_spec, load_task
 from xlir_bench.encode.admin import cache_clear, cache_info
 from xlir_bench.encode.cache import TAG_NAME, EmbeddingCache
 from xlir_bench.records.build import EvaluationResult
+from xlir_bench.records.schema import RunRecord
 
 SHA_OF_NOTHING = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -186,7 +187,7 @@ def test_trec_file_names_cannot_escape_the_trec_folder(tmp_path):
         top_scores=np.array([[1.0]]),
         qrels={"q1": {"d1": 1}},
     )
-    result = EvaluationResult({"model": {"name": "m"}}, outcomes={"../../task": [outcome]})
+    result = EvaluationResult(RunRecord("m", "", {}, {}), outcomes={"../../task": [outcome]})
     folder = tmp_path / "trec"
     written = result.write_trec(folder)
     assert len(written) == 2

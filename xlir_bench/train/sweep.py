@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from xlir_bench.core.errors import XlirError
-from xlir_bench.records.build import load_record, write_atomic
+from xlir_bench.records.build import write_atomic
+from xlir_bench.records.schema import RunRecord, load_record
 from xlir_bench.train import training
 from xlir_bench.train.sweep_grid import load_grid, select_cells
 from xlir_bench.train.sweep_spec import LEGACY, REFERENCE, Grid
@@ -180,22 +181,22 @@ def record_is_valid(path: Path, model_name: str, spec: dict[str, Any], perturbat
     if not path.is_file():
         return False
     try:
-        record = load_record(path).to_json()
+        record = load_record(path)
     except XlirError:
         return False
-    selection = record.get("selection", {}).get(spec["task"], {})
+    selection = record.selection.get(spec["task"], {})
     return (
-        record["model"]["name"] == model_name
+        record.model_name == model_name
         and list(selection.get("families", [])) == list(spec["settings"])
         and (spec["langs"] is None or list(selection.get("langs", [])) == list(spec["langs"]))
         and _perturbation_of(record) == perturbation
     )
 
 
-def _perturbation_of(record: dict[str, Any]) -> dict[str, Any] | None:
-    if "perturbation" not in record:
+def _perturbation_of(record: RunRecord) -> dict[str, Any] | None:
+    if record.perturbation is None:
         return None
-    return {"spec": record["perturbation"]["spec"], "seed": record["perturbation"]["seed"]}
+    return {"spec": record.perturbation.spec, "seed": record.perturbation.seed}
 
 
 def _planned_perturbation(grid: Grid) -> dict[str, Any]:

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from xlir_bench.core.errors import XlirError
-from xlir_bench.records.build import load_record, write_atomic
+from xlir_bench.records.build import write_atomic
+from xlir_bench.records.schema import RunRecord, load_record
 from xlir_bench.train.sweep_render import ALPHA, FAMILIES, INTERVAL_NOTE, _blocks, _plots, render_html, render_markdown
 
 
@@ -79,23 +80,22 @@ def _cells(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return cells + plan["cells"]
 
 
-def _records(folder: Path, plan: dict[str, Any]) -> dict[str, dict[str, tuple[Path, dict[str, Any]]]]:
-    """cell -> key (task or task-perturbed) -> (path, record), for the records present."""
-    out: dict[str, dict[str, tuple[Path, dict[str, Any]]]] = {}
+def _records(folder: Path, plan: dict[str, Any]) -> dict[str, dict[str, tuple[Path, RunRecord]]]:
+    """cell -> key (task or task-perturbed) -> (path, typed record), for the records present."""
+    out: dict[str, dict[str, tuple[Path, RunRecord]]] = {}
     for cell in _cells(plan):
         for spec in plan["evals"]:
             for key in (spec["task"], f"{spec['task']}-perturbed"):
                 path = folder / "cells" / cell["name"] / "runs" / f"{key}.json.gz"
                 if path.is_file():
-                    typed = load_record(path)
-                    out.setdefault(cell["name"], {})[key] = (path, typed.to_json(), typed)
+                    out.setdefault(cell["name"], {})[key] = (path, load_record(path))
     return out
 
 
-def _cell_numbers(record: dict[str, Any], task: str, seen: list[str]) -> dict[str, Any]:
+def _cell_numbers(record: RunRecord, task: str, seen: list[str]) -> dict[str, Any]:
     """One cell's numbers on one task, straight from its record."""
-    result = record["results"][task]
-    macro, by_lang = result["macro"], result["by_query_lang"]
+    result = record.results[task]
+    macro, by_lang = result.macro, result.by_query_lang
     numbers: dict[str, Any] = {"map": {f: macro[f]["map"] for f in FAMILIES if f in macro}}
     if "multi" in macro:
         numbers["rank_distance"] = macro["multi"].get("rank_distance")
@@ -111,16 +111,10 @@ def _cell_numbers(record: dict[str, Any], task: str, seen: list[str]) -> dict[st
     return numbers
 
 
-def _robustness(record: dict[str, Any], task: str) -> dict[str, Any]:
-    macro = record["results"][task]["macro"]
-    return {
-        f: {
-            "clean": record["clean"][task]["macro"][f]["map"],
-            "perturbed": macro[f]["map"],
-            "ratio": record["robustness"][task]["macro"][f]["map"],
-        }
-        for f in record["robustness"][task]["macro"]
-    }
+def _robustness(record: RunRecord, task: str) -> dict[str, Any]:
+    """Clean, perturbed and perturbed / clean macro mAP per family of a perturbed record."""
+    macro, clean, ratio = record.results[task].macro, record.clean[task].macro, record.robustness[task].macro
+    return {f: {"clean": clean[f]["map"], "perturbed": macro[f]["map"], "ratio": ratio[f]["map"]} for f in ratio}
 
 
 def _significance(base_side, cand_side, permutations: int, cluster: str | None = None) -> dict[str, Any]:
@@ -186,8 +180,8 @@ def summarize(folder: str | Path, cluster: str | None = None) -> dict[str, Any]:
                 perturbed = records[c["name"]][f"{task}-perturbed"][1]
                 per_cell[c["name"]]["robustness"] = _robustness(perturbed, task)
                 # a study perturbed after it was run has the spec in its records, not in its plan
-                perturbation = perturbed["perturbation"]["spec"]
-        langs = sorted(records[done[0]["name"]][task][1]["results"][task]["by_query_lang"]) if done else []
+                perturbation = perturbed.perturbation.spec
+        langs = sorted(records[done[0]["name"]][task][1].results[task].by_query_lang) if done else []
         summary["tasks"][task] = {
             "seen_data": spec["seen"],
             "seen_langs": [lang for lang in langs if lang in seen_langs],
@@ -248,7 +242,7 @@ def _all_significance(plan, records, task, done, cluster: str | None = None) -> 
     for cell in done:
         configs.setdefault(cell["config"], []).append(cell["name"])
     base_config = next(c["config"] for c in done if c["name"] == baseline)
-    side = lambda config: [(str(records[n][task][0]), records[n][task][2]) for n in configs[config]]  # noqa: E731
+    side = lambda config: [(str(records[n][task][0]), records[n][task][1]) for n in configs[config]]  # noqa: E731
     return {
         config: _significance(side(base_config), side(config), plan["permutations"], cluster)
         for config in configs
