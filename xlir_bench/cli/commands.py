@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import click
 
-from xlir_bench.cli import adapter, cache, evaluate, exchange, records, train
+import xlir_bench.cli.adapter as adapter
+import xlir_bench.cli.cache as cache
+import xlir_bench.cli.evaluate as evaluate
+import xlir_bench.cli.exchange as exchange
+import xlir_bench.cli.records as records
+import xlir_bench.cli.train as train
 
 COMMANDS: list[click.Command] = [
     evaluate.tasks_command,

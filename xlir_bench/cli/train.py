@@ -50,7 +50,8 @@ def train_data_command(source_task, langs, context, data_dir, output, split_file
 def _split_pairs(pairs, task_name, split_file, seed, share, data_dir):
     """The pairs of the split's training articles (the split file is drawn and written when new)."""
     from xlir_bench.data.lareqa import resolve_source
-    from xlir_bench.data.split import SplitOptions, ensure_split, pairs_of_side, pivot_file
+    from xlir_bench.data.split import pairs_of_side
+    from xlir_bench.data.task_split import SplitOptions, ensure_split, pivot_file
 
     if not 0.0 < share < 1.0:
         raise XlirError(f"--split-share {share}: must be between 0 and 1 (exclusive)")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,9 +95,9 @@ def _weight(model: str, text: str) -> float:
     return value
 
 
-def load_fused(model: str, options: Any) -> FusedRetriever:
-    """The fused retriever of a spec; an unknown member is one error listing the models one can fuse."""
-    from xlir_bench.encode.retriever import load_retriever
+def load_fused(model: str, options: Any, load_retriever: Callable[[str, Any], Any]) -> FusedRetriever:
+    """The fused retriever of a spec, each member loaded by ``load_retriever`` (the caller's loader, so a
+    member goes through the cache like any model); an unknown member is one error listing the models one can fuse."""
     from xlir_bench.models.registry import builtin_names
 
     spec = parse_spec(model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from xlir_bench.core.errors import XlirError
+from xlir_bench.encode.fusion import is_fusion, load_fused
 from xlir_bench.encode.options import CacheOptions
 from xlir_bench.models.adapter import AdapterEncoder
 from xlir_bench.models.encoders import Encoder
@@ -17,10 +18,8 @@ def load_retriever(model: Any, options: Any) -> Retriever:
 
     ``options`` is an :class:`~xlir_bench.evaluation.pipeline.EvalOptions` (index, cache, name, progress, model options).
     """
-    from xlir_bench.encode.fusion import is_fusion, load_fused
-
     if is_fusion(model):
-        return load_fused(model, options)
+        return load_fused(model, options, load_retriever)
     found = load_model(model, progress=options.progress, options=options.model_options) if isinstance(model, str) else model
     if isinstance(found, Retriever) and not isinstance(found, DenseRetriever):
         if options.index != "flat":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from xlir_bench.data.clusters import cluster_map
 from xlir_bench.data.lareqa import resolve_source
@@ -22,13 +22,31 @@ from xlir_bench.records.schema import RunRecord, TaskResult
 from xlir_bench.records.sections import ArticleSample, BootstrapInfo, CacheStats, Clustering, IndexInfo, Perturbation
 from xlir_bench.search.ann import ANN_SAMPLE
 
-if TYPE_CHECKING:
-    from xlir_bench.evaluation.pipeline import _Pipeline
+
+class RunState(Protocol):
+    """What the builder reads of a finished run (evaluation.pipeline's ``RunState`` is one), declared
+    here so that the builder does not import the pipeline that imports it."""
+
+    started: float
+    options: Any
+    perturbations: list
+    families: Any
+    retriever: Any
+    tasks: list[Task]
+    units: dict[str, str]
+    timer: Any
+    calls: dict[str, dict[str, dict[str, int]]]
+    texts: dict[str, dict[str, dict[str, int]]]
+    truncated: dict[str, int]
+    bias: dict[str, dict[str, Any]]
+
+    @property
+    def cached(self) -> Any: ...
 
 CONFIDENCE = 0.95  # level of the family-macro intervals
 
 
-def build_record(run: _Pipeline, outcomes: dict[str, list], clean: dict[str, list], examples: dict) -> RunRecord:
+def build_record(run: RunState, outcomes: dict[str, list], clean: dict[str, list], examples: dict) -> RunRecord:
     """The run's record: results (their scoring timed), then every section of the run."""
     with run.timer.stage("score_s"):
         results = {name: _task_result(run, name, task_outcomes) for name, task_outcomes in outcomes.items()}
@@ -60,13 +78,13 @@ def build_record(run: _Pipeline, outcomes: dict[str, list], clean: dict[str, lis
     )
 
 
-def _task_result(run: _Pipeline, name: str, outcomes: list) -> TaskResult:
+def _task_result(run: RunState, name: str, outcomes: list) -> TaskResult:
     task = next(task for task in run.tasks if task.name == name)
     uncertainty = Bootstrap(run.options.bootstrap, run.options.bootstrap_seed)
     return task_results(outcomes, run.bias[name], uncertainty, _clusters(run, task, outcomes))
 
 
-def _clusters(run: _Pipeline, task: Task, outcomes: list) -> Clustering:
+def _clusters(run: RunState, task: Task, outcomes: list) -> Clustering:
     """The task's resampling unit and, unless it is ``question``, each query's cluster."""
     unit = run.units[task.name]
     qids = dict.fromkeys(q for outcome in outcomes for q in outcome.scores.query_ids)
@@ -74,7 +92,7 @@ def _clusters(run: _Pipeline, task: Task, outcomes: list) -> Clustering:
     return Clustering(unit, cluster_map(task.spec, unit, qids, source))
 
 
-def _bootstrap(run: _Pipeline, outcomes: dict[str, list]) -> BootstrapInfo:
+def _bootstrap(run: RunState, outcomes: dict[str, list]) -> BootstrapInfo:
     units = {name: run.units[name] for name in outcomes}
     return BootstrapInfo(run.options.bootstrap, run.options.bootstrap_seed, CONFIDENCE, units)
 
@@ -86,7 +104,7 @@ def _robustness(results: dict[str, TaskResult], clean: dict[str, list]) -> tuple
     return robustness_views(results, {name: task_results(task_outcomes) for name, task_outcomes in clean.items()})
 
 
-def _sample(run: _Pipeline) -> ArticleSample | None:
+def _sample(run: RunState) -> ArticleSample | None:
     options = run.options
     if not options.sample_articles:
         return None
@@ -95,26 +113,26 @@ def _sample(run: _Pipeline) -> ArticleSample | None:
     return ArticleSample(sample.articles, sample.seed, indices)
 
 
-def _index(run: _Pipeline) -> IndexInfo | None:
+def _index(run: RunState) -> IndexInfo | None:
     if not isinstance(run.retriever, DenseRetriever) or run.retriever.index == "flat":
         return None
     return IndexInfo(run.options.index, run.options.ann_depth, ANN_SAMPLE)
 
 
-def _perturbation(run: _Pipeline, examples: dict) -> Perturbation | None:
+def _perturbation(run: RunState, examples: dict) -> Perturbation | None:
     if not run.perturbations:
         return None
     return Perturbation([p.spec for p in run.perturbations], run.options.perturb_seed, examples)
 
 
-def _cache(run: _Pipeline) -> CacheStats | None:
+def _cache(run: RunState) -> CacheStats | None:
     if run.cached is None:
         return None
     stats = run.cached.cache.stats
     return CacheStats(stats.hits, stats.encoded, stats.rebuilt_chunks)
 
 
-def _api_usage(run: _Pipeline) -> dict[str, Any] | None:
+def _api_usage(run: RunState) -> dict[str, Any] | None:
     """Embedding APIs: requests, retries and billed tokens."""
     encoder = getattr(run.cached or run.retriever, "encoder", None)
     api_usage = getattr(encoder, "api_usage", None)

@@ -162,7 +162,8 @@ def training_pairs(grid: AdapterGrid) -> list[dict[str, str]]:
     if grid.train_data is not None:
         return read_pairs(grid.train_data)
     from xlir_bench.data.lareqa import resolve_source
-    from xlir_bench.data.split import SplitOptions, ensure_split, pairs_of_side, pivot_file
+    from xlir_bench.data.split import pairs_of_side
+    from xlir_bench.data.task_split import SplitOptions, ensure_split, pivot_file
     from xlir_bench.data.tasks import load_selection
     from xlir_bench.train.training import build_pairs
 

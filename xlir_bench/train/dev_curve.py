@@ -42,7 +42,7 @@ def mean_average_precision(queries: np.ndarray, candidates: np.ndarray, relevant
 
 def build_dev_set(task, articles: int, seed: int) -> DevSet:
     """``articles`` articles of a loaded split task (seeded), all languages, multi pool."""
-    from xlir_bench.data.split import candidate_articles_of_task
+    from xlir_bench.data.task_split import candidate_articles_of_task
 
     pivots = candidate_articles_of_task(task)
     chosen = set(np.random.default_rng(seed).permutation(sorted({a for v in pivots.values() for a in v}))[:articles])

@@ -169,7 +169,8 @@ def _training_data(
 def _split_pairs(where: _Where, path: Path, task: str, pairs: list[dict[str, str]], data_dir: str | None):
     """The pairs of a split file's training articles, and {file, sha256} of the split for the plan."""
     from xlir_bench.data.lareqa import resolve_source
-    from xlir_bench.data.split import check_files, pairs_of_side, pivot_file, read_split
+    from xlir_bench.data.split import check_files, pairs_of_side, read_split
+    from xlir_bench.data.task_split import pivot_file
 
     try:
         split = read_split(path)

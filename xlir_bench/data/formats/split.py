@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import xlir_bench.data.formats.lareqa as lareqa
 from xlir_bench.core.errors import XlirError
-from xlir_bench.data.formats import lareqa
 from xlir_bench.data.formats.base import Format, Loaded
 from xlir_bench.data.lareqa import DataSource
 
