@@ -94,6 +94,24 @@ def test_heldout_pools_hold_no_sentence_of_a_training_article(data_dir, monkeypa
 
 
 @pytest.mark.realdata
+def test_the_adapter_grids_training_pairs_never_touch_the_heldout_pools(data_dir, monkeypatch):
+    """Stage 1 (experiments/adapter-stage1.toml) builds its pairs itself: none from a held-out article or pool."""
+    from xlir_bench.train.adapter_grid import load_grid as load_adapter_grid
+    from xlir_bench.train.adapter_grid import training_pairs
+
+    monkeypatch.setenv("XLIR_BENCH_DATA", str(data_dir))
+    grid = load_adapter_grid(REPO / "experiments" / "adapter-stage1.toml")
+    assert grid.train_split == (STUDY / "split.json").resolve()
+    split, article_of = read_split(STUDY / "split.json"), _article_of_question(data_dir)
+    pairs = training_pairs(grid)
+    assert {article_of[p["id"]] for p in pairs} <= set(split.train) and len(pairs) == 9762
+    (task,) = load_selection([str(HELDOUT)])
+    passages, queries = {p["passage"] for p in pairs}, {p["query"] for p in pairs}
+    for data in task.data.values():
+        assert not set(data.candidates) & passages and not set(data.questions) & queries
+
+
+@pytest.mark.realdata
 def test_train_and_heldout_sides_add_up_to_lareqa_published_counts(data_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("XLIR_BENCH_DATA", str(data_dir))
     train_file = tmp_path / "train.toml"

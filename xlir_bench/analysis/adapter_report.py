@@ -2,13 +2,15 @@
 
 The unit is the training run (seed): every number of a cell is one observation of
 its arm. For each evaluation and measure the report gives, per arm, the mean over
-seeds and its 95 % t interval; the declared comparisons (the grid's ``[analysis]``)
-are tested with Welch's t test and a permutation test over seeds (both two-sided),
-Holm-adjusted over all comparisons of the report; the non-inferiority of hybrid
-against the better of mono and cross is a one-sided Welch test against the margin.
-The minimal detectable difference is the |delta| a two-sided Welch test at 5 % finds
-with 80 % power given the arms' seed SDs and seed counts. Verdicts come from these
-tests only: "inconclusive" where the test does not reject.
+seeds and its 95 % t interval. The declared comparisons (the grid's ``[analysis]``)
+are tested with :mod:`xlir_bench.analysis.adapter_tests` (Welch over seeds through
+:mod:`xlir_bench.stats.seed_level`, a seed-relabelling permutation p beside it, the
+minimal detectable difference at 80 % power, Holm over the declared family;
+non-inferiority of hybrid against the better of mono and cross against the margin).
+Secondary tests, Holm-adjusted apart: the same comparisons on query languages seen
+and unseen in training, and on the change under a perturbation (a perturbed
+evaluation minus its clean one, per seed). Verdicts and conclusions are generated
+from these tests only: "inconclusive" where a test does not reject.
 """
 
 from __future__ import annotations
@@ -22,16 +24,14 @@ import numpy as np
 import tomllib
 from scipy import stats
 
+from xlir_bench.analysis.adapter_tests import adjust, conclusions, paper_claim, tests_of
 from xlir_bench.core.files import write_atomic
-from xlir_bench.stats.significance import holm_bonferroni
 
 SEEN = ("ar", "de", "en", "es", "hi", "vi", "zh")  # MLQA-R's languages: the training languages
 UNSEEN = ("el", "ru", "th", "tr")  # XQuAD-R only
-MEASURES = ("multi_map", "rank_distance_norm", "mono_map", "cross_map", "multi_map_seen", "multi_map_unseen")
 PRIMARY = ("multi_map", "rank_distance_norm")
-PERMUTATIONS = 20_000
-ALPHA = 0.05
-POWER = 0.8
+SPLIT = ("multi_map_seen", "multi_map_unseen", "rank_distance_norm_seen", "rank_distance_norm_unseen")
+MEASURES = (*PRIMARY, "mono_map", "cross_map", *SPLIT)
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,12 @@ def cell_measures(evals: dict[str, Any]) -> dict[str, dict[str, float]]:
             "cross_map": macro["cross"]["map"],
             "rank_distance_norm": summary["rank_distance_norm"]["multi"],
         }
-        unseen = [by_lang[lang]["multi"]["map"] for lang in UNSEEN if lang in by_lang]
-        if unseen:
-            row["multi_map_seen"] = float(np.mean([by_lang[lang]["multi"]["map"] for lang in SEEN if lang in by_lang]))
-            row["multi_map_unseen"] = float(np.mean(unseen))
+        rank = summary["rank_distance_norm"].get("by_query_lang", {})
+        if all(any(x in by_lang for x in langs) for langs in (SEEN, UNSEEN)):  # the split needs both groups
+            for group, langs in (("seen", SEEN), ("unseen", UNSEEN)):
+                row[f"multi_map_{group}"] = float(np.mean([by_lang[x]["multi"]["map"] for x in langs if x in by_lang]))
+                if any(x in rank for x in langs):
+                    row[f"rank_distance_norm_{group}"] = float(np.mean([rank[x] for x in langs if x in rank]))
         out[label] = row
     return out
 
@@ -108,80 +110,52 @@ def interval(values: np.ndarray) -> dict[str, float]:
     return {"n": n, "mean": float(np.mean(values)), "sd": sd, "half_width": half}
 
 
-def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Welch's t statistic and degrees of freedom of mean(a) - mean(b)."""
-    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
-    return float((a.mean() - b.mean()) / np.sqrt(va + vb)), float(
-        (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    )
+def perturbed_pairs(labels) -> list[tuple[str, str]]:
+    """(perturbed, clean) evaluation labels: a grid labels a perturbed evaluation ``<clean>-<perturbation>``."""
+    return [(label, clean) for label in labels for clean in labels if label.startswith(clean + "-")]
 
 
-def permutation_p(a: np.ndarray, b: np.ndarray, seed: int = 0) -> float:
-    """Two-sided permutation test of the difference of means, seeds relabelled between the two arms."""
-    pooled = np.concatenate([a, b])
-    observed = abs(a.mean() - b.mean())
-    rng = np.random.default_rng(seed)
-    perms = np.array([rng.permutation(len(pooled)) for _ in range(PERMUTATIONS)])
-    diffs = np.abs(pooled[perms[:, : len(a)]].mean(axis=1) - pooled[perms[:, len(a) :]].mean(axis=1))
-    return float((1 + np.sum(diffs >= observed - 1e-15)) / (PERMUTATIONS + 1))
-
-
-def minimal_detectable(a: np.ndarray, b: np.ndarray) -> float:
-    """|delta| found with 80 % power by a two-sided 5 % Welch test at these seed SDs and counts."""
-    _, df = welch(a, b)
-    se = np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
-    return float((stats.t.ppf(1 - ALPHA / 2, df) + stats.t.ppf(POWER, df)) * se)
-
-
-def compare(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """Difference of seed means, its Welch 95 % interval, Welch and permutation p, minimal detectable difference."""
-    t, df = welch(a, b)
-    se = np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
-    delta = float(a.mean() - b.mean())
-    half = float(stats.t.ppf(0.975, df) * se)
-    return {
-        "delta": delta,
-        "low": delta - half,
-        "high": delta + half,
-        "p_welch": float(2 * stats.t.sf(abs(t), df)),
-        "p_perm": permutation_p(a, b),
-        "mdd": minimal_detectable(a, b),
-        "n": [len(a), len(b)],
-    }
-
-
-def non_inferiority(a: np.ndarray, b: np.ndarray, margin: float, higher_better: bool) -> dict[str, float]:
-    """One-sided Welch test of H0: a is worse than b by at least ``margin`` (in the measure's good direction)."""
-    sign = 1.0 if higher_better else -1.0
-    t, df = welch(sign * a + margin, sign * b)
-    return {"p": float(stats.t.sf(t, df)), "margin": margin}
-
-
-def comparisons(analysis: Analysis) -> list[tuple[str, str]]:
-    """The declared superiority comparisons: hybrid against mono, cross and mixed; mixed against mono and cross."""
-    a = analysis
-    return [(a.hybrid, a.mono), (a.hybrid, a.cross), (a.hybrid, a.mixed), (a.mixed, a.mono), (a.mixed, a.cross)]
+def with_drops(cells: list[dict]) -> list[dict]:
+    """Each cell's measures plus, per perturbed evaluation, perturbed minus clean (label ``<perturbed> − clean``)."""
+    for cell in cells:
+        measures = cell["measures"]
+        for perturbed, clean in perturbed_pairs(list(measures)):
+            common = set(measures[perturbed]) & set(measures[clean])
+            measures[f"{perturbed} − clean"] = {m: measures[perturbed][m] - measures[clean][m] for m in common}
+    return cells
 
 
 def build_report(folder: Path, grid_file: Path) -> dict[str, Any]:
     """Every number of the report, from the cells' evaluation summaries."""
     analysis = read_analysis(grid_file)
-    cells = load_cells(folder)
+    cells = with_drops(load_cells(folder))
     labels = sorted({label for cell in cells for label in cell["measures"]})
     base = next((c for c in cells if c["arm"] == "base"), None)
-    report: dict[str, Any] = {"analysis": analysis.__dict__, "evals": {}, "tests": [], "cost": _cost(cells)}
+    report: dict[str, Any] = {
+        "analysis": analysis.__dict__,
+        "evals": {},
+        "tests": [],
+        "secondary": [],
+        "cost": _cost(cells),
+    }
     for label in labels:
         entry = {"base": (base or {}).get("measures", {}).get(label), "arms": {}}
         for measure in MEASURES:
-            values = arm_values(cells, label, measure)
-            for arm, vals in values.items():
+            for arm, vals in arm_values(cells, label, measure).items():
                 entry["arms"].setdefault(arm, {})[measure] = interval(vals)
         report["evals"][label] = entry
-        report["tests"] += _tests(cells, label, analysis)
-    adjusted = holm_bonferroni([t["p_welch"] for t in report["tests"] if "p_welch" in t])
-    for test, p in zip([t for t in report["tests"] if "p_welch" in t], adjusted, strict=True):
-        test["p_holm"] = float(p)
-        test["verdict"] = _verdict(test)
+        drop = label.endswith(" − clean")
+        for measure in PRIMARY:
+            where = {"eval": label, "measure": measure}
+            family = "secondary" if drop else "tests"
+            report[family] += tests_of(arm_values(cells, label, measure), where, analysis, with_ni=not drop)
+        for measure in SPLIT if not drop else ():
+            where = {"eval": label, "measure": measure}
+            report["secondary"] += tests_of(arm_values(cells, label, measure), where, analysis)
+    adjust(report["tests"])
+    adjust(report["secondary"])
+    report["conclusions"] = conclusions(report["tests"], analysis) + paper_claim(report["tests"], analysis)
+    report["conclusions_secondary"] = conclusions(report["secondary"], analysis)
     return report
 
 
@@ -191,55 +165,6 @@ def _cost(cells: list[dict]) -> dict[str, Any]:
     labels = sorted({label for c in cells for label in c["eval_s"]})
     evals = {label: float(np.median([c["eval_s"][label] for c in cells if label in c["eval_s"]])) for label in labels}
     return {"train_s": float(np.median(trained)) if trained else None, "eval_s": evals, "cells": len(cells)}
-
-
-def _tests(cells: list[dict], label: str, analysis: Analysis) -> list[dict[str, Any]]:
-    out = []
-    for measure in PRIMARY:
-        values = arm_values(cells, label, measure)
-        higher_better = measure != "rank_distance_norm"
-        for a, b in comparisons(analysis):
-            if len(values.get(a, ())) > 1 and len(values.get(b, ())) > 1:
-                out.append(
-                    {
-                        "eval": label,
-                        "measure": measure,
-                        "a": a,
-                        "b": b,
-                        "higher_better": higher_better,
-                        **compare(values[a], values[b]),
-                    }
-                )
-        arms = (analysis.hybrid, analysis.mono, analysis.cross)
-        if all(len(values.get(arm, ())) > 1 for arm in arms):
-            better = max(
-                (analysis.mono, analysis.cross), key=lambda arm: (1 if higher_better else -1) * values[arm].mean()
-            )
-            ni = non_inferiority(values[analysis.hybrid], values[better], analysis.margin, higher_better)
-            out.append(
-                {
-                    "eval": label,
-                    "measure": measure,
-                    "a": analysis.hybrid,
-                    "b": better,
-                    "non_inferiority": ni,
-                    "verdict": (
-                        f"non-inferior (margin {analysis.margin})"
-                        if ni["p"] < ALPHA
-                        else f"non-inferiority not shown (margin {analysis.margin})"
-                    ),
-                }
-            )
-    return out
-
-
-def _verdict(test: dict[str, Any]) -> str:
-    if test["p_holm"] >= ALPHA:
-        return (
-            f"inconclusive (|delta| below what {test['n'][0]} vs {test['n'][1]} seeds resolve: MDD {test['mdd']:.4f})"
-        )
-    good = (test["delta"] > 0) == test["higher_better"]
-    return f"{test['a']} {'better' if good else 'worse'} than {test['b']}"
 
 
 def _arm_order(arms) -> list[str]:
@@ -253,45 +178,72 @@ def _cell(stat: dict | None, digits: int = 4) -> str:
     return f"{stat['mean']:.{digits}f} ± {stat['half_width']:.{digits}f}"
 
 
+TEST_HEAD = [
+    "| evaluation | measure | comparison | delta [CI] | p Welch | p perm. | p Holm | MDD (80 %) | seeds for MDD = delta | verdict |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
+def _test_row(t: dict[str, Any]) -> str:
+    """One test: superiority (95 % interval, two-sided p) or non-inferiority (90 % interval, one-sided p)."""
+    ci = f"{t['delta']:+.4f} [{t['low']:+.4f}, {t['high']:+.4f}]"
+    if t["kind"] == "non-inferiority":
+        return (
+            f"| {t['eval']} | {t['measure']} | {t['a']} vs {t['b']} (NI) | {ci} (90 %) | {t['p']:.3g} (one-sided) | "
+            f"| {t['p_holm']:.3g} | {t['mdd']:.4f} | | {t['verdict']} |"
+        )
+    needed = f"{max(2, int(np.ceil(t['needed'])))}" if np.isfinite(t["needed"]) else "–"  # 2: the fewest a t-test takes
+    return (
+        f"| {t['eval']} | {t['measure']} | {t['a']} − {t['b']} | {ci} | {t['p']:.3g} | {t['p_perm']:.3g} | "
+        f"{t['p_holm']:.3g} | {t['mdd']:.4f} | {needed} | {t['verdict']} |"
+    )
+
+
+def _arm_table(label: str, entry: dict[str, Any]) -> list[str]:
+    lines = [f"## {label}", "", "| arm | seeds | mono mAP | cross mAP | multi mAP | rank distance (norm.) |"]
+    lines.append("|---|---|---|---|---|---|")
+    base = entry.get("base")
+    if base:
+        lines.append(
+            f"| base (untrained) | – | {base['mono_map']:.4f} | {base['cross_map']:.4f} | {base['multi_map']:.4f} | {base['rank_distance_norm']:.4f} |"
+        )
+    for arm in _arm_order(entry["arms"]):
+        s = entry["arms"][arm]
+        lines.append(
+            f"| {arm} | {s['multi_map']['n']} | {_cell(s.get('mono_map'))} | {_cell(s.get('cross_map'))} | {_cell(s['multi_map'])} | {_cell(s['rank_distance_norm'])} |"
+        )
+    if any("multi_map_unseen" in s for s in entry["arms"].values()):
+        lines += [
+            "",
+            "By query language group (seen in training: ar de en es hi vi zh; unseen: el ru th tr):",
+            "",
+            "| arm | multi mAP seen | multi mAP unseen | rank dist. seen | rank dist. unseen |",
+            "|---|---|---|---|---|",
+        ]
+        for arm in _arm_order(entry["arms"]):
+            s = entry["arms"][arm]
+            lines.append(
+                f"| {arm} | {_cell(s.get('multi_map_seen'))} | {_cell(s.get('multi_map_unseen'))} "
+                f"| {_cell(s.get('rank_distance_norm_seen'))} | {_cell(s.get('rank_distance_norm_unseen'))} |"
+            )
+    return lines
+
+
 def render(report: dict[str, Any]) -> str:
-    """The report as Markdown: arm tables per evaluation, seen/unseen split, tests with verdicts."""
+    """The report as Markdown: arm tables per evaluation, seen/unseen split, tests with verdicts, conclusions."""
     lines = [
         "# Adapter study (stage 1): batch composition on a frozen encoder",
         "",
         "A linear adapter on frozen multilingual-e5-small vectors: what batch composition does to the",
         "geometry of a fixed space. Not full fine-tuning. Unit: the training run (seed). Cells: mean over",
-        "seeds ± 95 % t half-width; tests: Welch over seeds (permutation p beside it), Holm over all tests.",
+        "seeds ± 95 % t half-width; tests: Welch over seeds (xlir_bench.stats.seed_level; permutation p",
+        "beside it), Holm over the declared family; secondary tests (seen/unseen languages, change under",
+        "perturbation) Holm-adjusted apart. A `… − clean` evaluation is, per seed, perturbed minus clean.",
         "",
     ]
     for label, entry in report["evals"].items():
-        lines += [
-            f"## {label}",
-            "",
-            "| arm | seeds | mono mAP | cross mAP | multi mAP | rank distance (norm.) |",
-            "|---|---|---|---|---|---|",
-        ]
-        base = entry.get("base")
-        if base:
-            lines.append(
-                f"| base (untrained) | – | {base['mono_map']:.4f} | {base['cross_map']:.4f} | {base['multi_map']:.4f} | {base['rank_distance_norm']:.4f} |"
-            )
-        for arm in _arm_order(entry["arms"]):
-            s = entry["arms"][arm]
-            lines.append(
-                f"| {arm} | {s['multi_map']['n']} | {_cell(s['mono_map'])} | {_cell(s['cross_map'])} | {_cell(s['multi_map'])} | {_cell(s['rank_distance_norm'])} |"
-            )
-        if any("multi_map_unseen" in s for s in entry["arms"].values()):
-            lines += [
-                "",
-                "Multi mAP by query language group (seen in training: ar de en es hi vi zh; unseen: el ru th tr):",
-                "",
-                "| arm | seen | unseen |",
-                "|---|---|---|",
-            ]
-            for arm in _arm_order(entry["arms"]):
-                s = entry["arms"][arm]
-                lines.append(f"| {arm} | {_cell(s.get('multi_map_seen'))} | {_cell(s.get('multi_map_unseen'))} |")
-        lines += ["", f"![{label}]({label}.png)", ""]
+        lines += _arm_table(label, entry)
+        lines += ["", f"![{label}]({label}.png)", ""] if not label.endswith(" − clean") else [""]
     cost = report.get("cost") or {}
     if cost.get("eval_s"):
         train = cost.get("train_s")
@@ -300,22 +252,13 @@ def render(report: dict[str, Any]) -> str:
             f"- training: {train:.1f} s (a 130-arm side-by-side run divided by its arms)" if train else "- training: –"
         )
         lines += [f"- evaluation {label}: {seconds:.1f} s" for label, seconds in cost["eval_s"].items()] + [""]
-    lines += [
-        "## Tests (seed level)",
-        "",
-        "| evaluation | measure | comparison | delta [95 % CI] | p Welch | p perm. | p Holm | MDD (80 %) | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for t in report["tests"]:
-        if "p_welch" in t:
-            lines.append(
-                f"| {t['eval']} | {t['measure']} | {t['a']} − {t['b']} | {t['delta']:+.4f} [{t['low']:+.4f}, {t['high']:+.4f}] | "
-                f"{t['p_welch']:.3g} | {t['p_perm']:.3g} | {t['p_holm']:.3g} | {t['mdd']:.4f} | {t['verdict']} |"
-            )
-        else:
-            lines.append(
-                f"| {t['eval']} | {t['measure']} | {t['a']} vs {t['b']} (NI) | | {t['non_inferiority']['p']:.3g} (one-sided) | | | | {t['verdict']} |"
-            )
+    lines += ["## Tests of the declared analysis (seed level)", "", *TEST_HEAD]
+    lines += [_test_row(t) for t in report["tests"]]
+    lines += ["", "## Secondary tests (seen / unseen query languages; change under perturbation)", "", *TEST_HEAD]
+    lines += [_test_row(t) for t in report["secondary"]]
+    lines += ["", "## Conclusions (generated from the declared tests)", ""]
+    lines += [f"- {sentence}" for sentence in report["conclusions"]]
+    lines += ["", "Secondary:", ""] + [f"- {sentence}" for sentence in report["conclusions_secondary"]]
     return "\n".join(lines) + "\n"
 
 
@@ -361,5 +304,6 @@ def write_report(folder: str | Path, grid_file: str | Path) -> dict[str, Path]:
     write_atomic(folder / "report.json", json.dumps(report, indent=1, sort_keys=True))
     write_atomic(folder / "report.md", render(report))
     for label in report["evals"]:
-        plot(report, label, folder / f"{label}.png")
+        if not label.endswith(" − clean"):
+            plot(report, label, folder / f"{label}.png")
     return {"json": folder / "report.json", "md": folder / "report.md"}

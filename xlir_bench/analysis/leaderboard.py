@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from xlir_bench.analysis.compare import family_matrix
+from xlir_bench.analysis.leaderboard_html import digits
 from xlir_bench.analysis.sides import configuration, record_clusters
 from xlir_bench.core.errors import XlirError
 from xlir_bench.core.text import md_cell, with_interval
@@ -45,8 +46,8 @@ MEASURE_COLUMNS = {m.column: m.name for m in REGISTRY.values() if m.column}
 COLUMNS = ["rank", "model", "multi", "cross", "mono", "p vs next", *MEASURE_COLUMNS, "date", "fingerprint", "zero-shot", "command"]
 _TEXT = ("rank", "model", "p vs next", "date", "fingerprint", "zero-shot", "command")
 _TEXT_COLUMNS = [COLUMNS.index(name) for name in _TEXT]  # kept as text
-# rank distance is a number of ranks: one decimal; the other measures four
-_FLOATFMT = tuple(".1f" if name == "rank dist" else ".4f" for name in COLUMNS)
+# measures counted in ranks: one decimal; the other measures four (as in the HTML page)
+_FLOATFMT = tuple(f".{digits(MEASURE_COLUMNS[name])}f" if name in MEASURE_COLUMNS else ".4f" for name in COLUMNS)
 
 
 @dataclass

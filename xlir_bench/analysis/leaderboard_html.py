@@ -37,8 +37,13 @@ FILTER_JS = """
 """
 
 
-def _digits(name: str) -> int:
-    return 1 if name == "rank_distance" else 4
+# measures counted in ranks (rank distance, its pairwise reading): one decimal; ratios and scores four
+RANK_MEASURES = ("rank_distance", "rank_distance_pairs")
+
+
+def digits(name: str) -> int:
+    """Decimals of measure ``name`` in every leaderboard format."""
+    return 1 if name in RANK_MEASURES else 4
 
 
 def _extra(value: Any) -> Cell:
@@ -66,12 +71,12 @@ def _row(row: dict[str, Any], metric: str, measures: dict[str, str], extras: lis
 
 def _family_cell(row: dict[str, Any], family: str, metric: str) -> Cell:
     value = row.get(family)
-    cell = num(None if value is None or value != value else float(value), _digits(metric), row.get(f"{family} 95% CI"))
+    cell = num(None if value is None or value != value else float(value), digits(metric), row.get(f"{family} 95% CI"))
     return Cell(cell.text, cell.sort, f"fam-{family}")
 
 
 def _measure_cell(value, name: str) -> Cell:
-    cell = num(None if value is None or value != value else float(value), _digits(name))
+    cell = num(None if value is None or value != value else float(value), digits(name))
     return Cell(cell.text, cell.sort, "fam-multi")
 
 

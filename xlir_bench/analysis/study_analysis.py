@@ -17,8 +17,13 @@ intersection-union: the largest one-sided p), ``noninferior_lower`` (arm <= ever
 comparator + margin, lower is better), ``lower`` / ``higher`` (superiority, one-sided).
 Verdicts: *supported* (the one-sided test rejects at alpha), *refuted* (the opposite
 one-sided test rejects: e.g. the (1 - 2 alpha) interval lies wholly below -margin),
-*inconclusive* otherwise. Welch's t over seeds is the test; the exact permutation p is
-shown beside it. The minimal detectable difference is at 80 % power for the seeds at hand.
+*inconclusive* otherwise. The numbers come from :mod:`xlir_bench.stats.seed_level` (issue
+24's machinery) on the arms' seed scores: the training run is the unit, Welch's t over seeds
+(against the untrained base, one record without seeds, a t-test with the arm's spread,
+df = seeds - 1), the (1 - 2 alpha) t interval, the minimal detectable difference at 80 %
+power and the seeds per arm that would detect the observed difference. The hypotheses
+compare arms' seed scores, not questions, so article clustering does not enter the tests.
+A one-sided p is half the two-sided one in the direction of H1 (1 - half otherwise).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import numpy as np
 
 from xlir_bench.core.files import write_atomic
 from xlir_bench.records.schema import load_record
-from xlir_bench.stats import seed_stats
+from xlir_bench.stats.seed_level import SeedOptions, compare_seeds
 
 KINDS = ("noninferior", "noninferior_lower", "lower", "higher")
 LOWER_IS_BETTER = {"rank_distance_norm", "rank_distance"}
@@ -123,31 +128,44 @@ def test_hypothesis(hyp: dict[str, Any], arms: dict[str, dict[str, list]], alpha
     pick = min if lower_better else max
     best = pick(others, key=lambda name: float(np.mean(others[name])))
     shift = {"noninferior": -margin, "noninferior_lower": margin}.get(kind, 0.0)
-    tests, perms = {}, {}
-    for name, values in others.items():
-        if name == BASE:
-            tests[name] = seed_stats.one_sample(mine, values[0], alpha, greater=not lower_better)
-            perms[name] = None
-        else:
-            tests[name] = seed_stats.welch(mine, values, shift, alpha, greater=not lower_better)
-            perms[name] = seed_stats.permutation(mine, values, shift, greater=not lower_better)
-    p = max(t.p for t in tests.values())
+    tests = {name: one_sided(mine, values, shift, not lower_better, alpha) for name, values in others.items()}
+    p = float(np.max([t["p"] for t in tests.values()]))  # NaN (zero spread) stays NaN: inconclusive
     main = tests[best]
-    refuted = any((t.high < shift) if not lower_better else (t.low > shift) for t in tests.values())
+    refuted = any((t["high"] < shift) if not lower_better else (t["low"] > shift) for t in tests.values())
     verdict = "supported" if p < alpha else "refuted" if refuted else "inconclusive"
-    perm_ps = [v for v in perms.values() if v is not None]
     return {
         **hyp,
         "margin": margin if kind.startswith("noninferior") else 0.0,
         "comparator": best,
-        "estimate": main.diff,
-        "interval": [main.low, main.high],
+        "estimate": main["estimate"],
+        "interval": [main["low"], main["high"]],
         "confidence": 1 - 2 * alpha,
         "p": p,
-        "p_permutation": max(perm_ps) if perm_ps else None,
-        "mdd": seed_stats.detectable(main.se, main.df, alpha),
+        "test": main["test"],
+        "mdd": main["mdd"],
+        "needed": main["needed"],
         "seeds": {hyp["arm"]: len(mine), **{name: len(v) for name, v in others.items()}},
         "verdict": verdict,
+    }
+
+
+def one_sided(mine: list, other: list, shift: float, greater: bool, alpha: float) -> dict[str, Any]:
+    """H1: mean(mine) - mean(other) > shift (``greater``) or < shift, over seeds (seed_level.compare_seeds).
+
+    ``estimate`` and the (1 - 2 alpha) interval are of mean(mine) - mean(other); p is one-sided.
+    """
+    options = SeedOptions(resamples=0, alpha=alpha, confidence=1 - 2 * alpha)
+    got = compare_seeds(np.asarray(other, float)[:, None], np.asarray(mine, float)[:, None] - shift, None, options)
+    toward = got.estimate > 0 if greater else got.estimate < 0
+    p = got.p / 2 if toward else 1 - got.p / 2
+    return {
+        "estimate": got.estimate + shift,
+        "low": got.low + shift,
+        "high": got.high + shift,
+        "p": float(p),
+        "mdd": got.mdd,
+        "needed": got.needed,
+        "test": got.test,
     }
 
 
@@ -171,13 +189,16 @@ def analyse(folder: str | Path, tasks: dict[str, Any] | None = None) -> dict[str
 
 
 def _interval(values: list) -> dict[str, Any]:
-    clean = [v for v in values if v is not None]
-    if not clean:
-        return {"mean": None, "n": 0, "values": values}
-    if len(clean) == 1:
-        return {"mean": clean[0], "n": 1, "values": values}
-    got = seed_stats.t_interval(clean)
-    return {"mean": got.mean, "low": got.low, "high": got.high, "sd": got.sd, "n": got.n, "values": values}
+    """Mean over seeds with its 95 % Student t interval (the arm's own spread)."""
+    from scipy import stats
+
+    clean = np.asarray([v for v in values if v is not None], dtype=float)
+    if len(clean) < 2:
+        return {"mean": float(clean[0]) if len(clean) else None, "n": len(clean), "values": values}
+    sd = float(clean.std(ddof=1))
+    half = float(stats.t.ppf(0.975, len(clean) - 1) * sd / np.sqrt(len(clean)))
+    mean = float(clean.mean())
+    return {"mean": mean, "low": mean - half, "high": mean + half, "sd": sd, "n": len(clean), "values": values}
 
 
 def _load_tasks(plan: dict[str, Any]) -> dict[str, Any]:
@@ -212,9 +233,10 @@ def render(analysis: dict[str, Any]) -> str:
     """analysis.md: per-arm tables, the hypothesis table and the generated conclusions."""
     lines = ["# Declared analysis (seed level)", ""]
     lines += [
-        f"Unit: the training run (seed). Intervals: 95 % Student t over seeds. Tests: one-sided Welch t "
-        f"at alpha {analysis['alpha']}, non-inferiority margin {analysis['margin']} unless a hypothesis "
-        "declares its own; p (perm.) is the exact permutation test of the same hypothesis.",
+        f"Unit: the training run (seed). Intervals: 95 % Student t over seeds. Tests (xlir_bench.stats.seed_level): "
+        f"one-sided Welch t over seeds at alpha {analysis['alpha']} (against the untrained base: a t-test with the "
+        f"arm's spread), non-inferiority margin {analysis['margin']} unless a hypothesis declares its own; "
+        "interval of a hypothesis at 1 - 2 alpha; seeds needed: per arm, for 80 % power at the observed difference.",
         "",
     ]
     for key, arms in analysis["arms"].items():
@@ -228,20 +250,24 @@ def render(analysis: dict[str, Any]) -> str:
                 f"| {_cell(entry.get('map_unseen'))} |"
             )
         lines.append("")
-    lines += ["## Hypotheses", "", "| id | claim | estimate | interval | p | p (perm.) | MDD | verdict |"]
-    lines += ["|---|---|---|---|---|---|---|---|"]
+    lines += ["## Hypotheses", "", "| id | claim | estimate | interval | p | test | MDD | seeds needed | verdict |"]
+    lines += ["|---|---|---|---|---|---|---|---|---|"]
     for h in analysis["hypotheses"]:
         if h["verdict"] == "not run":
-            lines.append(f"| {h['id']} | {h['claim']} | – | – | – | – | – | not run ({h['why']}) |")
+            lines.append(f"| {h['id']} | {h['claim']} | – | – | – | – | – | – | not run ({h['why']}) |")
             continue
         interval = f"[{_fmt(h['interval'][0], 4)}, {_fmt(h['interval'][1], 4)}]"
         lines.append(
             f"| {h['id']} | {h['claim']} | {_fmt(h['estimate'], 4)} (vs {h['comparator']}) | {interval} "
-            f"| {_p(h['p'])} | {_p(h['p_permutation'])} | {_fmt(h['mdd'], 4)} | **{h['verdict']}** |"
+            f"| {_p(h['p'])} | {h['test']} | {_fmt(h['mdd'], 4)} | {_needed(h['needed'])} | **{h['verdict']}** |"
         )
     lines += ["", "## Conclusions (generated from the tests above)", ""]
     lines += [f"- {sentence}" for sentence in conclusions(analysis)]
     return "\n".join(lines) + "\n"
+
+
+def _needed(n: float) -> str:
+    return f"{max(2, int(np.ceil(n)))}" if np.isfinite(n) else "–"
 
 
 def _p(p: float | None) -> str:
