@@ -14,6 +14,7 @@ from tiny_models import CountingHashEncoder, _HashEncoder
 
 import xlir_bench
 from xlir_bench.cli.app import cli
+from xlir_bench.core.errors import XlirError
 from xlir_bench.data.lareqa import resolve_source
 from xlir_bench.data.tasks import get_spec, load_task
 from xlir_bench.encode.admin import cache_info
@@ -163,3 +164,13 @@ def test_concurrent_writers_leave_a_consistent_cache(tmp_path):
     assert missing == [] and cache.stats.rebuilt_chunks == 0
     np.testing.assert_array_equal(np.stack(found), _HashEncoder().encode_passages(texts))
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_cache_being_tagged_by_another_process_is_not_other_files(tmp_path):
+    """Two runs starting on one new --cache-dir: the first one's tag is still a temporary file when the second
+    looks (the race the concurrent-writers test hit under load); that is not 'a folder of other files'."""
+    (tmp_path / ".CACHEDIR.TAG.k2j_x9q1.tmp").write_text("")
+    EmbeddingCache(tmp_path, "fp-race", "hash")  # no error
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(XlirError, match="not an xlir-bench embedding cache"):
+        EmbeddingCache(tmp_path, "fp-race", "hash")

@@ -24,6 +24,7 @@ CHUNK_TEXTS = 512
 ROLES = ("query", "passage")
 DTYPES = ("float32", "float16")
 TAG_NAME = "CACHEDIR.TAG"
+_TAG_TMP = re.compile(r"\.CACHEDIR\.TAG\.[A-Za-z0-9_]+\.tmp")  # core.files.write_atomic's temporary name
 TAG_TEXT = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by xlir-bench (embedding cache).\n"
@@ -117,7 +118,8 @@ def _cache_root(root: str | os.PathLike | None) -> Path | None:
         raise XlirError(f"--cache-dir {folder}: not a folder; point it at an xlir-bench embedding cache")
     if (folder / TAG_NAME).is_file() and "xlir-bench" in (folder / TAG_NAME).read_text(errors="replace"):
         return folder
-    entries = list(folder.iterdir())
+    # another process may be tagging a new cache this moment: its tag's temporary file is not "other files"
+    entries = [entry for entry in folder.iterdir() if not _TAG_TMP.fullmatch(entry.name)]
     if entries and all(_is_legacy_cache_folder(entry) for entry in entries):  # made before the tag existed
         return folder
     if not entries:
