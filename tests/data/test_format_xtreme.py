@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from test_fixture_pipeline import VECTORS
 
 import xlir_bench
 from xlir_bench.cli.app import cli
@@ -31,22 +32,9 @@ PARAGRAPHS = {
         "Berlin liegt in Deutschland. Die Spree fließt hindurch.",
     ],
 }
-SENTENCE = {  # the hand vectors of tests/evaluation/test_fixture_pipeline.py (paris, seine, berlin, spree, en, de)
-    "Paris is the capital of France.": [1, 0, 0, 0, 0.5, 0],
-    "It lies on the Seine.": [0, 1, 0, 0, 0.5, 0],
-    "Berlin is in Germany.": [0, 0, 1, 0, 0.5, 0],
-    "The Spree flows through it.": [0, 0, 0, 1, 0.5, 0],
-    "Paris ist die Hauptstadt Frankreichs.": [0.6, 0, 0, 0, 0, 0.5],
-    "Es liegt an der Seine.": [0, 0.6, 0, 0, 0, 0.5],
-    "Berlin liegt in Deutschland.": [0, 0, 0.6, 0, 0, 0.5],
-    "Die Spree fließt hindurch.": [0, 0, 0, 0.6, 0, 0.5],
-}
-QUESTIONS = {
-    "What is the capital of France?": [0.5, 0, 1, 0, 1, 0],
-    "Which river flows through Berlin?": [0, 0, 0.5, 1, 1, 0],
-    "Was ist die Hauptstadt Frankreichs?": [1, 0, 0.2, 0, 0, 1],
-    "Welcher Fluss fließt durch Berlin?": [0, 0, 0.5, 1, 0, 1],
-}
+# the hand vectors of tests/evaluation/test_fixture_pipeline.py (paris, seine, berlin, spree, en, de)
+SENTENCE = {text: vector for text, vector in VECTORS.items() if not text.endswith("?")}
+QUESTIONS = {text: vector for text, vector in VECTORS.items() if text.endswith("?")}
 # XTREME-R's candidate text: the sentence followed directly by its paragraph
 CANDIDATES = {
     sentence + paragraph: vector
