@@ -62,6 +62,36 @@ def test_candidate_text_and_pool():
     assert [r.tolist() for r in pool.relevant] == [[1, 3], [1, 3]]  # the answer in every language
 
 
+def test_candidate_sentence_is_cut_at_the_breaks_like_xtreme():
+    # XTREME-R cuts context[start:end] at sentence_breaks; where those offsets and the file's sentences disagree
+    # (one XQuAD-R tr paragraph), its candidate text follows the offsets
+    data = LanguageData(
+        lang="tr",
+        question_ids=["q1"],
+        questions=["Q?"],
+        candidate_ids=["tr-0", "tr-1"],
+        candidates=["Ab.", "Cd."],
+        qrels={"q1": {1: 1}},
+        paragraph_of=[0, 0],
+        paragraphs=["Ab. Cd."],
+        spans=[(0, 2), (2, 7)],
+    )
+    assert candidate_texts(data) == ["AbAb. Cd.", ". Cd.Ab. Cd."]
+
+
+@pytest.mark.realdata
+def test_xquad_r_offsets_and_sentences_disagree_in_two_turkish_sentences(data_dir):
+    from xlir_bench.data.lareqa import load_lareqa
+    from xlir_bench.data.xtreme import xtreme_sentences
+
+    for lang, differing in (("tr", 2), ("en", 0), ("zh", 0)):
+        data = load_lareqa(data_dir / "xquad-r" / f"{lang}.json", lang)
+        cut = xtreme_sentences(data)
+        where = [i for i, (a, b) in enumerate(zip(cut, data.candidates, strict=True)) if a != b]
+        assert len(where) == differing, lang
+        assert len({data.paragraph_of[i] for i in where}) == min(differing, 1), lang
+
+
 @pytest.mark.heavy
 def test_benchmark_agrees_with_xtreme_code_on_real_data(data_dir, capsys, monkeypatch):
     spec = importlib.util.spec_from_file_location("xtreme_r_check", BENCH / "xtreme_r_check.py")

@@ -60,6 +60,9 @@ class LanguageData:
     # Query language -> the candidate indices that make up this language's pool for its queries
     # (MTEB-style pair corpora, see :mod:`xlir_bench.data.paragraphs`); absent: every candidate.
     pool_for: dict[str, list[int]] = field(default_factory=dict)
+    # Candidate index -> its [start, end) in its paragraph, the file's ``sentence_breaks`` (LAReQA files; else
+    # empty). Where a file's offsets and its ``sentences`` disagree, code that cuts the paragraph (XTREME-R) differs.
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
     @cached_property
     def answer_of(self) -> dict[str, int]:
@@ -188,7 +191,7 @@ def load_lareqa(path: Path, lang: str) -> LanguageData:
 
 
 def _parse(raw: dict, lang: str) -> LanguageData:
-    question_ids, questions, candidate_ids, candidates, paragraph_of = [], [], [], [], []
+    question_ids, questions, candidate_ids, candidates, paragraph_of, spans = [], [], [], [], [], []
     answer_of: dict[str, int] = {}
     paragraphs = [p for article in raw["data"] for p in article["paragraphs"]]
     for p_index, paragraph in enumerate(paragraphs):
@@ -196,6 +199,7 @@ def _parse(raw: dict, lang: str) -> LanguageData:
         if len(sentences) != len(breaks):
             raise ValueError(f"paragraph {p_index} has {len(sentences)} sentences but {len(breaks)} sentence_breaks")
         first = len(candidates)
+        spans.extend((start, end) for start, end in breaks)
         for s_index, sentence in enumerate(sentences):
             candidate_ids.append(f"{lang}-p{p_index:05d}-s{s_index:03d}")
             candidates.append(sentence)
@@ -213,7 +217,9 @@ def _parse(raw: dict, lang: str) -> LanguageData:
             answer_of[qa["id"]] = first + sentence
     contexts = [paragraph["context"] for paragraph in paragraphs]
     qrels = {qid: {index: 1} for qid, index in answer_of.items()}
-    return LanguageData(lang, question_ids, questions, candidate_ids, candidates, qrels, paragraph_of, contexts)
+    return LanguageData(
+        lang, question_ids, questions, candidate_ids, candidates, qrels, paragraph_of, contexts, spans=spans
+    )
 
 
 def pinned_files(spec: Any, langs: tuple[str, ...], source: DataSource) -> tuple[dict[str, Path], dict[str, str]]:

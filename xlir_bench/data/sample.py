@@ -80,6 +80,7 @@ def restrict(data: LanguageData, keep: set[str]) -> LanguageData:
         {qid: judged for qid, judged in qrels.items() if judged},
         [new_paragraph[data.paragraph_of[i]] for i in old],
         [data.paragraphs[p] for p in paragraphs],
+        spans=[data.spans[i] for i in old] if data.spans else [],
     )
 
 

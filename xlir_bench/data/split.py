@@ -140,6 +140,7 @@ def restrict(data: LanguageData, keep: list[bool], question_keep: set[str]) -> L
         {qid: judged for qid, judged in qrels.items() if judged},
         [paragraph_index[data.paragraph_of[i]] for i in olds],
         [data.paragraphs[i] for i in used],
+        spans=[data.spans[i] for i in olds] if data.spans else [],
     )
 
 

@@ -30,11 +30,23 @@ K = 20
 
 
 def candidate_texts(data: LanguageData) -> list[str]:
-    """XTREME-R's candidate text: sentence + its paragraph, newlines removed."""
+    """XTREME-R's candidate text: sentence + its paragraph, newlines removed.
+
+    The sentence is cut as XTREME-R's ``generate_examples`` cuts it, ``context[start:end]`` at the file's
+    ``sentence_breaks``: in one XQuAD-R paragraph (tr, two sentences) those offsets are
+    two characters off the file's ``sentences`` (a mis-encoded fraction slash), which the other tasks use.
+    """
     return [
         (sentence + data.paragraphs[paragraph]).replace("\n", "")
-        for sentence, paragraph in zip(data.candidates, data.paragraph_of, strict=True)
+        for sentence, paragraph in zip(xtreme_sentences(data), data.paragraph_of, strict=True)
     ]
+
+
+def xtreme_sentences(data: LanguageData) -> list[str]:
+    """Each candidate's sentence as XTREME-R cuts it from its paragraph; the file's sentences without offsets."""
+    if not data.spans:
+        return list(data.candidates)
+    return [data.paragraphs[p][start:end] for p, (start, end) in zip(data.paragraph_of, data.spans, strict=True)]
 
 
 @dataclass(frozen=True)
