@@ -78,3 +78,24 @@ def test_mlqa_pair_is_the_pair_corpus_and_its_judged_questions():
     assert qrels == {"q1": {"ar-p00000": 1}}
     corpus, queries, _ = bench.mlqa_pair(data, "de", "de")  # monolingual: every paragraph of the language
     assert [row["id"] for row in corpus] == ["de-p00000", "de-p00001"] and len(queries) == 2
+
+
+def test_readme_timing_table_is_the_recorded_output():
+    """benchmarks/README.md's 49-subset alternation equals the script's committed output, ratios recomputed."""
+    import re
+
+    bench_dir = SCRIPT.parent
+    output = (bench_dir / "records" / "mteb-own-code-mlqa-49.txt").read_text(encoding="utf-8")
+    last = output[output.rindex("after round") :]
+    walls = {
+        tool: [float(v) for v in re.findall(r"([\d.]+) s", re.search(rf"wall {tool}: (.*)", last).group(1))]
+        for tool in ("xlir-bench", "MTEB")
+    }
+    assert output.count("subsets: xlir-bench 49, MTEB 49, both 49") == 2
+    assert output.count("max |MTEB unrounded - xlir-bench|: 0.00e+00") == 2  # identical in both rounds
+    readme = (bench_dir / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d) \| ([\d.]+) \| ([\d.]+) \| \*\*([\d.]+)\*\* \|$", readme, re.MULTILINE)
+    assert len(rows) == len(walls["MTEB"]) == 2
+    for (round_, ours, theirs, ratio), xlir, mteb in zip(rows, walls["xlir-bench"], walls["MTEB"], strict=True):
+        assert (float(ours), float(theirs)) == (xlir, mteb), round_
+        assert ratio == f"{mteb / xlir:.2f}", round_
