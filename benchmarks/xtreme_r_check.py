@@ -160,6 +160,23 @@ def record_check(args) -> None:
     print(
         f"| all (multi macro / XTREME-R's printed mean) | {macro:.6f} | {theirs:.6f} | {macro - theirs:+.1e} | {max(gaps):.1e} |"
     )
+    ours_all = {f"{qid}_{lang}": v for lang, st in multi.items() for qid, v in zip(st.query_ids, st.values("map@20"), strict=True)}
+    for line in near_ties(pool, q_vec, c_vec, [uid for uid, v in ours_all.items() if abs(v - per_question[uid]) > 1e-5]):
+        print(line)
+
+
+def near_ties(pool, q_vec, c_vec, uids: list[str]) -> list[str]:
+    """Why a question's AP@20 differs: the closest (float64) score of a non-answer to one of its answers."""
+    cands = np.stack([c_vec[text] for text in pool.candidates]).astype(np.float64)
+    lines = []
+    for uid in uids:
+        row = pool.question_ids.index(uid)
+        scores = cands @ q_vec[pool.questions[row]].astype(np.float64)
+        answers = pool.relevant[row]
+        others = np.delete(scores, answers)
+        margin = min(np.abs(others - scores[a]).min() for a in answers)
+        lines.append(f"{uid}: AP@20 differs; an answer and a non-answer score {margin:.1e} apart (float64)")
+    return lines
 
 
 def vectors(pool, encode_queries, encode_passages):
