@@ -129,9 +129,16 @@ def trec_rank(results: dict[str, float], doc: str) -> int:
 # ---------------------------------------------------------------- the MTEB side (imports mteb lazily)
 
 
+def split_entry(corpus: list[dict], queries: list[dict], qrels: dict) -> dict[str, Any]:
+    """One subset's split in the form AbsTaskRetrieval.load_data leaves in ``self.dataset``."""
+    from datasets import Dataset
+
+    corpus_set, query_set = Dataset.from_list(corpus), Dataset.from_list(queries)
+    return {"corpus": corpus_set, "queries": query_set, "relevant_docs": qrels, "top_ranked": None}
+
+
 def make_task(langs: Sequence[str], data_dir: str | None) -> Any:
     """An MTEB retrieval task over the monolingual XQuAD-R settings of ``langs``, read from the pinned local files."""
-    from datasets import Dataset
     from mteb.abstasks.retrieval import AbsTaskRetrieval
     from mteb.abstasks.task_metadata import TaskMetadata
 
@@ -170,15 +177,7 @@ def make_task(langs: Sequence[str], data_dir: str | None) -> Any:
             task = load_selection([TASK], list(langs), data_dir)[0]  # verifies each file's sha256
             self.dataset = {}
             for lang in langs:
-                corpus, queries, qrels = mteb_split(task.data[lang])
-                self.dataset[lang] = {
-                    SPLIT: {
-                        "corpus": Dataset.from_list(corpus),
-                        "queries": Dataset.from_list(queries),
-                        "relevant_docs": qrels,
-                        "top_ranked": None,
-                    }
-                }
+                self.dataset[lang] = {SPLIT: split_entry(*mteb_split(task.data[lang]))}
             self.data_loaded = True
 
         def task_specific_scores(self, scores, qrels, results, hf_split, hf_subset):  # noqa: ANN001, ANN201
@@ -371,7 +370,6 @@ def mlqa_pair(
 
 def make_mlqa_task(data_dir: str | None, langs: Sequence[str] = tuple(ISO3)) -> Any:
     """An MTEB retrieval task with MLQARetrieval's 49 validation subsets, read from the pinned local files."""
-    from datasets import Dataset
     from mteb.abstasks.retrieval import AbsTaskRetrieval
     from mteb.abstasks.task_metadata import TaskMetadata
 
@@ -412,15 +410,7 @@ def make_mlqa_task(data_dir: str | None, langs: Sequence[str] = tuple(ISO3)) -> 
             data = load_selection([MLQA_TASK], langs, data_dir)[0].data  # verifies sha256 and MTEB's sizes
             self.dataset = {}
             for q, p in pairs:
-                corpus, queries, qrels = mlqa_pair(data, q, p)
-                self.dataset[mlqa_subset(q, p)] = {
-                    MLQA_SPLIT: {
-                        "corpus": Dataset.from_list(corpus),
-                        "queries": Dataset.from_list(queries),
-                        "relevant_docs": qrels,
-                        "top_ranked": None,
-                    }
-                }
+                self.dataset[mlqa_subset(q, p)] = {MLQA_SPLIT: split_entry(*mlqa_pair(data, q, p))}
             self.data_loaded = True
 
         def task_specific_scores(self, scores, qrels, results, hf_split, hf_subset):  # noqa: ANN001, ANN201
